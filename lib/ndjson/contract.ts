@@ -1,0 +1,180 @@
+/**
+ * The NDJSON contract: one JSON object per line, validated with zod at every input.
+ *
+ * - sample: `{"name":"m","labels":{"k":"v"},"timestamp":1732350000123,"value":12.5}`
+ * - metadata: `{"metadata":{"name":"m","type":"counter","unit":"joules","help":"..."}}`
+ *
+ * `value` is a JSON number or one of `"NaN"` (Prometheus' normal NaN, bits 0x7ff8000000000001),
+ * `"+Inf"`, `"-Inf"`, `"StaleNaN"` (0x7ff0000000000002), or `"0x"` + 16 hex digits for any
+ * other exact bit pattern (what wattwave writes for a NaN with another payload). `-0` is
+ * written as `-0`. Every value survives parse → format bit for bit.
+ *
+ * @module
+ */
+import { z } from "zod";
+import {
+  LABEL_NAME_RE,
+  METRIC_NAME_RE,
+  METRIC_TYPES,
+  type MetricMetadata,
+  type NdjsonRecord,
+  type Sample,
+} from "../model/sample.ts";
+import {
+  type ExactValue,
+  exactValueFromHex,
+  NORMAL_NAN_HEX,
+  STALE_NAN_HEX,
+} from "../model/value.ts";
+
+const SPECIAL_VALUES = ["NaN", "+Inf", "-Inf", "StaleNaN"] as const;
+const HEX_BITS_RE = /^0x[0-9a-fA-F]{16}$/;
+
+const labelsSchema = z.record(
+  z.string().regex(LABEL_NAME_RE, "label name must match [a-zA-Z_][a-zA-Z0-9_]*").refine(
+    (n) => n !== "__name__",
+    "labels must not hold __name__ (use name)",
+  ),
+  z.string({ error: "label values must be strings" }),
+);
+
+const sampleSchema = z.object({
+  name: z.string({ error: "name must be a string" }).regex(
+    METRIC_NAME_RE,
+    "name must match [a-zA-Z_:][a-zA-Z0-9_:]*",
+  ),
+  labels: labelsSchema.optional(),
+  timestamp: z.number({ error: "timestamp must be integer milliseconds" }).refine(
+    Number.isSafeInteger,
+    "timestamp must be integer milliseconds",
+  ),
+  value: z.union([
+    z.number(),
+    z.enum(SPECIAL_VALUES),
+    z.string().regex(HEX_BITS_RE),
+  ], {
+    error: 'value must be a number, "NaN", "+Inf", "-Inf", "StaleNaN" or "0x" + 16 hex digits',
+  }),
+});
+
+const metadataSchema = z.object({
+  metadata: z.object({
+    name: z.string().regex(METRIC_NAME_RE, "metadata.name must match [a-zA-Z_:][a-zA-Z0-9_:]*"),
+    type: z.enum(METRIC_TYPES, { error: `metadata.type must be one of ${METRIC_TYPES.join("|")}` }),
+    unit: z.string().optional(),
+    help: z.string().optional(),
+  }),
+});
+
+/** Why a line was refused. */
+export class BadLine extends Error {
+  override name = "BadLine";
+}
+
+function describe(value: unknown): string {
+  const s = JSON.stringify(value);
+  if (s === undefined) return String(value);
+  return s.length > 60 ? s.slice(0, 57) + "..." : s;
+}
+
+function firstIssue(error: z.ZodError, input: unknown): string {
+  const issue = error.issues[0];
+  let got: unknown = input;
+  for (const key of issue.path) {
+    got = got !== null && typeof got === "object"
+      ? (got as Record<PropertyKey, unknown>)[key]
+      : undefined;
+  }
+  const at = issue.path.length ? issue.path.join(".") + ": " : "";
+  return `${at}${issue.message} (got ${describe(got)})`;
+}
+
+/** Turns an NDJSON value (number or special string) into an exact float64 value. */
+export function parseJsonValue(v: number | string): ExactValue {
+  if (typeof v === "number") return { value: v };
+  switch (v) {
+    case "NaN":
+      return { value: NaN, nanBits: NORMAL_NAN_HEX };
+    case "StaleNaN":
+      return { value: NaN, nanBits: STALE_NAN_HEX };
+    case "+Inf":
+      return { value: Infinity };
+    case "-Inf":
+      return { value: -Infinity };
+  }
+  return exactValueFromHex(v.slice(2).toLowerCase());
+}
+
+/** Parses one NDJSON line. Throws {@linkcode BadLine} with what was wrong and what was received. */
+export function parseLine(line: string): NdjsonRecord {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(line);
+  } catch (err) {
+    throw new BadLine(`not JSON: ${(err as Error).message} (got ${describe(line)})`);
+  }
+  if (obj === null || typeof obj !== "object" || Array.isArray(obj)) {
+    throw new BadLine(`expected a JSON object (got ${describe(obj)})`);
+  }
+  if ("metadata" in obj) {
+    const r = metadataSchema.safeParse(obj);
+    if (!r.success) throw new BadLine(firstIssue(r.error, obj));
+    const m = r.data.metadata;
+    return { kind: "metadata", name: m.name, type: m.type, unit: m.unit ?? "", help: m.help ?? "" };
+  }
+  const r = sampleSchema.safeParse(obj);
+  if (!r.success) throw new BadLine(firstIssue(r.error, obj));
+  const s = r.data;
+  const ev = parseJsonValue(s.value);
+  const sample: Sample = {
+    kind: "sample",
+    name: s.name,
+    labels: s.labels ?? {},
+    timestampMs: s.timestamp,
+    value: ev.value,
+  };
+  if (ev.nanBits !== undefined) sample.nanBits = ev.nanBits;
+  return sample;
+}
+
+/** The NDJSON spelling of an exact value: a JSON number or a quoted special. */
+export function formatJsonValue(value: number, nanBits?: string): string {
+  if (value !== value) {
+    if (nanBits === undefined || nanBits === NORMAL_NAN_HEX) return '"NaN"';
+    if (nanBits === STALE_NAN_HEX) return '"StaleNaN"';
+    return `"0x${nanBits}"`;
+  }
+  if (value === Infinity) return '"+Inf"';
+  if (value === -Infinity) return '"-Inf"';
+  if (value === 0 && 1 / value < 0) return "-0";
+  return String(value);
+}
+
+function formatLabels(labels: Record<string, string>): string {
+  let out = "{";
+  let first = true;
+  for (const k in labels) {
+    out += (first ? "" : ",") + JSON.stringify(k) + ":" + JSON.stringify(labels[k]);
+    first = false;
+  }
+  return out + "}";
+}
+
+/** One NDJSON line (without newline) for a sample. */
+export function formatSample(s: Sample): string {
+  return `{"name":${JSON.stringify(s.name)},"labels":${
+    formatLabels(s.labels)
+  },"timestamp":${s.timestampMs},"value":${formatJsonValue(s.value, s.nanBits)}}`;
+}
+
+/** One NDJSON line (without newline) for a metadata record. */
+export function formatMetadata(m: MetricMetadata): string {
+  return JSON.stringify({
+    metadata: { name: m.name, type: m.type, unit: m.unit, help: m.help },
+  });
+}
+
+/** One NDJSON line (without newline) for any record. */
+export function formatRecord(r: NdjsonRecord): string {
+  return r.kind === "sample" ? formatSample(r) : formatMetadata(r);
+}
