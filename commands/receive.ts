@@ -1,12 +1,132 @@
 /**
- * `wattwave receive`: not built yet.
+ * `wattwave receive`: a Prometheus remote-write 1.0 endpoint that writes NDJSON to stdout.
  *
  * @module
  */
-import type { Command } from "@commander-js/extra-typings";
-import { notBuiltCommand } from "./not_built.ts";
+import { Command, type CommandUnknownOpts, Option } from "@commander-js/extra-typings";
+import { parseByteSize, parsePort } from "../lib/cli/parse.ts";
+import { onShutdownSignal } from "../lib/cli/signals.ts";
+import { UsageError } from "../lib/errors.ts";
+import { createWriteHandler, textResponse } from "../lib/remote/write_handler.ts";
+import {
+  formatWriteRequest,
+  OrderedTextOutput,
+  type OutputFormat,
+} from "../lib/remote/ndjson_output.ts";
+
+interface ReceiveOptions {
+  bind: string;
+  port: number;
+  path: string;
+  maxBodyBytes: number;
+  maxDecodedBytes: number;
+  format: OutputFormat;
+  quiet?: boolean;
+}
+
+/** Routes health checks and the write path; everything else is 404/405. */
+export function routeRequests(
+  path: string,
+  onWrite: (req: Request) => Promise<Response>,
+): (req: Request) => Promise<Response> | Response {
+  return (req) => {
+    const url = new URL(req.url);
+    if (url.pathname === "/-/healthy" || url.pathname === "/-/ready") {
+      if (req.method !== "GET" && req.method !== "HEAD") {
+        return textResponse(405, `method ${req.method} not allowed`, { Allow: "GET, HEAD" });
+      }
+      return textResponse(200, "OK");
+    }
+    if (url.pathname !== path) {
+      return textResponse(404, `no endpoint at ${url.pathname}; remote write goes to ${path}`);
+    }
+    if (req.method !== "POST") {
+      return textResponse(405, `method ${req.method} not allowed; remote write uses POST`, {
+        Allow: "POST",
+      });
+    }
+    return onWrite(req);
+  };
+}
+
+async function receive(o: ReceiveOptions): Promise<void> {
+  if (!o.path.startsWith("/")) throw new UsageError(`--path must start with / (got "${o.path}")`);
+  const output = new OrderedTextOutput(Deno.stdout.writable, { maxPendingChars: 64 * 1024 * 1024 });
+  const shutdown = new AbortController();
+  let samples = 0;
+  let requests = 0;
+  const handler = createWriteHandler({
+    maxBodyBytes: o.maxBodyBytes,
+    maxDecodedBytes: o.maxDecodedBytes,
+    sink: async (decoded) => {
+      const written = output.write(formatWriteRequest(decoded, o.format));
+      if (written === "busy") return "busy";
+      try {
+        await written;
+      } catch (err) {
+        shutdown.abort(err); // stdout is gone: nothing more can be delivered
+        throw err;
+      }
+      samples += decoded.sampleCount;
+      requests++;
+      return "ok";
+    },
+    onRefused: o.quiet
+      ? undefined
+      : (status, reason) => console.error(`wattwave receive: ${status}: ${reason}`),
+  });
+  const server = Deno.serve({
+    hostname: o.bind,
+    port: o.port,
+    signal: shutdown.signal,
+    onListen: ({ hostname, port }) =>
+      console.error(`wattwave receive: listening on http://${hostname}:${port}${o.path}`),
+  }, routeRequests(o.path, handler));
+  const unlisten = onShutdownSignal(() => shutdown.abort());
+  try {
+    await server.finished;
+  } finally {
+    unlisten();
+  }
+  await output.close();
+  console.error(`wattwave receive: ${requests} requests, ${samples} samples written`);
+  if (output.failure) throw output.failure;
+}
 
 /** The `receive` subcommand. */
-export function receiveCommand(): Command {
-  return notBuiltCommand("receive", "Receive Prometheus remote write and print NDJSON");
+export function receiveCommand(): CommandUnknownOpts {
+  return new Command("receive")
+    .description("Receive Prometheus remote write 1.0 and write NDJSON to stdout")
+    .option("--bind <address>", "address to listen on", "127.0.0.1")
+    .option("--port <port>", "port to listen on (0 picks a free one)", parsePort, 9201)
+    .option("--path <path>", "remote-write path", "/api/v1/write")
+    .option(
+      "--max-body-bytes <size>",
+      "largest request body (413 beyond)",
+      parseByteSize,
+      32 * 1024 * 1024,
+    )
+    .option(
+      "--max-decoded-bytes <size>",
+      "largest decompressed body, checked before allocating (413 beyond)",
+      parseByteSize,
+      64 * 1024 * 1024,
+    )
+    .addOption(
+      new Option(
+        "--format <format>",
+        "output records: wattwave NDJSON or the Arroyo connector schema",
+      )
+        .choices(["ndjson", "arroyo"] as const).default("ndjson" as const),
+    )
+    .option("--quiet", "do not log refused requests")
+    .addHelpText(
+      "after",
+      "\nEndpoints: POST <path> (204 when written), GET /-/healthy, GET /-/ready.\n" +
+        "Prometheus config:\n  remote_write:\n    - url: http://127.0.0.1:9201/api/v1/write\n" +
+        "Example:\n  wattwave receive --port 9201 > samples.ndjson",
+    )
+    .action(async (options) => {
+      await receive(options as ReceiveOptions);
+    });
 }
