@@ -30,13 +30,19 @@ import {
 const SPECIAL_VALUES = ["NaN", "+Inf", "-Inf", "StaleNaN"] as const;
 const HEX_BITS_RE = /^0x[0-9a-fA-F]{16}$/;
 
-const labelsSchema = z.record(
-  z.string().regex(LABEL_NAME_RE, "label name must match [a-zA-Z_][a-zA-Z0-9_]*").refine(
-    (n) => n !== "__name__",
-    "labels must not hold __name__ (use name)",
-  ),
-  z.string({ error: "label values must be strings" }),
-);
+const labelsSchema = z.record(z.string(), z.string({ error: "label values must be strings" }))
+  .superRefine((labels, ctx) => {
+    for (const name in labels) {
+      if (name === "__name__") {
+        ctx.addIssue({ code: "custom", message: "labels must not hold __name__ (use name)" });
+      } else if (!LABEL_NAME_RE.test(name)) {
+        ctx.addIssue({
+          code: "custom",
+          message: `label name ${JSON.stringify(name)} must match [a-zA-Z_][a-zA-Z0-9_]*`,
+        });
+      }
+    }
+  });
 
 const sampleSchema = z.object({
   name: z.string({ error: "name must be a string" }).regex(
@@ -48,13 +54,13 @@ const sampleSchema = z.object({
     Number.isSafeInteger,
     "timestamp must be integer milliseconds",
   ),
-  value: z.union([
-    z.number(),
-    z.enum(SPECIAL_VALUES),
-    z.string().regex(HEX_BITS_RE),
-  ], {
-    error: 'value must be a number, "NaN", "+Inf", "-Inf", "StaleNaN" or "0x" + 16 hex digits',
-  }),
+  value: z.custom<number | string>(
+    (v) =>
+      typeof v === "number" ||
+      (typeof v === "string" &&
+        ((SPECIAL_VALUES as readonly string[]).includes(v) || HEX_BITS_RE.test(v))),
+    'value must be a number, "NaN", "+Inf", "-Inf", "StaleNaN" or "0x" + 16 hex digits',
+  ),
 });
 
 const metadataSchema = z.object({

@@ -75,7 +75,10 @@ export async function* readNdjson(
         } catch (err) {
           if (!(err instanceof BadLine)) throw err;
           const where = `${source.name}:${batch.firstLineNo + i}`;
-          if (options.strict) throw new InputError(`bad NDJSON line: ${err.message}`, { where });
+          if (options.strict) {
+            if (records.length) yield records; // what came before the bad line is still delivered
+            throw new InputError(`bad NDJSON line: ${err.message}`, { where });
+          }
           stats.badLines++;
           onBadLine(`${where}: ${err.message}`);
         }

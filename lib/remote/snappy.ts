@@ -34,7 +34,7 @@ export function snappyDecodedLength(block: Uint8Array): number {
 }
 
 /** Compresses one block. */
-export function snappyEncode(bytes: Uint8Array): Uint8Array {
+export function snappyEncode(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   return snappy.compress(bytes);
 }
 
