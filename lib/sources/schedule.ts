@@ -1,0 +1,143 @@
+/**
+ * A fixed-rate schedule: tick k is due at `start + k × period`, so lateness never accumulates.
+ * After a tick's work, every deadline that has already passed is skipped and counted (as
+ * MetricQ's IntervalSource does): a tick that cannot run in time does not run late, it is
+ * dropped, and the next one keeps its slot.
+ *
+ * @module
+ */
+
+/** Time source and waiting, injectable for tests. Times are milliseconds (fractional). */
+export interface ScheduleClock {
+  /** A monotonic time in ms. */
+  now(): number;
+  /** Resolves at (or as soon as possible after) `dueMs`, or early when `signal` aborts. */
+  sleepUntil(dueMs: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** Options of {@linkcode realClock}. */
+export interface RealClockOptions {
+  /**
+   * The last this many ms before a deadline are waited with a blocking `Atomics.wait` (no CPU
+   * used, the event loop paused) instead of a timer, whose granularity is about 1-2 ms.
+   * 0 uses timers only. Default 2.5.
+   */
+  preciseWaitMs?: number;
+}
+
+/** The real monotonic clock (`performance.now()`), with sub-millisecond wake-ups. */
+export function realClock(options: RealClockOptions = {}): ScheduleClock {
+  const preciseWaitMs = options.preciseWaitMs ?? 2.5;
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  return {
+    now: () => performance.now(),
+    async sleepUntil(dueMs, signal) {
+      const coarse = dueMs - performance.now() - preciseWaitMs;
+      if (coarse > 0) {
+        await new Promise<void>((resolve) => {
+          if (signal?.aborted) return resolve();
+          const onAbort = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+          const timer = setTimeout(() => {
+            signal?.removeEventListener("abort", onAbort);
+            resolve();
+          }, coarse);
+          signal?.addEventListener("abort", onAbort, { once: true });
+        });
+      }
+      if (signal?.aborted) return;
+      const rest = dueMs - performance.now();
+      if (rest > 0 && preciseWaitMs > 0) Atomics.wait(cell, 0, 0, rest);
+    },
+  };
+}
+
+/** One tick handed to the caller. */
+export interface Tick {
+  /** k: the tick's number in the schedule (skipped ticks leave gaps). */
+  index: number;
+  /** When it was due, on the clock's scale. */
+  dueMs: number;
+  /** When it was handed out, on the clock's scale (≥ dueMs, up to timer lateness). */
+  startMs: number;
+  /** Ticks skipped right before this one. */
+  skippedBefore: number;
+}
+
+/** Options of {@linkcode FixedRateSchedule}. */
+export interface FixedRateScheduleOptions {
+  /** Period in ms (> 0). */
+  periodMs: number;
+  /** Stop after this many ticks have run. Default: no limit. */
+  count?: number;
+  /** Stop before the first tick due at or after `start + durationMs`. Default: no limit. */
+  durationMs?: number;
+  /** Clock. Default {@linkcode realClock}(). */
+  clock?: ScheduleClock;
+  /** Stops the schedule (a pending wait ends at once). */
+  signal?: AbortSignal;
+  /** Told each time deadlines are skipped: the first skipped tick's index and how many. */
+  onSkip?: (firstIndex: number, skipped: number) => void;
+}
+
+/**
+ * Yields ticks at a fixed rate. Iterate it with `for await`; the time spent in the loop body is
+ * what decides whether deadlines are missed. Tick 0 is due at the moment iteration starts.
+ */
+export class FixedRateSchedule {
+  /** Ticks run so far. */
+  ran = 0;
+  /** Ticks skipped so far. */
+  skipped = 0;
+  /** Start time on the clock's scale (set when iteration starts). */
+  startMs = NaN;
+  readonly #o: FixedRateScheduleOptions;
+  readonly #clock: ScheduleClock;
+
+  /** Creates a schedule; nothing runs until it is iterated. */
+  constructor(options: FixedRateScheduleOptions) {
+    if (!(options.periodMs > 0) || !Number.isFinite(options.periodMs)) {
+      throw new RangeError(`periodMs must be a positive number (got ${options.periodMs})`);
+    }
+    this.#o = options;
+    this.#clock = options.clock ?? realClock();
+  }
+
+  /** The due time of tick k. */
+  dueOf(k: number): number {
+    return this.startMs + k * this.#o.periodMs;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Tick, void, undefined> {
+    const { periodMs, count, durationMs, signal, onSkip } = this.#o;
+    const clock = this.#clock;
+    this.startMs = clock.now();
+    const endMs = durationMs === undefined ? Infinity : this.startMs + durationMs;
+    let k = 0;
+    let skippedBefore = 0;
+    while (true) {
+      if (signal?.aborted) return;
+      if (count !== undefined && this.ran >= count) return;
+      const due = this.startMs + k * periodMs;
+      if (due >= endMs) return;
+      if (clock.now() < due) await clock.sleepUntil(due, signal);
+      if (signal?.aborted) return;
+      this.ran++;
+      yield { index: k, dueMs: due, startMs: clock.now(), skippedBefore };
+      // The caller's work is done: skip every deadline that has already passed.
+      const now = clock.now();
+      k++;
+      skippedBefore = 0;
+      while (now >= this.startMs + k * periodMs && this.startMs + k * periodMs < endMs) {
+        k++;
+        skippedBefore++;
+      }
+      if (skippedBefore > 0) {
+        this.skipped += skippedBefore;
+        onSkip?.(k - skippedBefore, skippedBefore);
+      }
+    }
+  }
+}
