@@ -140,3 +140,28 @@ export function createWriteHandler(
     }
   };
 }
+
+/** Routes health checks and the write path; everything else is 404/405. */
+export function routeRequests(
+  path: string,
+  onWrite: (req: Request) => Promise<Response>,
+): (req: Request) => Promise<Response> | Response {
+  return (req) => {
+    const url = new URL(req.url);
+    if (url.pathname === "/-/healthy" || url.pathname === "/-/ready") {
+      if (req.method !== "GET" && req.method !== "HEAD") {
+        return textResponse(405, `method ${req.method} not allowed`, { Allow: "GET, HEAD" });
+      }
+      return textResponse(200, "OK");
+    }
+    if (url.pathname !== path) {
+      return textResponse(404, `no endpoint at ${url.pathname}; remote write goes to ${path}`);
+    }
+    if (req.method !== "POST") {
+      return textResponse(405, `method ${req.method} not allowed; remote write uses POST`, {
+        Allow: "POST",
+      });
+    }
+    return onWrite(req);
+  };
+}
