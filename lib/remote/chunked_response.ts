@@ -39,12 +39,25 @@ export interface ChunkedFramerOptions {
   samplesPerChunk?: number;
 }
 
-/** Turns series into frames no larger than `maxBytesInFrame`, cutting XOR chunks as Prometheus does. */
+/**
+ * Turns series into frames no larger than `maxBytesInFrame`, cutting XOR chunks at
+ * `samplesPerChunk` samples as Prometheus does (or earlier when the frame is full). Incremental:
+ * `beginSeries`, `addSamples`… (each returns the frames completed so far), `endSeries`.
+ * A series too long for one frame continues in the next frames with the same labels.
+ */
 export class ChunkedSeriesFramer {
+  /** Upper bound on a whole frame, bytes. */
   readonly maxBytesInFrame: number;
+  /** Samples per XOR chunk. */
   readonly samplesPerChunk: number;
   #enc = new XorChunkEncoder();
-  #msg = new WireWriter(64 * 1024);
+  #w = new WireWriter(64 * 1024);
+  #queryIndex = 0;
+  #labelBlock: Uint8Array = new Uint8Array(0);
+  #seriesMark = -1; // -1: no frame open
+  #used = 0; // upper bound of the open frame's size
+  #room = 0; // bytes the open chunk may grow to
+  #lastTs = -Infinity;
 
   /** A framer (see {@linkcode ChunkedFramerOptions} for defaults). */
   constructor(options: ChunkedFramerOptions = {}) {
@@ -53,10 +66,105 @@ export class ChunkedSeriesFramer {
   }
 
   /**
-   * Frames for samples `[from, to)` of one series of query `queryIndex`. A series too long for one
-   * frame continues in the next frames with the same labels. Throws `RangeError` when the labels
-   * alone leave no room for a chunk (see {@linkcode minFrameBytes}).
+   * Starts a series of query `queryIndex` with a label block from `encodeLabelBlock`. Throws
+   * `RangeError` when the labels leave no room for a chunk (see {@linkcode minFrameBytes}).
    */
+  beginSeries(queryIndex: number, labelBlock: Uint8Array): void {
+    if (minFrameBytes(labelBlock) > this.maxBytesInFrame) {
+      throw new RangeError(
+        `a series' labels take ${labelBlock.length} bytes: no chunk fits in a frame of ${this.maxBytesInFrame} bytes`,
+      );
+    }
+    this.#queryIndex = queryIndex;
+    this.#labelBlock = labelBlock;
+    this.#seriesMark = -1;
+    this.#enc.reset();
+    this.#lastTs = -Infinity;
+  }
+
+  #openFrame(): void {
+    const w = this.#w;
+    w.pos = 0;
+    this.#seriesMark = w.beginLength(1); // ChunkedReadResponse 1: chunked_series
+    w.bytes(this.#labelBlock); // ChunkedSeries 1: labels
+    this.#used = FRAME_OVERHEAD_BYTES + this.#labelBlock.length;
+  }
+
+  #closeChunk(): void {
+    const enc = this.#enc;
+    if (enc.count === 0) return;
+    const w = this.#w;
+    const data = enc.bytes();
+    const chunkMark = w.beginLength(2); // ChunkedSeries 2: chunks
+    w.key(1, WT_VARINT); // Chunk 1: min_time_ms
+    w.int64(enc.minTimeMs);
+    w.key(2, WT_VARINT); // Chunk 2: max_time_ms
+    w.int64(enc.maxTimeMs);
+    w.key(3, WT_VARINT); // Chunk 3: type
+    w.varint(CHUNK_ENCODING_XOR);
+    w.key(4, WT_LEN); // Chunk 4: data
+    w.varint(data.length);
+    w.bytes(data);
+    w.endLength(chunkMark);
+    this.#used += CHUNK_OVERHEAD_BYTES + data.length;
+    enc.reset();
+  }
+
+  #closeFrame(out: Uint8Array[]): void {
+    if (this.#seriesMark < 0) return;
+    const w = this.#w;
+    w.endLength(this.#seriesMark);
+    if (this.#queryIndex !== 0) {
+      w.key(2, WT_VARINT); // ChunkedReadResponse 2: query_index
+      w.int64(this.#queryIndex);
+    }
+    out.push(frameOf(w.finish()));
+    this.#seriesMark = -1;
+  }
+
+  /**
+   * Adds samples `[from, to)` of the columns (timestamps ascending; a repeated timestamp is
+   * dropped, the first kept) and returns the frames completed meanwhile.
+   */
+  addSamples(
+    timestampsMs: ArrayLike<number>,
+    values: Float64Array,
+    from: number,
+    to: number,
+  ): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    const view = new DataView(values.buffer, values.byteOffset, values.byteLength);
+    const enc = this.#enc;
+    const max = this.maxBytesInFrame;
+    for (let i = from; i < to; i++) {
+      const t = timestampsMs[i];
+      if (t <= this.#lastTs) continue;
+      this.#lastTs = t;
+      if (
+        enc.count > 0 &&
+        (enc.count >= this.samplesPerChunk || enc.sizeBytes + MAX_BYTES_PER_APPEND > this.#room)
+      ) this.#closeChunk();
+      if (enc.count === 0) {
+        if (this.#seriesMark >= 0 && this.#used + CHUNK_OVERHEAD_BYTES + MIN_CHUNK_BYTES > max) {
+          this.#closeFrame(out);
+        }
+        if (this.#seriesMark < 0) this.#openFrame();
+        this.#room = max - this.#used - CHUNK_OVERHEAD_BYTES;
+      }
+      enc.appendFrom(timestampsMs, view, i);
+    }
+    return out;
+  }
+
+  /** Ends the series and returns its last frames. */
+  endSeries(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    this.#closeChunk();
+    this.#closeFrame(out);
+    return out;
+  }
+
+  /** All frames of samples `[from, to)` of one series (begin, add, end in one call). */
   frames(
     queryIndex: number,
     labelBlock: Uint8Array,
@@ -65,54 +173,8 @@ export class ChunkedSeriesFramer {
     from: number,
     to: number,
   ): Uint8Array[] {
-    const max = this.maxBytesInFrame;
-    if (minFrameBytes(labelBlock) > max) {
-      throw new RangeError(
-        `a series' labels take ${labelBlock.length} bytes: no chunk fits in a frame of ${max} bytes`,
-      );
-    }
-    const view = new DataView(values.buffer, values.byteOffset, values.byteLength);
-    const enc = this.#enc;
-    const w = this.#msg;
-    const out: Uint8Array[] = [];
-    let i = from;
-    while (i < to) {
-      // one frame: a ChunkedSeries with as many chunks as fit
-      w.pos = 0;
-      const seriesMark = w.beginLength(1); // ChunkedReadResponse 1: chunked_series
-      w.bytes(labelBlock); // ChunkedSeries 1: labels
-      let used = FRAME_OVERHEAD_BYTES + labelBlock.length;
-      while (i < to && used + CHUNK_OVERHEAD_BYTES + MIN_CHUNK_BYTES <= max) {
-        enc.reset();
-        const room = max - used - CHUNK_OVERHEAD_BYTES;
-        while (
-          i < to && enc.count < this.samplesPerChunk &&
-          enc.sizeBytes + MAX_BYTES_PER_APPEND <= room
-        ) {
-          enc.appendFrom(timestampsMs, view, i++);
-        }
-        const data = enc.bytes();
-        const chunkMark = w.beginLength(2); // ChunkedSeries 2: chunks
-        w.key(1, WT_VARINT); // Chunk 1: min_time_ms
-        w.int64(enc.minTimeMs);
-        w.key(2, WT_VARINT); // Chunk 2: max_time_ms
-        w.int64(enc.maxTimeMs);
-        w.key(3, WT_VARINT); // Chunk 3: type
-        w.varint(CHUNK_ENCODING_XOR);
-        w.key(4, WT_LEN); // Chunk 4: data
-        w.varint(data.length);
-        w.bytes(data);
-        w.endLength(chunkMark);
-        used += CHUNK_OVERHEAD_BYTES + data.length;
-      }
-      w.endLength(seriesMark);
-      if (queryIndex !== 0) {
-        w.key(2, WT_VARINT); // ChunkedReadResponse 2: query_index
-        w.int64(queryIndex);
-      }
-      out.push(frameOf(w.finish()));
-    }
-    return out;
+    this.beginSeries(queryIndex, labelBlock);
+    return [...this.addSamples(timestampsMs, values, from, to), ...this.endSeries()];
   }
 }
 

@@ -1,0 +1,496 @@
+/**
+ * The HTTP side of a Prometheus remote-read endpoint over a series store, and the store sink that
+ * lets the same process take remote writes (one URL pair for `remote_write` and `remote_read`).
+ *
+ * - {@linkcode createReadHandler}: snappy ReadRequest in; one result per query, in order, as a
+ *   SAMPLES ReadResponse or as STREAMED_XOR_CHUNKS frames, whichever comes first in the client's
+ *   `accepted_response_types`. Series carry sorted labels and time-ordered samples; a repeated
+ *   timestamp keeps its first sample (as Prometheus' TSDB does). Every bad request gets a 4xx and a
+ *   one-line reason; nothing a client sends can crash the server.
+ * - {@linkcode StoreWriteSink}: appends decoded WriteRequests to the store and answers once they
+ *   are durable, committing the requests that arrive meanwhile together (group commit).
+ * - {@linkcode routeRemoteStorage}: the routes (`/-/healthy`, `/-/ready`, read and write paths).
+ *
+ * @module
+ */
+import { InputError } from "../errors.ts";
+import {
+  type CompiledMatcher,
+  compileMatchers,
+  matchesAllPairs,
+  SelectorSyntaxError,
+} from "../query/selector.ts";
+import { ChunkedSeriesFramer, minFrameBytes, STREAMED_CONTENT_TYPE } from "./chunked_response.ts";
+import {
+  type DecodedReadRequest,
+  decodeReadRequest,
+  RESPONSE_SAMPLES,
+  RESPONSE_STREAMED_XOR_CHUNKS,
+} from "./read_request.ts";
+import { ReadResponseEncoder } from "./read_response.ts";
+import { snappyDecode, snappyEncode, SnappyTooLargeError } from "./snappy.ts";
+import { readBodyLimited, type SinkResult, textResponse } from "./write_handler.ts";
+import { type DecodedWriteRequest, encodeLabelBlock } from "./write_request.ts";
+
+/** Label pairs with `__name__`, sorted by name. */
+export type LabelPairs = [string, string][];
+
+/** A series as the store lists it. */
+export interface StoredSeries {
+  /** Series id, passed back to `read`. */
+  id: string;
+  /** Label pairs, sorted by name. */
+  labels: LabelPairs;
+  /** Smallest stored timestamp, ms. */
+  minTs: number;
+  /** Largest stored timestamp, ms. */
+  maxTs: number;
+}
+
+/** Samples of one series: timestamps ascending and values with exact bits. */
+export interface StoredBlock {
+  /** Timestamps, ms. */
+  timestampsMs: ArrayLike<number>;
+  /** Values (NaN payloads exact). */
+  values: Float64Array;
+}
+
+/** What the read path needs from a store (`lib/store`'s `Store` has it). */
+export interface ReadableSeriesStore {
+  /** Picks up segments committed since the last call (by this or another process). */
+  refresh(): Promise<boolean>;
+  /** The committed series whose labels satisfy `predicate`. */
+  series(predicate?: (labels: LabelPairs) => boolean): StoredSeries[];
+  /** Samples of series `id` in `[startMs, endMs]`, decoding only the covering segments and frames. */
+  read(id: string, startMs: number, endMs: number): AsyncIterable<StoredBlock>;
+}
+
+/** What the write path needs from a store. */
+export interface WritableSeriesStore {
+  /** Buffers samples of one series (labels sorted, with `__name__`). */
+  append(labels: LabelPairs, timestampsMs: ArrayLike<number>, values: Float64Array): Promise<void>;
+  /** Makes everything appended durable. */
+  commit(): Promise<unknown>;
+}
+
+/** Options of {@linkcode createReadHandler}. */
+export interface ReadHandlerOptions {
+  /** The store queries are answered from. */
+  store: ReadableSeriesStore;
+  /** Largest request body, bytes (413 beyond). Default 32 MiB. */
+  maxBodyBytes?: number;
+  /** Largest decompressed body, bytes, checked before allocating (413 beyond). Default 64 MiB. */
+  maxDecodedBytes?: number;
+  /** Most samples one query may return (422 beyond). Default 10,000,000. */
+  maxSamplesPerQuery?: number;
+  /** Largest frame of a streamed response, bytes. Default 1 MiB. */
+  maxBytesInFrame?: number;
+  /** Called for each refused request with the status and reason (for logs). */
+  onRefused?: (status: number, reason: string) => void;
+  /** Called after each answered request (for logs and tests). */
+  onAnswered?: (info: ReadAnswerInfo) => void;
+}
+
+/** What {@linkcode ReadHandlerOptions.onAnswered} is told. */
+export interface ReadAnswerInfo {
+  /** `samples` or `streamed`. */
+  responseType: "samples" | "streamed";
+  /** Queries in the request. */
+  queries: number;
+  /** Series returned over all queries. */
+  series: number;
+  /** Samples returned over all queries. */
+  samples: number;
+  /** Time from request to the last byte produced, ms. */
+  elapsedMs: number;
+}
+
+/** A request refused with an HTTP status and a one-line reason. */
+export class HttpRefusal extends Error {
+  override name = "HttpRefusal";
+  /** The HTTP status. */
+  readonly status: number;
+  /** A refusal with `status` and a one-line `message`. */
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+interface PreparedQuery {
+  startMs: number;
+  endMs: number;
+  matchers: CompiledMatcher[];
+}
+
+function compareLabels(a: LabelPairs, b: LabelPairs): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    if (a[i][0] !== b[i][0]) return a[i][0] < b[i][0] ? -1 : 1;
+    if (a[i][1] !== b[i][1]) return a[i][1] < b[i][1] ? -1 : 1;
+  }
+  return a.length - b.length;
+}
+
+function prepareQueries(request: DecodedReadRequest): PreparedQuery[] {
+  return request.queries.map((q, i) => {
+    if (q.matchers.length === 0) throw new HttpRefusal(400, `query ${i} has no label matchers`);
+    let matchers: CompiledMatcher[];
+    try {
+      matchers = compileMatchers(q.matchers);
+    } catch (err) {
+      if (err instanceof SelectorSyntaxError) {
+        throw new HttpRefusal(400, `query ${i}: ${err.message}`);
+      }
+      throw err;
+    }
+    return { startMs: q.startMs, endMs: q.endMs, matchers };
+  });
+}
+
+/** The series of a query, sorted by labels, that have samples somewhere in its time range. */
+function selectSeries(store: ReadableSeriesStore, q: PreparedQuery): StoredSeries[] {
+  if (q.startMs > q.endMs) return [];
+  const found = store.series((labels) => matchesAllPairs(q.matchers, labels))
+    .filter((s) => s.maxTs >= q.startMs && s.minTs <= q.endMs);
+  return found.sort((a, b) => compareLabels(a.labels, b.labels));
+}
+
+/**
+ * Calls `run(from, to)` for each stretch of `[0, n)` whose timestamps are strictly above the last
+ * one seen (`state.lastTs`), dropping repeated timestamps; returns the samples passed on.
+ */
+function forEachRun(
+  timestampsMs: ArrayLike<number>,
+  n: number,
+  state: { lastTs: number },
+  run: (from: number, to: number) => void,
+): number {
+  let passed = 0;
+  let from = 0;
+  let last = state.lastTs;
+  for (let i = 0; i < n; i++) {
+    const t = timestampsMs[i];
+    if (t > last) {
+      last = t;
+      continue;
+    }
+    if (i > from) {
+      run(from, i);
+      passed += i - from;
+    }
+    from = i + 1;
+  }
+  if (n > from) {
+    run(from, n);
+    passed += n - from;
+  }
+  state.lastTs = last;
+  return passed;
+}
+
+function tooManySamples(queryIndex: number, limit: number): HttpRefusal {
+  return new HttpRefusal(
+    422,
+    `query ${queryIndex} selects more than ${limit} samples (--max-samples-per-query); ` +
+      "narrow the time range or the matchers",
+  );
+}
+
+/** A handler for POSTs of remote-read bodies (route and method checks are the caller's). */
+export function createReadHandler(
+  options: ReadHandlerOptions,
+): (req: Request) => Promise<Response> {
+  const store = options.store;
+  const maxBodyBytes = options.maxBodyBytes ?? 32 * 1024 * 1024;
+  const maxDecodedBytes = options.maxDecodedBytes ?? 64 * 1024 * 1024;
+  const maxSamples = options.maxSamplesPerQuery ?? 10_000_000;
+  const maxBytesInFrame = options.maxBytesInFrame ?? 1024 * 1024;
+
+  async function answerSamples(queries: PreparedQuery[], t0: number): Promise<Response> {
+    const enc = new ReadResponseEncoder();
+    let seriesOut = 0;
+    for (let qi = 0; qi < queries.length; qi++) {
+      const q = queries[qi];
+      enc.beginResult();
+      let samples = 0;
+      for (const s of selectSeries(store, q)) {
+        let open = false;
+        const state = { lastTs: -Infinity };
+        for await (const block of store.read(s.id, q.startMs, q.endMs)) {
+          const n = block.timestampsMs.length;
+          if (n === 0) continue;
+          if (!open) {
+            enc.beginSeries(encodeLabelBlock(s.labels));
+            open = true;
+          }
+          samples += forEachRun(
+            block.timestampsMs,
+            n,
+            state,
+            (from, to) => enc.addSamples(block.timestampsMs, block.values, from, to),
+          );
+          if (samples > maxSamples) throw tooManySamples(qi, maxSamples);
+        }
+        if (open) {
+          enc.endSeries();
+          seriesOut++;
+        }
+      }
+      enc.endResult();
+    }
+    const body = snappyEncode(enc.finish());
+    options.onAnswered?.({
+      responseType: "samples",
+      queries: queries.length,
+      series: seriesOut,
+      samples: enc.sampleCount,
+      elapsedMs: performance.now() - t0,
+    });
+    return new Response(body, {
+      status: 200,
+      headers: { "Content-Type": "application/x-protobuf", "Content-Encoding": "snappy" },
+    });
+  }
+
+  async function* streamFrames(queries: PreparedQuery[], t0: number): AsyncGenerator<Uint8Array> {
+    const framer = new ChunkedSeriesFramer({ maxBytesInFrame });
+    let seriesOut = 0;
+    let samplesOut = 0;
+    for (let qi = 0; qi < queries.length; qi++) {
+      const q = queries[qi];
+      let samples = 0;
+      for (const s of selectSeries(store, q)) {
+        let open = false;
+        const state = { lastTs: -Infinity };
+        for await (const block of store.read(s.id, q.startMs, q.endMs)) {
+          const n = block.timestampsMs.length;
+          if (n === 0) continue;
+          if (!open) {
+            framer.beginSeries(qi, encodeLabelBlock(s.labels));
+            open = true;
+          }
+          const frames: Uint8Array[] = [];
+          samples += forEachRun(block.timestampsMs, n, state, (from, to) => {
+            for (const f of framer.addSamples(block.timestampsMs, block.values, from, to)) {
+              frames.push(f);
+            }
+          });
+          if (samples > maxSamples) throw tooManySamples(qi, maxSamples);
+          yield* frames;
+        }
+        if (open) {
+          yield* framer.endSeries();
+          seriesOut++;
+        }
+      }
+      samplesOut += samples;
+    }
+    options.onAnswered?.({
+      responseType: "streamed",
+      queries: queries.length,
+      series: seriesOut,
+      samples: samplesOut,
+      elapsedMs: performance.now() - t0,
+    });
+  }
+
+  function answerStreamed(queries: PreparedQuery[], t0: number): Response {
+    // Labels too long for a frame are a 4xx before anything is sent.
+    for (let qi = 0; qi < queries.length; qi++) {
+      for (const s of selectSeries(store, queries[qi])) {
+        const need = minFrameBytes(encodeLabelBlock(s.labels));
+        if (need > maxBytesInFrame) {
+          throw new HttpRefusal(
+            422,
+            `query ${qi}: series ${JSON.stringify(Object.fromEntries(s.labels))} needs frames ` +
+              `of at least ${need} bytes (--max-bytes-in-frame is ${maxBytesInFrame})`,
+          );
+        }
+      }
+    }
+    const frames = streamFrames(queries, t0);
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const { done, value } = await frames.next();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        } catch (err) {
+          const msg = err instanceof Error ? err.message : String(err);
+          options.onRefused?.(
+            err instanceof HttpRefusal ? err.status : 500,
+            `stream aborted: ${msg}`,
+          );
+          controller.error(err);
+        }
+      },
+      async cancel() {
+        await frames.return(undefined);
+      },
+    }, { highWaterMark: 4 });
+    return new Response(body, {
+      status: 200,
+      headers: { "Content-Type": STREAMED_CONTENT_TYPE },
+    });
+  }
+
+  return async (req) => {
+    const t0 = performance.now();
+    try {
+      const encoding = (req.headers.get("Content-Encoding") ?? "snappy").trim().toLowerCase();
+      if (encoding !== "snappy") {
+        throw new HttpRefusal(415, `Content-Encoding must be snappy (got "${encoding}")`);
+      }
+      let body: Uint8Array;
+      try {
+        body = await readBodyLimited(req, maxBodyBytes);
+      } catch (err) {
+        const status = (err as { status?: number }).status;
+        if (typeof status === "number") throw new HttpRefusal(status, (err as Error).message);
+        throw err;
+      }
+      let request: DecodedReadRequest;
+      try {
+        request = decodeReadRequest(snappyDecode(body, maxDecodedBytes));
+      } catch (err) {
+        if (err instanceof SnappyTooLargeError) throw new HttpRefusal(413, err.message);
+        if (err instanceof InputError) {
+          throw new HttpRefusal(400, `malformed ReadRequest: ${err.message}`);
+        }
+        throw err;
+      }
+      const queries = prepareQueries(request);
+      const accepted = request.acceptedResponseTypes.length
+        ? request.acceptedResponseTypes
+        : [RESPONSE_SAMPLES];
+      const type = accepted.find((t) =>
+        t === RESPONSE_SAMPLES || t === RESPONSE_STREAMED_XOR_CHUNKS
+      );
+      if (type === undefined) {
+        throw new HttpRefusal(
+          400,
+          `none of the accepted response types [${accepted.join(", ")}] is supported ` +
+            "(0 SAMPLES, 1 STREAMED_XOR_CHUNKS)",
+        );
+      }
+      await store.refresh();
+      if (type === RESPONSE_STREAMED_XOR_CHUNKS) return answerStreamed(queries, t0);
+      return await answerSamples(queries, t0);
+    } catch (err) {
+      if (err instanceof HttpRefusal) {
+        options.onRefused?.(err.status, err.message);
+        return textResponse(err.status, err.message);
+      }
+      const msg = `internal error: ${(err as Error).message}`;
+      options.onRefused?.(500, msg);
+      return textResponse(500, msg);
+    }
+  };
+}
+
+interface PendingWrite {
+  request: DecodedWriteRequest;
+  resolve: (r: SinkResult) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * A remote-write sink (for `createWriteHandler`) that appends into a store and resolves once the
+ * samples are durable. Requests are applied one batch at a time: those that arrive while a commit
+ * runs are appended and committed together by the next one.
+ */
+export class StoreWriteSink {
+  #store: WritableSeriesStore;
+  #queue: PendingWrite[] = [];
+  #running = false;
+  /** Samples made durable so far. */
+  samples = 0;
+  /** Requests made durable so far. */
+  requests = 0;
+  /** Commits done so far. */
+  commits = 0;
+
+  /** A sink writing into `store`. */
+  constructor(store: WritableSeriesStore) {
+    this.#store = store;
+  }
+
+  /** The sink function to pass as `createWriteHandler({ sink })`. */
+  readonly sink = (request: DecodedWriteRequest): Promise<SinkResult> =>
+    new Promise((resolve, reject) => {
+      this.#queue.push({ request, resolve, reject });
+      if (!this.#running) this.#drain();
+    });
+
+  async #drain(): Promise<void> {
+    this.#running = true;
+    try {
+      while (this.#queue.length) {
+        const batch = this.#queue;
+        this.#queue = [];
+        try {
+          let samples = 0;
+          for (const { request } of batch) {
+            for (const s of request.series) {
+              if (s.timestampsMs.length === 0) continue;
+              await this.#store.append(s.labels, s.timestampsMs, s.values);
+              samples += s.timestampsMs.length;
+            }
+          }
+          await this.#store.commit();
+          this.samples += samples;
+          this.requests += batch.length;
+          this.commits++;
+          for (const p of batch) p.resolve("ok");
+        } catch (err) {
+          for (const p of batch) p.reject(err);
+        }
+      }
+    } finally {
+      this.#running = false;
+    }
+  }
+}
+
+/** Routes of {@linkcode routeRemoteStorage}. */
+export interface RemoteStorageRoutes {
+  /** Path of remote read, e.g. `/api/v1/read`. */
+  readPath: string;
+  /** The remote-read handler. */
+  read: (req: Request) => Promise<Response>;
+  /** Path of remote write, when writes are taken. */
+  writePath?: string;
+  /** The remote-write handler. */
+  write?: (req: Request) => Promise<Response>;
+}
+
+/** Routes health checks, the read path and (optionally) the write path; everything else is 404/405. */
+export function routeRemoteStorage(
+  routes: RemoteStorageRoutes,
+): (req: Request) => Promise<Response> | Response {
+  return (req) => {
+    const url = new URL(req.url);
+    if (url.pathname === "/-/healthy" || url.pathname === "/-/ready") {
+      if (req.method !== "GET" && req.method !== "HEAD") {
+        return textResponse(405, `method ${req.method} not allowed`, { Allow: "GET, HEAD" });
+      }
+      return textResponse(200, "OK");
+    }
+    const handler = url.pathname === routes.readPath
+      ? routes.read
+      : routes.writePath !== undefined && url.pathname === routes.writePath
+      ? routes.write
+      : undefined;
+    if (!handler) {
+      const where = routes.writePath
+        ? `remote read is at ${routes.readPath}, remote write at ${routes.writePath}`
+        : `remote read is at ${routes.readPath}`;
+      return textResponse(404, `no endpoint at ${url.pathname}; ${where}`);
+    }
+    if (req.method !== "POST") {
+      return textResponse(405, `method ${req.method} not allowed; use POST`, { Allow: "POST" });
+    }
+    return handler(req);
+  };
+}
