@@ -1,12 +1,142 @@
 /**
- * `wattwave serve-read`: not built yet.
+ * `wattwave serve-read`: Prometheus remote read from a FLAC store, and optionally remote write into
+ * it (`--write-path`), so one process is a complete remote storage for Prometheus.
  *
  * @module
  */
-import type { Command } from "@commander-js/extra-typings";
-import { notBuiltCommand } from "./not_built.ts";
+import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
+import { parseByteSize, parsePort, parsePositiveInt } from "../lib/cli/parse.ts";
+import { onShutdownSignal } from "../lib/cli/signals.ts";
+import { UsageError } from "../lib/errors.ts";
+import {
+  createReadHandler,
+  routeRemoteStorage,
+  StoreWriteSink,
+} from "../lib/remote/read_server.ts";
+import { createWriteHandler } from "../lib/remote/write_handler.ts";
+import { Store } from "../lib/store/mod.ts";
+
+interface ServeReadOptions {
+  store: string;
+  bind: string;
+  port: number;
+  path: string;
+  writePath?: string;
+  maxSamplesPerQuery: number;
+  maxBytesInFrame: number;
+  maxBodyBytes: number;
+  maxDecodedBytes: number;
+  quiet?: boolean;
+}
+
+const MIN_FRAME_BYTES = 4096;
+
+async function serveRead(o: ServeReadOptions): Promise<void> {
+  for (const [flag, p] of [["--path", o.path], ["--write-path", o.writePath]] as const) {
+    if (p !== undefined && !p.startsWith("/")) {
+      throw new UsageError(`${flag} must start with / (got "${p}")`);
+    }
+  }
+  if (o.writePath === o.path) {
+    throw new UsageError(`--write-path and --path must differ (both are "${o.path}")`);
+  }
+  if (o.maxBytesInFrame < MIN_FRAME_BYTES) {
+    throw new UsageError(
+      `--max-bytes-in-frame must be at least ${MIN_FRAME_BYTES} (got ${o.maxBytesInFrame})`,
+    );
+  }
+  const store = await Store.open(o.store, { readOnly: o.writePath === undefined });
+  const log = (line: string) => {
+    if (!o.quiet) console.error(`wattwave serve-read: ${line}`);
+  };
+  const read = createReadHandler({
+    store,
+    maxBodyBytes: o.maxBodyBytes,
+    maxDecodedBytes: o.maxDecodedBytes,
+    maxSamplesPerQuery: o.maxSamplesPerQuery,
+    maxBytesInFrame: o.maxBytesInFrame,
+    onRefused: (status, reason) => log(`read ${status}: ${reason}`),
+  });
+  const sink = o.writePath !== undefined ? new StoreWriteSink(store) : undefined;
+  const write = sink &&
+    createWriteHandler({
+      maxBodyBytes: o.maxBodyBytes,
+      maxDecodedBytes: o.maxDecodedBytes,
+      sink: sink.sink,
+      onRefused: (status, reason) => log(`write ${status}: ${reason}`),
+    });
+  const shutdown = new AbortController();
+  const server = Deno.serve({
+    hostname: o.bind,
+    port: o.port,
+    signal: shutdown.signal,
+    onListen: ({ hostname, port }) => {
+      const base = `http://${hostname}:${port}`;
+      console.error(
+        `wattwave serve-read: listening on ${base}${o.path} (store ${o.store}` +
+          (o.writePath ? `, remote write at ${base}${o.writePath})` : ", read-only)"),
+      );
+    },
+  }, routeRemoteStorage({ readPath: o.path, read, writePath: o.writePath, write }));
+  const unlisten = onShutdownSignal(() => shutdown.abort());
+  try {
+    await server.finished;
+  } finally {
+    unlisten();
+  }
+  if (sink) log(`${sink.requests} write requests, ${sink.samples} samples stored`);
+}
 
 /** The `serve-read` subcommand. */
-export function serveReadCommand(): Command {
-  return notBuiltCommand("serve-read", "Serve Prometheus remote read from a FLAC store");
+export function serveReadCommand(): CommandUnknownOpts {
+  return new Command("serve-read")
+    .description(
+      "Serve Prometheus remote read from a FLAC store (and, with --write-path, remote write into it)",
+    )
+    .requiredOption("--store <dir>", "store directory (see `wattwave compress`)")
+    .option("--bind <address>", "address to listen on", "127.0.0.1")
+    .option("--port <port>", "port to listen on (0 picks a free one)", parsePort, 9201)
+    .option("--path <path>", "remote-read path", "/api/v1/read")
+    .option(
+      "--write-path <path>",
+      "also accept remote write 1.0 at this path, into the same store (e.g. /api/v1/write)",
+    )
+    .option(
+      "--max-samples-per-query <n>",
+      "most samples one query may return (422 beyond)",
+      parsePositiveInt,
+      10_000_000,
+    )
+    .option(
+      "--max-bytes-in-frame <size>",
+      "largest frame of a STREAMED_XOR_CHUNKS response (at least 4096)",
+      parseByteSize,
+      1024 * 1024,
+    )
+    .option(
+      "--max-body-bytes <size>",
+      "largest request body (413 beyond)",
+      parseByteSize,
+      32 * 1024 * 1024,
+    )
+    .option(
+      "--max-decoded-bytes <size>",
+      "largest decompressed body, checked before allocating (413 beyond)",
+      parseByteSize,
+      64 * 1024 * 1024,
+    )
+    .option("--quiet", "do not log refused requests")
+    .addHelpText(
+      "after",
+      "\nEndpoints: POST <path> (remote read: SAMPLES or STREAMED_XOR_CHUNKS), POST <write-path>\n" +
+        "(204 once durable), GET /-/healthy, GET /-/ready. Segments committed while it runs are\n" +
+        "visible to the next query.\n" +
+        "Prometheus config:\n" +
+        "  remote_read:\n    - url: http://127.0.0.1:9201/api/v1/read\n      read_recent: true\n" +
+        "  remote_write:\n    - url: http://127.0.0.1:9201/api/v1/write\n" +
+        "Example:\n  wattwave serve-read --store data/store --write-path /api/v1/write",
+    )
+    .action(async (options) => {
+      await serveRead(options as ServeReadOptions);
+    });
 }
