@@ -9,8 +9,8 @@ import { onShutdownSignal } from "../lib/cli/signals.ts";
 import { UsageError } from "../lib/errors.ts";
 import { createWriteHandler, routeRequests } from "../lib/remote/write_handler.ts";
 import {
-  formatWriteRequest,
-  OrderedTextOutput,
+  formatWriteRequestBytes,
+  OrderedByteOutput,
   type OutputFormat,
 } from "../lib/remote/ndjson_output.ts";
 
@@ -26,7 +26,7 @@ interface ReceiveOptions {
 
 async function receive(o: ReceiveOptions): Promise<void> {
   if (!o.path.startsWith("/")) throw new UsageError(`--path must start with / (got "${o.path}")`);
-  const output = new OrderedTextOutput(Deno.stdout.writable, { maxPendingChars: 64 * 1024 * 1024 });
+  const output = new OrderedByteOutput(Deno.stdout.writable, { maxPendingBytes: 64 * 1024 * 1024 });
   const shutdown = new AbortController();
   let samples = 0;
   let requests = 0;
@@ -34,7 +34,7 @@ async function receive(o: ReceiveOptions): Promise<void> {
     maxBodyBytes: o.maxBodyBytes,
     maxDecodedBytes: o.maxDecodedBytes,
     sink: async (decoded) => {
-      const written = output.write(formatWriteRequest(decoded, o.format));
+      const written = output.write(formatWriteRequestBytes(decoded, o.format));
       if (written === "busy") return "busy";
       try {
         await written;

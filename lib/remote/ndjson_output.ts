@@ -1,6 +1,10 @@
 /**
- * Formatting decoded WriteRequests as NDJSON text, in request order, and an ordered,
- * bounded output queue that tells the receiver when to hold off new requests.
+ * Decoded WriteRequests as NDJSON bytes, in request order, and an ordered, bounded output
+ * queue that tells the receiver when to hold off new requests.
+ *
+ * The NDJSON path writes bytes directly (no intermediate strings per sample): a series' line
+ * prefix is encoded once, timestamps and integer values are written digit by digit, other
+ * values through JS's shortest round-trip `String(v)` — the same text `formatJsonValue` gives.
  *
  * @module
  */
@@ -10,26 +14,184 @@ import type { DecodedWriteRequest } from "./write_request.ts";
 /** Output record schemas: wattwave's NDJSON contract, or the Arroyo remote-write connector's. */
 export type OutputFormat = "ndjson" | "arroyo";
 
-const view = new DataView(new ArrayBuffer(8));
+const utf8 = new TextEncoder();
+const bitsView = new DataView(new ArrayBuffer(8));
 
 function hex8(n: number): string {
   return (n >>> 0).toString(16).padStart(8, "0");
 }
 
-function valueAt(values: Float64Array, i: number): string {
+/** The NDJSON value text of `values[i]`, NaN bits included. */
+function valueText(values: Float64Array, i: number): string {
   const v = values[i];
   if (v === v) return formatJsonValue(v);
   const bytes = new Uint8Array(values.buffer, values.byteOffset + i * 8, 8);
-  for (let b = 0; b < 8; b++) view.setUint8(b, bytes[b]);
-  return formatJsonValue(v, hex8(view.getUint32(4, true)) + hex8(view.getUint32(0, true)));
+  for (let b = 0; b < 8; b++) bitsView.setUint8(b, bytes[b]);
+  return formatJsonValue(v, hex8(bitsView.getUint32(4, true)) + hex8(bitsView.getUint32(0, true)));
 }
 
-/** The NDJSON text (lines ending in `\n`) for one decoded request. */
-export function formatWriteRequest(
+/** A growable byte buffer with the few writes NDJSON needs. */
+class ByteOut {
+  buf: Uint8Array;
+  pos = 0;
+  constructor(size: number) {
+    this.buf = new Uint8Array(Math.max(size, 256));
+  }
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+  }
+  /** ASCII-only text (callers guarantee it). */
+  ascii(s: string): void {
+    this.ensure(s.length);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < s.length; i++) buf[p++] = s.charCodeAt(i);
+    this.pos = p;
+  }
+  bytes(b: Uint8Array): void {
+    this.ensure(b.length);
+    if (b.length > 32) this.buf.set(b, this.pos);
+    else for (let i = 0; i < b.length; i++) this.buf[this.pos + i] = b[i];
+    this.pos += b.length;
+  }
+  /** A safe integer in decimal (|n| < 2^53). */
+  int(n: number): void {
+    this.ensure(17);
+    const buf = this.buf;
+    if (n < 0) {
+      buf[this.pos++] = 45; // '-'
+      n = -n;
+    }
+    if (n >= 1e8) {
+      const hi = Math.floor(n / 1e8);
+      this.int(hi);
+      let lo = n - hi * 1e8;
+      for (let p = this.pos + 7; p >= this.pos; p--) {
+        buf[p] = 48 + (lo % 10);
+        lo = (lo / 10) | 0;
+      }
+      this.pos += 8;
+      return;
+    }
+    let digits = 1;
+    for (let t = n; t >= 10; t = (t / 10) | 0) digits++;
+    for (let p = this.pos + digits - 1; p >= this.pos; p--) {
+      buf[p] = 48 + (n % 10);
+      n = (n / 10) | 0;
+    }
+    this.pos += digits;
+  }
+  /**
+   * Writes `v` when it is exactly a decimal with at most 6 fraction digits and 15 significant
+   * digits (then that decimal is also JS's shortest round-trip form); returns false otherwise.
+   */
+  decimal(v: number): boolean {
+    const a = v < 0 ? -v : v;
+    if (!(a >= 1e-6 && a < 1e15)) return false;
+    let p = 10;
+    for (let k = 1; k <= 6; k++, p *= 10) {
+      const m = Math.round(a * p);
+      if (m >= 1e15) return false;
+      if (m / p !== a) continue;
+      if (v < 0) {
+        this.ensure(1);
+        this.buf[this.pos++] = 45; // '-'
+      }
+      const whole = Math.floor(m / p);
+      this.int(whole);
+      this.ensure(k + 1);
+      const buf = this.buf;
+      buf[this.pos] = 46; // '.'
+      let frac = m - whole * p;
+      for (let q = this.pos + k; q > this.pos; q--) {
+        buf[q] = 48 + (frac % 10);
+        frac = Math.floor(frac / 10);
+      }
+      this.pos += k + 1;
+      return true;
+    }
+    return false;
+  }
+}
+
+/**
+ * Writes one line per sample: `head` (the series' `{"name":…,"labels":{…},"timestamp":`),
+ * the timestamp, `,"value":`, the value, `}\n`. Locals, not properties, in the loop.
+ */
+function formatSeries(
+  out: ByteOut,
+  head: Uint8Array,
+  ts: ArrayLike<number>,
+  values: Float64Array,
+): void {
+  let lastValue = NaN;
+  let lastText = "";
+  const headLen = head.length;
+  for (let i = 0; i < ts.length; i++) {
+    out.ensure(headLen + 64);
+    const buf = out.buf;
+    let pos = out.pos;
+    buf.set(head, pos);
+    pos += headLen;
+    const t = ts[i];
+    if (t >= 1e12 && t < 1e13) { // 13-digit ms timestamps (2001–2286): 5 + 8 digits, integer ops only
+      const hi = Math.floor(t / 1e8);
+      let lo = t - hi * 1e8;
+      let h = hi;
+      for (let p = pos + 4; p >= pos; p--) {
+        buf[p] = 48 + (h % 10);
+        h = (h / 10) | 0;
+      }
+      for (let p = pos + 12; p >= pos + 5; p--) {
+        buf[p] = 48 + (lo % 10);
+        lo = (lo / 10) | 0;
+      }
+      pos += 13;
+      out.pos = pos;
+    } else {
+      out.pos = pos;
+      out.int(t);
+      pos = out.pos;
+    }
+    // ,"value":
+    buf[pos] = 44;
+    buf[pos + 1] = 34;
+    buf[pos + 2] = 118;
+    buf[pos + 3] = 97;
+    buf[pos + 4] = 108;
+    buf[pos + 5] = 117;
+    buf[pos + 6] = 101;
+    buf[pos + 7] = 34;
+    buf[pos + 8] = 58;
+    out.pos = pos + 9;
+    const v = values[i];
+    if (v === lastValue && v !== 0) out.ascii(lastText);
+    else if (Number.isInteger(v) && Math.abs(v) < 1e15 && !(v === 0 && 1 / v < 0)) out.int(v);
+    else if (!out.decimal(v)) {
+      lastValue = v;
+      lastText = valueText(values, i);
+      out.ascii(lastText);
+    }
+    out.ensure(2);
+    out.buf[out.pos++] = 125; // }
+    out.buf[out.pos++] = 10; // \n
+  }
+}
+
+/** The NDJSON bytes (lines ending in `\n`) for one decoded request. */
+export function formatWriteRequestBytes(
   req: DecodedWriteRequest,
   format: OutputFormat = "ndjson",
-): string {
-  let out = "";
+): Uint8Array {
+  if (format === "arroyo") return utf8.encode(formatArroyo(req));
+  let estimate = 0;
+  for (const s of req.series) estimate += s.timestampsMs.length * 120;
+  const out = new ByteOut(estimate + 1024);
   for (const s of req.series) {
     let name = "";
     let labels = "{";
@@ -40,53 +202,72 @@ export function formatWriteRequest(
       }
       labels += (labels.length > 1 ? "," : "") + JSON.stringify(k) + ":" + JSON.stringify(v);
     }
+    const head = utf8.encode(`{"name":${JSON.stringify(name)},"labels":${labels}},"timestamp":`);
+    formatSeries(out, head, s.timestampsMs, s.values);
+  }
+  if (req.metadata.length) {
+    let text = "";
+    for (const m of req.metadata) text += formatMetadata(m) + "\n";
+    out.bytes(utf8.encode(text));
+  }
+  return out.buf.subarray(0, out.pos);
+}
+
+function formatArroyo(req: DecodedWriteRequest): string {
+  let out = "";
+  for (const s of req.series) {
+    let name = "";
+    let labels = "{";
+    for (const [k, v] of s.labels) {
+      if (k === "__name__") name = v;
+      else labels += (labels.length > 1 ? "," : "") + JSON.stringify(k) + ":" + JSON.stringify(v);
+    }
     labels += "}";
-    const n = s.timestampsMs.length;
-    if (format === "ndjson") {
-      const prefix = `{"name":${JSON.stringify(name)},"labels":${labels},"timestamp":`;
-      for (let i = 0; i < n; i++) {
-        out += prefix + s.timestampsMs[i] + ',"value":' + valueAt(s.values, i) + "}\n";
-      }
-    } else {
-      const prefix = `{"metric_name":${JSON.stringify(name)},"timestamp":`;
-      const suffix = `,"labels":${JSON.stringify(labels)}}\n`;
-      for (let i = 0; i < n; i++) {
-        out += prefix + JSON.stringify(new Date(s.timestampsMs[i]).toISOString()) + ',"value":' +
-          valueAt(s.values, i) + suffix;
-      }
+    const prefix = `{"metric_name":${JSON.stringify(name)},"timestamp":`;
+    const suffix = `,"labels":${JSON.stringify(labels)}}\n`;
+    for (let i = 0; i < s.timestampsMs.length; i++) {
+      out += prefix + JSON.stringify(new Date(s.timestampsMs[i]).toISOString()) + ',"value":' +
+        valueText(s.values, i) + suffix;
     }
   }
   for (const m of req.metadata) out += formatMetadata(m) + "\n";
   return out;
 }
 
-/** Options of {@linkcode OrderedTextOutput}. */
-export interface OrderedTextOutputOptions {
-  /** Characters queued but not yet written beyond which `write` answers "busy". Default 64 Mi. */
-  maxPendingChars?: number;
+/** The NDJSON text for one decoded request (the bytes of {@linkcode formatWriteRequestBytes} as a string). */
+export function formatWriteRequest(
+  req: DecodedWriteRequest,
+  format: OutputFormat = "ndjson",
+): string {
+  return new TextDecoder().decode(formatWriteRequestBytes(req, format));
+}
+
+/** Options of {@linkcode OrderedByteOutput}. */
+export interface OrderedByteOutputOptions {
+  /** Bytes queued but not yet written beyond which `write` answers "busy". Default 64 MiB. */
+  maxPendingBytes?: number;
 }
 
 /**
- * Writes text chunks to a byte sink strictly in the order they were queued. `write` resolves
- * when the chunk has been handed to the sink, or returns "busy" at once when the queue is full.
+ * Writes chunks to a byte sink strictly in the order they were queued. `write` resolves when
+ * the chunk has been handed to the sink, or returns "busy" at once when the queue is full.
  */
-export class OrderedTextOutput {
+export class OrderedByteOutput {
   #writer: WritableStreamDefaultWriter<Uint8Array>;
-  #encoder = new TextEncoder();
   #tail: Promise<void> = Promise.resolve();
-  #pendingChars = 0;
-  #maxPendingChars: number;
+  #pendingBytes = 0;
+  #maxPendingBytes: number;
   #failed: unknown;
 
   /** Output to `sink` (for example `Deno.stdout.writable`). */
-  constructor(sink: WritableStream<Uint8Array>, options: OrderedTextOutputOptions = {}) {
+  constructor(sink: WritableStream<Uint8Array>, options: OrderedByteOutputOptions = {}) {
     this.#writer = sink.getWriter();
-    this.#maxPendingChars = options.maxPendingChars ?? 64 * 1024 * 1024;
+    this.#maxPendingBytes = options.maxPendingBytes ?? 64 * 1024 * 1024;
   }
 
-  /** Characters queued and not yet written. */
-  get pendingChars(): number {
-    return this.#pendingChars;
+  /** Bytes queued and not yet written. */
+  get pendingBytes(): number {
+    return this.#pendingBytes;
   }
 
   /** The error that broke the sink, if any (then every later write fails). */
@@ -94,21 +275,21 @@ export class OrderedTextOutput {
     return this.#failed;
   }
 
-  /** Queues `text`; "busy" when the queue is full (nothing is queued then). */
-  write(text: string): Promise<"ok"> | "busy" {
+  /** Queues `chunk` (which must not be modified afterwards); "busy" when the queue is full. */
+  write(chunk: Uint8Array): Promise<"ok"> | "busy" {
     if (this.#failed) return Promise.reject(this.#failed);
-    if (this.#pendingChars > 0 && this.#pendingChars + text.length > this.#maxPendingChars) {
+    if (this.#pendingBytes > 0 && this.#pendingBytes + chunk.length > this.#maxPendingBytes) {
       return "busy";
     }
-    this.#pendingChars += text.length;
+    this.#pendingBytes += chunk.length;
     const done = this.#tail.then(async () => {
       try {
-        if (text.length) await this.#writer.write(this.#encoder.encode(text));
+        if (chunk.length) await this.#writer.write(chunk);
       } catch (err) {
         this.#failed ??= err;
         throw err;
       } finally {
-        this.#pendingChars -= text.length;
+        this.#pendingBytes -= chunk.length;
       }
       return "ok" as const;
     });

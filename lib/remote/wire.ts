@@ -62,6 +62,25 @@ export class WireReader {
 
   /** A varint encoding an int64, as a number; throws outside ±2^53. */
   int64(): number {
+    // Fast path: non-negative values of up to 7 varint bytes (< 2^49), e.g. ms timestamps.
+    const bytes = this.bytes;
+    let pos = this.pos;
+    let n = 0;
+    let mul = 1;
+    for (let i = 0; i < 7 && pos < this.end; i++) {
+      const b = bytes[pos++];
+      n += (b & 0x7f) * mul;
+      if (b < 0x80) {
+        this.pos = pos;
+        return n;
+      }
+      mul *= 128;
+    }
+    return this.int64Slow();
+  }
+
+  /** The general int64 varint path: two 32-bit halves, negatives as two's complement. */
+  int64Slow(): number {
     let lo = 0;
     let hi = 0;
     let shift = 0;

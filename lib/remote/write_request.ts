@@ -67,12 +67,15 @@ function decodeLabel(r: WireReader, end: number): [string, string] {
   return [name, value];
 }
 
-function decodeTimeSeries(r: WireReader, end: number, valueBytes: Uint8Array): WireSeries {
+function decodeTimeSeries(r: WireReader, end: number): WireSeries {
   const outer = r.end;
   r.end = end;
+  const bytes = r.bytes;
   const labels: [string, string][] = [];
   const timestampsMs: number[] = [];
-  const valueBuf: number[] = []; // byte offsets of each sample's value, -1 for an absent (0.0) value
+  let values = new Float64Array(128);
+  let valueBytes = new Uint8Array(values.buffer);
+  let n = 0;
   while (r.pos < end) {
     const key = r.key();
     if (key === (1 << 3 | WT_LEN)) { // 1: labels
@@ -85,7 +88,7 @@ function decodeTimeSeries(r: WireReader, end: number, valueBytes: Uint8Array): W
       let valueAt = -1;
       let ts = 0;
       while (r.pos < sEnd) {
-        const k = r.key();
+        const k = bytes[r.pos] < 0x80 ? bytes[r.pos++] : r.key();
         if (k === (1 << 3 | WT_I64)) { // 1: value (double)
           r.need(8);
           valueAt = r.pos;
@@ -94,18 +97,22 @@ function decodeTimeSeries(r: WireReader, end: number, valueBytes: Uint8Array): W
         else r.skip(k & 7);
       }
       r.end = end;
+      if (n === values.length) {
+        const grown = new Float64Array(n * 2);
+        grown.set(values);
+        values = grown;
+        valueBytes = new Uint8Array(grown.buffer);
+      }
+      if (valueAt >= 0) { // copy the 8 wire bytes: a NaN keeps its payload
+        const o = n * 8;
+        for (let b = 0; b < 8; b++) valueBytes[o + b] = bytes[valueAt + b];
+      }
       timestampsMs.push(ts);
-      valueBuf.push(valueAt);
+      n++;
     } else r.skip(key & 7); // 3: exemplars, 4: histograms — not carried
   }
   r.end = outer;
-  const values = new Float64Array(valueBuf.length);
-  const out = new Uint8Array(values.buffer);
-  for (let i = 0; i < valueBuf.length; i++) {
-    const at = valueBuf[i];
-    if (at >= 0) out.set(valueBytes.subarray(at, at + 8), i * 8);
-  }
-  return { labels, timestampsMs, values };
+  return { labels, timestampsMs, values: values.subarray(0, n) };
 }
 
 function decodeMetadata(r: WireReader, end: number): MetricMetadata {
@@ -134,7 +141,7 @@ export function decodeWriteRequest(bytes: Uint8Array): DecodedWriteRequest {
     const key = r.key();
     if (key === (1 << 3 | WT_LEN)) { // 1: timeseries
       const end = r.lengthEnd();
-      const s = decodeTimeSeries(r, end, bytes);
+      const s = decodeTimeSeries(r, end);
       sampleCount += s.timestampsMs.length;
       series.push(s);
       r.pos = end;

@@ -13,6 +13,8 @@ export interface PrometheusHandle {
   port: number;
   /** Its data directory. */
   dataDir: string;
+  /** Its process id (for RSS readings). */
+  pid: number;
   /** Stops it and removes the data directory; returns its log. */
   stop(): Promise<string>;
 }
@@ -72,6 +74,7 @@ export async function startPrometheus(
     url,
     port,
     dataDir,
+    pid: child.pid,
     async stop() {
       try {
         child.kill("SIGTERM");

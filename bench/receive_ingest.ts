@@ -1,0 +1,173 @@
+/**
+ * Remote-write ingest: the same pre-encoded requests (~100 series × 100 samples each,
+ * node-exporter-like labels) posted by one load generator to `wattwave receive` (stdout to
+ * /dev/null), to Prometheus' receiver and to VictoriaMetrics' /api/v1/write, in one run.
+ * Prints samples/s of each (median of the repetitions), the ratios, and peak RSS.
+ *
+ *   deno run -A bench/receive_ingest.ts [--rounds 40] [--reps 3]
+ *
+ * @module
+ */
+import { encodeLabelBlock, WriteRequestEncoder } from "../lib/remote/write_request.ts";
+import { snappyEncode } from "../lib/remote/snappy.ts";
+import { PROTOCOL_HEADERS } from "../lib/remote/write_client.ts";
+import { startPrometheus } from "../tests/support/prometheus.ts";
+import { startVictoria } from "../tests/support/victoria.ts";
+import { freePort, waitForHttp } from "../tests/support/net.ts";
+import { PERMISSION_FLAGS } from "../tests/support/cli.ts";
+import { fmt, median, peakRssMiB } from "./support.ts";
+
+function arg(name: string, def: number): number {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 ? Number(Deno.args[i + 1]) : def;
+}
+const ROUNDS = arg("rounds", 40);
+const REPS = arg("reps", 3);
+const BLOCKS = 10; // one load-generator worker per block keeps each series in order
+const SERIES_PER_REQUEST = 100;
+const SAMPLES_PER_SERIES = 100;
+
+/** requests[block][round] */
+function buildPayloads(): Uint8Array[][] {
+  const modes = [
+    "user",
+    "system",
+    "idle",
+    "iowait",
+    "irq",
+    "softirq",
+    "steal",
+    "nice",
+    "guest",
+    "guest_nice",
+  ];
+  const baseMs = Date.now() - 30 * 60_000;
+  const enc = new WriteRequestEncoder();
+  const out: Uint8Array[][] = [];
+  for (let b = 0; b < BLOCKS; b++) {
+    const blocks = [];
+    for (let s = 0; s < SERIES_PER_REQUEST; s++) {
+      blocks.push(encodeLabelBlock([
+        ["__name__", "node_cpu_seconds_total"],
+        ["cpu", String(s % 64)],
+        ["instance", `host-${b}-${Math.floor(s / 10)}.example.org:9100`],
+        ["job", "node"],
+        ["mode", modes[s % 10]],
+      ]));
+    }
+    const rounds: Uint8Array[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const series = blocks.map((labelBlock, s) => {
+        const ts: number[] = [];
+        const values = new Float64Array(SAMPLES_PER_SERIES);
+        for (let i = 0; i < SAMPLES_PER_SERIES; i++) {
+          const k = r * SAMPLES_PER_SERIES + i;
+          ts.push(baseMs + k * 10);
+          values[i] = Math.round((1000 * s + k * (0.37 + (s % 7) / 10)) * 100) / 100;
+        }
+        return { labelBlock, timestampsMs: ts, values, count: SAMPLES_PER_SERIES };
+      });
+      rounds.push(snappyEncode(enc.encode(series)));
+    }
+    out.push(rounds);
+  }
+  return out;
+}
+
+async function load(url: string, payloads: Uint8Array[][]): Promise<number> {
+  const t0 = performance.now();
+  await Promise.all(payloads.map(async (rounds) => {
+    for (const body of rounds) {
+      const res = await fetch(url, {
+        method: "POST",
+        headers: PROTOCOL_HEADERS,
+        body: body as BodyInit,
+      });
+      await res.body?.cancel();
+      if (res.status !== 204 && res.status !== 200) throw new Error(`${url}: HTTP ${res.status}`);
+    }
+  }));
+  return (performance.now() - t0) / 1000;
+}
+
+interface Target {
+  name: string;
+  start(): Promise<{ url: string; pid: number; stop(): Promise<unknown> }>;
+}
+
+const targets: Target[] = [
+  {
+    name: "wattwave receive",
+    async start() {
+      const port = freePort();
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          ...PERMISSION_FLAGS,
+          new URL("../main.ts", import.meta.url).pathname,
+          "receive",
+          "--port",
+          String(port),
+        ],
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      await waitForHttp(`http://127.0.0.1:${port}/-/ready`);
+      return {
+        url: `http://127.0.0.1:${port}/api/v1/write`,
+        pid: child.pid,
+        stop: async () => {
+          child.kill("SIGTERM");
+          await child.status;
+        },
+      };
+    },
+  },
+  {
+    name: "Prometheus 2.42",
+    async start() {
+      const p = await startPrometheus();
+      return { url: `${p.url}/api/v1/write`, pid: p.pid, stop: () => p.stop() };
+    },
+  },
+  {
+    name: "VictoriaMetrics",
+    async start() {
+      const v = await startVictoria();
+      return { url: `${v.url}/api/v1/write`, pid: v.pid, stop: () => v.stop() };
+    },
+  },
+];
+
+const payloads = buildPayloads();
+const totalSamples = BLOCKS * ROUNDS * SERIES_PER_REQUEST * SAMPLES_PER_SERIES;
+const bytes = payloads.flat().reduce((n, p) => n + p.length, 0);
+console.log(
+  `${BLOCKS * ROUNDS} requests × ${SERIES_PER_REQUEST} series × ${SAMPLES_PER_SERIES} samples = ${
+    fmt(totalSamples)
+  } samples, ` +
+    `${fmt(bytes / 1048576, 1)} MiB snappy, ${BLOCKS} concurrent senders, ${REPS} repetitions`,
+);
+const rates = new Map<string, number[]>();
+const rss = new Map<string, number[]>();
+for (let rep = 0; rep < REPS; rep++) {
+  for (const t of targets) {
+    const server = await t.start();
+    const seconds = await load(server.url, payloads);
+    const peak = peakRssMiB(server.pid) ?? NaN;
+    await server.stop();
+    rates.set(t.name, [...(rates.get(t.name) ?? []), totalSamples / seconds]);
+    rss.set(t.name, [...(rss.get(t.name) ?? []), peak]);
+  }
+}
+const ww = median(rates.get("wattwave receive")!);
+console.log("\n| receiver | samples/s (median) | runs | peak RSS MiB | wattwave ÷ it |");
+console.log("| --- | ---: | --- | ---: | ---: |");
+for (const t of targets) {
+  const r = rates.get(t.name)!;
+  console.log(
+    `| ${t.name} | ${fmt(median(r))} | ${r.map((x) => fmt(x / 1000) + "k").join(", ")} | ${
+      fmt(Math.max(...rss.get(t.name)!), 0)
+    } | ${(ww / median(r)).toFixed(2)}× |`,
+  );
+}

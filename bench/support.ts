@@ -1,0 +1,57 @@
+/**
+ * Helpers for the benchmark scripts: medians, ratios, peak RSS of a process.
+ *
+ * @module
+ */
+
+/** The median of `xs`. */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Peak resident set size (VmHWM) of a running process, in MiB; undefined once it has exited. */
+export function peakRssMiB(pid: number): number | undefined {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    const m = /VmHWM:\s+(\d+) kB/.exec(status);
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Formats a number with thousands separators. */
+export function fmt(n: number, digits = 0): string {
+  return n.toLocaleString("en-US", {
+    maximumFractionDigits: digits,
+    minimumFractionDigits: digits,
+  });
+}
+
+/**
+ * Runs a command to completion under `/usr/bin/time -f %M` and returns wall seconds and
+ * peak RSS (MiB). `/usr/bin/time` comes from Debian's `time` package.
+ */
+export async function timeCommand(
+  argv: string[],
+  options: { stdin?: string; stdout?: "null" | "piped" } = {},
+): Promise<{ seconds: number; peakRssMiB: number; code: number; stderr: string }> {
+  const t0 = performance.now();
+  const child = new Deno.Command("/usr/bin/time", {
+    args: ["-f", "__PEAK_KB__ %M", ...argv],
+    stdin: options.stdin ? "piped" : "null",
+    stdout: options.stdout ?? "null",
+    stderr: "piped",
+  }).spawn();
+  if (options.stdin) {
+    const f = await Deno.open(options.stdin);
+    await f.readable.pipeTo(child.stdin);
+  }
+  const out = await child.output();
+  const seconds = (performance.now() - t0) / 1000;
+  const stderr = new TextDecoder().decode(out.stderr);
+  const m = /__PEAK_KB__ (\d+)/.exec(stderr);
+  return { seconds, peakRssMiB: m ? Number(m[1]) / 1024 : NaN, code: out.code, stderr };
+}
