@@ -23,8 +23,8 @@ export const DEFAULT_BLOCK_SIZE = 4096;
 /** FLAC sample rate written into segments (a hint: one timestamp unit is 1 ms). */
 export const SEGMENT_SAMPLE_RATE = 1000;
 
-/** Bit depths segments use: all are encodable in a FLAC frame header. */
-const BIT_DEPTHS = [8, 12, 16, 20, 24, 32];
+/** Bit depths segments use: those `flac -d --force-raw-format` can write (and a frame header encodes). */
+const BIT_DEPTHS = [8, 16, 24, 32];
 
 /** Samples of one series: sorted timestamps and their values (NaN bits exact). */
 export interface SampleBlock {
@@ -189,7 +189,12 @@ export function decodeSegment(
   let channelStart: number;
   try {
     const whole = firstFrame === 0 && lastFrame === frameCount - 1;
-    const r = decodeChannels(bytes, whole ? undefined : { firstSample, lastSample: endSample - 1 });
+    const seek = (entry.frames ?? []).map((f) => ({ sampleOffset: f[1], byteOffset: f[0] }));
+    const r = decodeChannels(
+      bytes,
+      whole ? undefined : { firstSample, lastSample: endSample - 1 },
+      seek,
+    );
     channels = r.channels;
     channelStart = r.firstSample;
   } catch (err) {
