@@ -1,15 +1,219 @@
 /**
- * `wattwave sample`: not built yet.
+ * `wattwave sample`: CPU/DRAM energy from powercap (RAPL) and GPU telemetry from nvidia-smi,
+ * at a fixed rate, as NDJSON on stdout.
  *
  * @module
  */
-import type { Command } from "@commander-js/extra-typings";
-import { notBuiltCommand } from "./not_built.ts";
+import { Command, type CommandUnknownOpts, Option } from "@commander-js/extra-typings";
+import { UsageError } from "../lib/errors.ts";
+import { collectLabel, parseDurationMs, parsePositiveInt } from "../lib/cli/parse.ts";
+import { onShutdownSignal } from "../lib/cli/signals.ts";
+import { NdjsonWriter } from "../lib/ndjson/writer.ts";
+import {
+  DEFAULT_POWERCAP_ROOT,
+  discoverPowercapZones,
+  energyAccessHint,
+  PowercapReader,
+} from "../lib/sources/powercap.ts";
+import { GpuTable, NvidiaSmiProcess, probeNvidiaSmi } from "../lib/sources/nvidia_smi.ts";
+import { type Naming, runSampler } from "../lib/sources/sampler.ts";
+import type { Labels } from "../lib/model/sample.ts";
+
+/** Options of `wattwave sample` as parsed. */
+interface SampleOptions {
+  period?: number;
+  count?: number;
+  duration?: number;
+  label: Labels;
+  power?: boolean;
+  naming: string;
+  powercapRoot: string;
+  powercap: boolean;
+  nvidiaSmi: string;
+  gpu: boolean;
+  gpuPeriod?: number;
+}
+
+/** Labels the sources set themselves; `--label` may not use them. */
+const RESERVED_LABELS = ["index", "path", "uuid", "name", "component"];
+/** Shortest GPU period by default: nvidia-smi power readings do not update faster. */
+const MIN_DEFAULT_GPU_PERIOD_MS = 100;
+
+function log(message: string): void {
+  console.error(`wattwave sample: ${message}`);
+}
+
+/** The period: `--period`, else env `SAMPLING_PERIOD_S` (seconds), else 1 s. */
+function resolvePeriodMs(period: number | undefined): number {
+  let ms = period;
+  if (ms === undefined) {
+    const env = Deno.env.get("SAMPLING_PERIOD_S");
+    if (env !== undefined && env.trim() !== "") {
+      const s = Number(env);
+      if (!Number.isFinite(s) || s <= 0) {
+        throw new UsageError(
+          `SAMPLING_PERIOD_S must be a positive number of seconds (got "${env}")`,
+        );
+      }
+      ms = s * 1000;
+    } else ms = 1000;
+  }
+  if (!(ms >= 1)) throw new UsageError(`--period must be at least 1ms (got ${ms} ms)`);
+  return ms;
+}
+
+async function sample(o: SampleOptions): Promise<void> {
+  const periodMs = resolvePeriodMs(o.period);
+  if (o.naming !== "node" && o.naming !== "pyjoules") {
+    throw new UsageError(`--naming must be node or pyjoules (got "${o.naming}")`);
+  }
+  const naming = o.naming as Naming;
+  if (o.duration !== undefined && !(o.duration > 0)) {
+    throw new UsageError(`--duration must be positive (got ${o.duration} ms)`);
+  }
+  for (const k of Object.keys(o.label)) {
+    if (RESERVED_LABELS.includes(k)) {
+      throw new UsageError(
+        `--label ${k}=... clashes with a label the samples carry (${RESERVED_LABELS.join(", ")})`,
+      );
+    }
+  }
+  if (!o.powercap && !o.gpu) {
+    throw new UsageError("--no-powercap and --no-gpu leave nothing to sample");
+  }
+  const gpuPeriodMs = Math.round(o.gpuPeriod ?? Math.max(periodMs, MIN_DEFAULT_GPU_PERIOD_MS));
+  if (gpuPeriodMs < 1) throw new UsageError(`--gpu-period must be at least 1ms`);
+
+  // Powercap.
+  let powercapProblem: string | undefined;
+  let reader: PowercapReader | undefined;
+  if (o.powercap) {
+    const d = discoverPowercapZones(o.powercapRoot);
+    for (const w of d.warnings) log(w);
+    if (!d.rootExists) {
+      powercapProblem =
+        `no powercap directory ${o.powercapRoot} (no RAPL on this machine, or not Linux)`;
+    } else if (d.zones.length === 0 && d.unreadable.length === 0) {
+      powercapProblem = `no RAPL zones (intel-rapl:*) under ${o.powercapRoot}`;
+    }
+    if (d.unreadable.length > 0) {
+      const files = d.unreadable.map((u) => u.zone.energyFile);
+      const denied = d.unreadable.filter((u) => u.permissionDenied).map((u) => u.zone.energyFile);
+      let msg = `cannot read ${files.join(", ")}: ${d.unreadable[0].reason}`;
+      if (denied.length > 0) msg += `. ${energyAccessHint(denied)}`;
+      if (d.zones.length === 0) powercapProblem = msg;
+      else log(`${msg}; sampling the other ${d.zones.length} zone(s)`);
+    }
+    if (d.zones.length > 0) {
+      reader = new PowercapReader(
+        d.zones,
+        (zone, message) => log(`reading zone ${zone.dir}: ${message}`),
+      );
+    }
+  }
+
+  // GPU.
+  let gpuProblem: string | undefined;
+  let gpus: GpuTable | undefined;
+  let smi: NvidiaSmiProcess | undefined;
+  if (o.gpu) {
+    const probe = await probeNvidiaSmi(o.nvidiaSmi);
+    if (probe.ok) {
+      gpus = new GpuTable(probe.query, { maxGapMs: Math.max(5 * gpuPeriodMs, 2000) });
+      const table = gpus;
+      smi = new NvidiaSmiProcess({
+        path: o.nvidiaSmi,
+        query: probe.query,
+        periodMs: gpuPeriodMs,
+        onRow: (row, t) => table.update(row, t),
+        log,
+      });
+    } else gpuProblem = probe.reason;
+  }
+
+  if (reader === undefined && gpus === undefined) {
+    const reasons = [powercapProblem ?? (o.powercap ? undefined : "powercap off (--no-powercap)")];
+    reasons.push(gpuProblem ?? (o.gpu ? undefined : "GPU off (--no-gpu)"));
+    throw new Error(`nothing to sample: ${reasons.filter((r) => r).join("; ")}`);
+  }
+  if (powercapProblem !== undefined) {
+    log(`${powercapProblem}; going on without powercap (GPU only)`);
+  }
+  if (gpuProblem !== undefined) log(`${gpuProblem}; going on without GPU sampling (CPU only)`);
+
+  const shutdown = new AbortController();
+  const unlisten = onShutdownSignal(() => shutdown.abort());
+  const writer = new NdjsonWriter(Deno.stdout.writable);
+  smi?.start();
+  try {
+    const stats = await runSampler({
+      periodMs,
+      count: o.count,
+      durationMs: o.duration,
+      labels: o.label,
+      naming,
+      power: o.power,
+      powercap: reader,
+      gpus,
+      writer,
+      signal: shutdown.signal,
+      log,
+    });
+    await writer.release();
+    log(
+      `${stats.ticks} ticks, ${stats.skipped} skipped, ${stats.samples} samples` +
+        (smi ? `, nvidia-smi started ${smi.spawns} time(s)` : ""),
+    );
+  } finally {
+    unlisten();
+    await smi?.stop();
+    reader?.close();
+  }
+}
 
 /** The `sample` subcommand. */
-export function sampleCommand(): Command {
-  return notBuiltCommand(
-    "sample",
-    "Sample CPU/DRAM energy (powercap RAPL) and GPU telemetry (nvidia-smi) as NDJSON",
-  );
+export function sampleCommand(): CommandUnknownOpts {
+  return new Command("sample")
+    .description(
+      "Sample CPU/DRAM energy (powercap RAPL) and GPU telemetry (nvidia-smi) as NDJSON, at a fixed rate",
+    )
+    .option(
+      "--period <duration>",
+      "sampling period, e.g. 100ms, 1s (default: env SAMPLING_PERIOD_S in seconds, else 1s)",
+      parseDurationMs,
+    )
+    .option("--count <n>", "stop after n ticks (default: run until Ctrl-C)", parsePositiveInt)
+    .option("--duration <duration>", "stop after this long, e.g. 60s", parseDurationMs)
+    .option("--label <k=v>", "label added to every series (repeatable)", collectLabel, {} as Labels)
+    .option("--power", "also emit node_rapl_<zone>_watts, the average power over the last interval")
+    .addOption(
+      new Option(
+        "--naming <model>",
+        "metric names: node (node_exporter/nvidia_gpu_exporter) or " +
+          "pyjoules (per-interval µJ deltas, pyjoules_remote_write_energy_uj{component})",
+      )
+        .choices(["node", "pyjoules"]).default("node"),
+    )
+    .option("--powercap-root <dir>", "where RAPL zones are", DEFAULT_POWERCAP_ROOT)
+    .option("--no-powercap", "do not read powercap")
+    .option("--nvidia-smi <path>", "nvidia-smi to run", "nvidia-smi")
+    .option("--no-gpu", "do not run nvidia-smi")
+    .option(
+      "--gpu-period <duration>",
+      `nvidia-smi -lms period (default: the sampling period, at least ${MIN_DEFAULT_GPU_PERIOD_MS}ms)`,
+      parseDurationMs,
+    )
+    .addHelpText(
+      "after",
+      "\nPowercap counters are cumulative joules corrected for wraparound " +
+        "(node_rapl_package_joules_total{index,path}, ...).\n" +
+        "GPU metrics follow nvidia_gpu_exporter (nvidia_smi_power_draw_watts{index,name,uuid}, ...);\n" +
+        "nvidia_smi_energy_joules_total is integrated by wattwave from power.draw (trapezoidal rule).\n" +
+        "Ticks are due at start + k × period; a tick that cannot run in time is skipped and counted.\n" +
+        "Example:\n" +
+        "  wattwave sample --period 100ms --label host=a | wattwave push --url http://127.0.0.1:9090/api/v1/write",
+    )
+    .action(async (options) => {
+      await sample(options as SampleOptions);
+    });
 }

@@ -70,6 +70,8 @@ export interface Tick {
 export interface FixedRateScheduleOptions {
   /** Period in ms (> 0). */
   periodMs: number;
+  /** When tick 0 is due, on the clock's scale. Default: the moment iteration starts. */
+  startMs?: number;
   /** Stop after this many ticks have run. Default: no limit. */
   count?: number;
   /** Stop before the first tick due at or after `start + durationMs`. Default: no limit. */
@@ -84,7 +86,7 @@ export interface FixedRateScheduleOptions {
 
 /**
  * Yields ticks at a fixed rate. Iterate it with `for await`; the time spent in the loop body is
- * what decides whether deadlines are missed. Tick 0 is due at the moment iteration starts.
+ * what decides whether deadlines are missed. Tick 0 is due at `startMs` (default: the moment iteration starts).
  */
 export class FixedRateSchedule {
   /** Ticks run so far. */
@@ -113,7 +115,7 @@ export class FixedRateSchedule {
   async *[Symbol.asyncIterator](): AsyncGenerator<Tick, void, undefined> {
     const { periodMs, count, durationMs, signal, onSkip } = this.#o;
     const clock = this.#clock;
-    this.startMs = clock.now();
+    this.startMs = this.#o.startMs ?? clock.now();
     const endMs = durationMs === undefined ? Infinity : this.startMs + durationMs;
     let k = 0;
     let skippedBefore = 0;
