@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
+import { Command, type CommandUnknownOpts, Option } from "@commander-js/extra-typings";
 import { parseByteSize, parsePort, parsePositiveInt } from "../lib/cli/parse.ts";
 import { onShutdownSignal } from "../lib/cli/signals.ts";
 import { UsageError } from "../lib/errors.ts";
@@ -107,23 +107,23 @@ export function serveReadCommand(): CommandUnknownOpts {
       parsePositiveInt,
       10_000_000,
     )
-    .option(
-      "--max-bytes-in-frame <size>",
-      "largest frame of a STREAMED_XOR_CHUNKS response (at least 4096)",
-      parseByteSize,
-      1024 * 1024,
+    .addOption(
+      new Option(
+        "--max-bytes-in-frame <size>",
+        "largest frame of a STREAMED_XOR_CHUNKS response (at least 4096)",
+      )
+        .argParser(parseByteSize).default(1024 * 1024, "1MiB"),
     )
-    .option(
-      "--max-body-bytes <size>",
-      "largest request body (413 beyond)",
-      parseByteSize,
-      32 * 1024 * 1024,
+    .addOption(
+      new Option("--max-body-bytes <size>", "largest request body (413 beyond)")
+        .argParser(parseByteSize).default(32 * 1024 * 1024, "32MiB"),
     )
-    .option(
-      "--max-decoded-bytes <size>",
-      "largest decompressed body, checked before allocating (413 beyond)",
-      parseByteSize,
-      64 * 1024 * 1024,
+    .addOption(
+      new Option(
+        "--max-decoded-bytes <size>",
+        "largest decompressed body, checked before allocating (413 beyond)",
+      )
+        .argParser(parseByteSize).default(64 * 1024 * 1024, "64MiB"),
     )
     .option("--quiet", "do not log refused requests")
     .addHelpText(

@@ -96,3 +96,20 @@ Deno.test("splitFrames: CRC and truncation are checked", () => {
   );
   throws(() => splitFrames(frame.subarray(0, 4)), InputError);
 });
+
+Deno.test("ChunkedSeriesFramer: incremental blocks continue chunks; repeated timestamps dropped", () => {
+  const { ts, values } = series(300);
+  const framer = new ChunkedSeriesFramer();
+  framer.beginSeries(0, encodeLabelBlock([["__name__", "x"]]));
+  const frames = [
+    ...framer.addSamples(ts, values, 0, 100),
+    ...framer.addSamples(ts, values, 99, 200), // sample 99 again: dropped
+    ...framer.addSamples(ts, values, 200, 300),
+    ...framer.endSeries(),
+  ];
+  const chunks = decodeAll(frames).flatMap((m) => m.series.flatMap((s) => s.chunks));
+  deepStrictEqual(chunks.map((c) => decodeXorChunk(c.data).timestampsMs.length), [120, 120, 60]);
+  deepStrictEqual(chunks.flatMap((c) => decodeXorChunk(c.data).timestampsMs), ts);
+  framer.beginSeries(0, encodeLabelBlock([["__name__", "y"]]));
+  deepStrictEqual(framer.endSeries(), []); // no samples, no frame
+});
