@@ -139,26 +139,29 @@ export function replayCsvCommand(): CommandUnknownOpts {
       "generic CSV: the timestamp column (unix s/ms or ISO-8601, auto-detected) " +
         "(default: a column named timestamp/time/date...)",
     )
-    .option(
-      "--label-columns <names>",
-      "generic CSV: comma-separated columns whose values are labels (repeatable)",
-      collectColumns,
-      [] as string[],
+    .addOption(
+      new Option(
+        "--label-columns <names>",
+        "generic CSV: comma-separated columns whose values are labels (repeatable)",
+      ).argParser(collectColumns).default([] as string[], "none"),
     )
     .option("--metric-prefix <prefix>", "generic CSV: prefix of every metric name", "")
     .option("--metric <name>", "generic CSV: metric name of a timestamp,value file (NAB style)")
-    .option("--label <k=v>", "label added to every series (repeatable)", collectLabel, {})
+    .addOption(
+      new Option("--label <k=v>", "label added to every series (repeatable)")
+        .argParser(collectLabel).default({} as Record<string, string>, "none"),
+    )
     .option(
       "--comment <prefix>",
       "skip lines starting with this (e.g. '#') (default: no comments)",
       parseSingleChar("comment prefix"),
     )
     .option("--delimiter <char>", "field delimiter", parseSingleChar("delimiter"), ",")
-    .option(
-      "--speed <factor>",
-      "1 replays in real time by the file's timestamps, 10 ten times faster, max as fast as the pipe takes it",
-      parseSpeed,
-      Infinity,
+    .addOption(
+      new Option(
+        "--speed <factor>",
+        "1 replays in real time by the file's timestamps, 10 ten times faster, max as fast as the pipe takes it",
+      ).argParser(parseSpeed).default(Infinity, "max"),
     )
     .option("--shift-to-now", "move the first timestamp to now, keeping the spacing")
     .option("--loop", "start again at the end, shifted to follow the previous pass (files only)")

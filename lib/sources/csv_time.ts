@@ -86,18 +86,23 @@ export class ZoneConverter {
 
   /**
    * The UTC instant of a wall-clock time given as if it were UTC (`Date.UTC(...)` of the fields).
-   * In a DST gap the time is moved forward; in an overlap the earlier instant is taken.
+   * In a DST gap the time is moved forward by the gap; in an overlap the earlier instant is taken.
    */
   wallToUtcMs(wallAsUtcMs: number): number {
     if (this.#fixedZero) return wallAsUtcMs;
-    const first = this.offsetAtMs(wallAsUtcMs);
-    const guess = wallAsUtcMs - first;
-    const second = this.offsetAtMs(guess);
-    if (second === first) return guess;
-    // Near a transition: prefer the offset that maps back to the same wall time.
-    const other = wallAsUtcMs - second;
-    if (this.offsetAtMs(other) === second) return Math.min(guess, other);
-    return guess;
+    // The offsets in force a day before and a day after; a candidate instant is valid when the
+    // zone's offset there maps it back to the wall time.
+    const before = this.offsetAtMs(wallAsUtcMs - 86_400_000);
+    const after = this.offsetAtMs(wallAsUtcMs + 86_400_000);
+    const early = wallAsUtcMs - before;
+    const earlyValid = this.offsetAtMs(early) === before;
+    if (before === after && earlyValid) return early;
+    const late = wallAsUtcMs - after;
+    const lateValid = this.offsetAtMs(late) === after;
+    if (earlyValid && lateValid) return Math.min(early, late); // overlap: the earlier
+    if (earlyValid) return early;
+    if (lateValid) return late;
+    return early; // gap: the wall time with the offset before it, i.e. moved forward
   }
 }
 
