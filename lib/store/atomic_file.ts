@@ -28,6 +28,26 @@ export async function syncDir(dir: string): Promise<void> {
   }
 }
 
+/** fsyncs files (several at a time, so the file system can group them). */
+export async function syncFiles(
+  paths: string[],
+  options: { concurrency?: number } = {},
+): Promise<void> {
+  const concurrency = options.concurrency ?? 32;
+  let next = 0;
+  const worker = async () => {
+    while (next < paths.length) {
+      const f = await Deno.open(paths[next++], { read: true, write: true });
+      try {
+        await f.sync();
+      } finally {
+        f.close();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, paths.length) }, worker));
+}
+
 /** Options of {@linkcode writeFileDurable}. */
 export interface WriteFileDurableOptions {
   /** fsync the parent directory after the rename. Default true (pass false when batching several files, then call {@linkcode syncDir} once). */

@@ -17,7 +17,7 @@
  */
 import { createHash } from "node:crypto";
 import { InputError } from "../errors.ts";
-import { syncDir, TEMP_SUFFIX, writeFileDurable } from "./atomic_file.ts";
+import { syncDir, syncFiles, TEMP_SUFFIX } from "./atomic_file.ts";
 import {
   emptyIndex,
   INDEX_FILE,
@@ -204,7 +204,7 @@ export class Store {
   #buffers = new Map<string, SeriesBuffer>();
   #bufferedBytes = 0;
   #pending: PendingSegment[] = [];
-  #unsyncedFiles = false;
+  #unsyncedFiles: string[] = [];
   /** Samples read back and compared so far (with `verify`). */
   verifiedSamples = 0;
 
@@ -411,8 +411,9 @@ export class Store {
     const suffix = Array.from(rand, (x) => x.toString(16).padStart(2, "0")).join("");
     const file = `${b.id}-${entry.minTs}-${Deno.pid}${++fileCounter}${suffix}.flac`;
     const path = `${this.dir}/${SEGMENTS_DIR}/${file}`;
-    await writeFileDurable(path, bytes, { syncParent: false });
-    this.#unsyncedFiles = true;
+    // No temp name needed: nothing refers to the file until commit fsyncs it and the index.
+    await Deno.writeFile(path, bytes, { createNew: true });
+    this.#unsyncedFiles.push(path);
     if (this.#options.verify) {
       const back = decodeSegment(await Deno.readFile(path), entry, -Infinity, Infinity, path);
       const mismatch = firstMismatch(ts, vals, back);
@@ -438,9 +439,10 @@ export class Store {
     if (pending.length === 0) {
       return { segments: 0, samples: 0, bytes: 0, generation: this.#index.generation };
     }
-    if (this.#unsyncedFiles) {
+    if (this.#unsyncedFiles.length) {
+      await syncFiles(this.#unsyncedFiles);
       await syncDir(`${this.dir}/${SEGMENTS_DIR}`);
-      this.#unsyncedFiles = false;
+      this.#unsyncedFiles = [];
     }
     const lock = await Deno.open(`${this.dir}/${LOCK_FILE}`, {
       read: true,
