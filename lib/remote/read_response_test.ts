@@ -54,3 +54,27 @@ Deno.test("ReadResponseEncoder: protobufjs reads it; decodeReadResponse keeps Na
     hexOfNumber(1e300),
   ]);
 });
+
+Deno.test("ReadResponseEncoder: timestamps of every varint length agree with protobufjs", () => {
+  const ts: number[] = [];
+  for (let bits = 0; bits <= 53; bits++) {
+    for (const d of [-1, 0, 1]) {
+      const t = 2 ** bits + d;
+      if (Number.isSafeInteger(t)) ts.push(t, t === 0 ? 0 : -t);
+    }
+  }
+  const values = Float64Array.from(ts, (_, i) => i);
+  const enc = new ReadResponseEncoder();
+  enc.beginResult();
+  enc.beginSeries(encodeLabelBlock([["__name__", "x"]]));
+  enc.addSamples(ts, values, 0, ts.length);
+  enc.endSeries();
+  enc.endResult();
+  const T = prompbType("ReadResponse");
+  const obj = T.toObject(T.decode(enc.finish()), { longs: String, defaults: true });
+  deepStrictEqual(
+    obj.results[0].timeseries[0].samples.map((s: { timestamp: string }) => s.timestamp),
+    ts.map(String),
+  );
+  deepStrictEqual(decodeReadResponse(enc.finish())[0][0].timestampsMs, ts);
+});

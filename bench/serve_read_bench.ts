@@ -1,0 +1,192 @@
+/**
+ * Benchmark: the same data (default 1,000 series × 1 h at 1 s) in Prometheus' local TSDB and in a
+ * wattwave store read through `remote_read` by a second Prometheus. Measures PromQL range-query
+ * latency over all series and over one series on each path (medians, ratio, in one run) and the
+ * peak RSS of `serve-read` (VmHWM).
+ *
+ * Run: `deno run -A bench/serve_read_bench.ts [--series 1000] [--runs 7]`
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { spawnWattwave } from "../tests/support/cli.ts";
+import { startPrometheus } from "../tests/support/prometheus.ts";
+import { Store } from "../lib/store/mod.ts";
+import { encodeWriteRequest, type WireSeries } from "../lib/remote/write_request.ts";
+import { snappyEncode } from "../lib/remote/snappy.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    series: { type: "string", default: "1000" },
+    runs: { type: "string", default: "7" },
+    step: { type: "string", default: "15" },
+  },
+});
+const SERIES = Number(args.series);
+const RUNS = Number(args.runs);
+const STEP_S = Number(args.step);
+const SAMPLES = 3600;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** A deterministic telemetry-like gauge: a random walk in watts with 2 decimals. */
+function makeSeries(endMs: number): WireSeries[] {
+  const startMs = endMs - (SAMPLES - 1) * 1000;
+  const ts = Array.from({ length: SAMPLES }, (_, i) => startMs + i * 1000);
+  let seed = 12345;
+  const rand = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+  const out: WireSeries[] = [];
+  for (let s = 0; s < SERIES; s++) {
+    const values = new Float64Array(SAMPLES);
+    let x = 100 + rand() * 200;
+    for (let i = 0; i < SAMPLES; i++) {
+      x = Math.max(20, Math.min(400, x + (rand() - 0.5) * 8));
+      values[i] = Math.round(x * 100) / 100;
+    }
+    out.push({
+      labels: [["__name__", "bench_power_watts"], ["gpu", String(s % 8)], [
+        "host",
+        `node${Math.floor(s / 8)}`,
+      ], ["series", String(s)]],
+      timestampsMs: ts,
+      values,
+    });
+  }
+  return out;
+}
+
+async function startServeRead(args: string[]) {
+  const child = spawnWattwave(["serve-read", "--port", "0", "--quiet", ...args]);
+  await child.stdout.cancel();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let log = "";
+  let baseUrl = "";
+  while (!baseUrl) {
+    const { done, value } = await reader.read();
+    if (done) throw new Error(`serve-read exited: ${log}`);
+    log += value;
+    baseUrl = /listening on (http:\/\/[0-9.:]+)/.exec(log)?.[1] ?? "";
+  }
+  (async () => {
+    while (!(await reader.read()).done) { /* drain */ }
+  })();
+  return {
+    baseUrl,
+    pid: child.pid,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+    },
+  };
+}
+
+async function peakRssMiB(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? "0");
+  return kb / 1024;
+}
+
+async function rangeQueryMs(
+  base: string,
+  query: string,
+  startS: number,
+  endS: number,
+): Promise<{ ms: number; points: number }> {
+  const params = new URLSearchParams({
+    query,
+    start: String(startS),
+    end: String(endS),
+    step: String(STEP_S),
+  });
+  const t0 = performance.now();
+  const r = await fetch(`${base}/api/v1/query_range?${params}`);
+  const body = await r.json();
+  const ms = performance.now() - t0;
+  if (body.status !== "success") throw new Error(`${query}: ${JSON.stringify(body)}`);
+  let points = 0;
+  for (const s of body.data.result) points += s.values.length;
+  return { ms, points };
+}
+
+const endMs = Math.floor(Date.now() / 1000) * 1000 - 60_000;
+const data = makeSeries(endMs);
+console.error(`generated ${SERIES} series × ${SAMPLES} samples`);
+
+const dir = await Deno.makeTempDir({ prefix: "wattwave-bench-store-" });
+const cleanup: (() => Promise<unknown>)[] = [() => Deno.remove(dir, { recursive: true })];
+try {
+  let t0 = performance.now();
+  const store = await Store.open(dir);
+  for (const s of data) await store.append(s.labels, s.timestampsMs, s.values);
+  const committed = await store.commit();
+  console.error(
+    `wattwave store: ${committed.samples} samples in ${committed.segments} segments, ` +
+      `${(committed.bytes / 2 ** 20).toFixed(1)} MiB, ${(performance.now() - t0).toFixed(0)} ms`,
+  );
+
+  const local = await startPrometheus();
+  cleanup.unshift(local.stop);
+  t0 = performance.now();
+  for (let i = 0; i < data.length; i += 50) {
+    const r = await fetch(`${local.url}/api/v1/write`, {
+      method: "POST",
+      headers: {
+        "Content-Encoding": "snappy",
+        "Content-Type": "application/x-protobuf",
+        "X-Prometheus-Remote-Write-Version": "0.1.0",
+      },
+      body: new Uint8Array(snappyEncode(encodeWriteRequest(data.slice(i, i + 50)))),
+    });
+    if (!r.ok) throw new Error(`local write: ${r.status} ${await r.text()}`);
+    await r.body?.cancel();
+  }
+  console.error(`Prometheus local TSDB loaded in ${(performance.now() - t0).toFixed(0)} ms`);
+
+  const server = await startServeRead(["--store", dir]);
+  cleanup.unshift(server.stop);
+  const remote = await startPrometheus({
+    config: `remote_read:\n  - url: ${server.baseUrl}/api/v1/read\n    read_recent: true\n`,
+    remoteWriteReceiver: false,
+    flags: ["--storage.remote.read-sample-limit=0"],
+  });
+  cleanup.unshift(remote.stop);
+
+  const startS = (endMs - (SAMPLES - 1) * 1000) / 1000;
+  const endS = endMs / 1000;
+  const cases = [
+    { name: "all series", query: "sum(bench_power_watts)" },
+    { name: "one series", query: 'bench_power_watts{series="42"}' },
+  ];
+  const rows: string[] = [];
+  for (const c of cases) {
+    const times: Record<string, number[]> = { local: [], remote: [] };
+    for (let run = -1; run < RUNS; run++) { // run -1 warms up
+      for (const [path, base] of [["local", local.url], ["remote", remote.url]] as const) {
+        const { ms, points } = await rangeQueryMs(base, c.query, startS, endS);
+        if (points === 0) throw new Error(`${c.query} on ${path}: no points`);
+        if (run >= 0) times[path].push(ms);
+      }
+    }
+    const l = median(times.local);
+    const r = median(times.remote);
+    rows.push(
+      `${c.name.padEnd(10)}  ${c.query.padEnd(34)}  local TSDB ${l.toFixed(1).padStart(7)} ms` +
+        `  remote_read ${r.toFixed(1).padStart(7)} ms  ratio ${(r / l).toFixed(2)}×`,
+    );
+  }
+  const rss = await peakRssMiB(server.pid);
+  console.log(
+    `serve-read benchmark: ${SERIES} series × ${SAMPLES} samples at 1 s, range query over 1 h, ` +
+      `step ${STEP_S} s, median of ${RUNS} runs`,
+  );
+  for (const row of rows) console.log(row);
+  console.log(`serve-read peak RSS (VmHWM): ${rss.toFixed(0)} MiB`);
+} finally {
+  for (const c of cleanup) await c().catch(() => {});
+}
