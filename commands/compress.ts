@@ -180,11 +180,11 @@ export function compressCommand(): CommandUnknownOpts {
       parsePositiveInt,
       65536,
     )
-    .option(
-      "--memory-budget <size>",
-      "memory for buffered samples before the largest series are cut",
-      parseByteSize,
-      64 * 1024 * 1024,
+    .addOption(
+      new Option(
+        "--memory-budget <size>",
+        "memory for buffered samples before the largest series are cut",
+      ).argParser(parseByteSize).default(64 * 1024 * 1024, "64MiB"),
     )
     .option(
       "--commit-samples <n>",
