@@ -7,6 +7,9 @@
  * @module
  */
 
+/** POW2[n] = 2^n for n in 0..64 (a table: `**` on variables is slow). */
+export const POW2: Float64Array = Float64Array.from({ length: 65 }, (_, n) => 2 ** n);
+
 /** Thrown (internally) when a read goes past the end of the available bytes. */
 export class BitReaderOverrun extends Error {
   override name = "BitReaderOverrun";
@@ -104,8 +107,7 @@ export class BitReader {
       return (v << (32 - n)) >> (32 - n);
     }
     const v = this.readBits(n);
-    const half = 2 ** (n - 1);
-    return v >= half ? v - 2 * half : v;
+    return v >= POW2[n - 1] ? v - POW2[n] : v;
   }
 
   /** Reads a unary code: the number of zero bits before the next one bit, at most `limit`. */
@@ -152,7 +154,7 @@ export class BitReader {
     let pos = this.pos;
     const buf = this.buf;
     const end = this.end;
-    const qLimit = 2 ** (32 - k); // folded value must stay below 2^32
+    const qLimit = POW2[32 - k]; // folded value must stay below 2^32
     const stop = start + count;
     for (let i = start; i < stop; i++) {
       // quotient: zeros before a one

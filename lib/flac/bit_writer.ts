@@ -4,6 +4,8 @@
  * @module
  */
 
+const POW2_W = Float64Array.from({ length: 49 }, (_, n) => 2 ** n);
+
 /** Writes bits MSB first into a growable byte buffer. */
 export class BitWriter {
   /** The output buffer; bytes `[0, pos)` are complete. */
@@ -73,7 +75,7 @@ export class BitWriter {
   /** Writes a signed `value` as `n`-bit two's complement (1 ≤ n ≤ 48). */
   writeSigned(value: number, n: number): void {
     if (n <= 24) this.writeSmall(value, n);
-    else this.writeBits(value < 0 ? value + 2 ** n : value, n);
+    else this.writeBits(value < 0 ? value + POW2_W[n] : value, n);
   }
 
   /** Writes `count` zero bits then a one bit (unary code of `count`). */
@@ -106,17 +108,19 @@ export class BitWriter {
    * quotient in unary, then `k` low bits. Residuals must lie in [-(2^31 - 1), 2^31 - 1].
    */
   writeRice(res: Int32Array, start: number, end: number, k: number): void {
-    let buf = this.buf;
+    // capacity first (exact bound on the bits), so the hot loop touches no properties
+    let qsum = 0;
+    for (let i = start; i < end; i++) {
+      const r = res[i];
+      qsum += ((r << 1) ^ (r >> 31)) >>> 0 >>> k;
+    }
+    this.ensure(Math.ceil((qsum + (end - start) * (k + 1)) / 8) + 16);
+    const buf = this.buf;
     let pos = this.pos;
     let acc = this.acc;
     let nbits = this.nbits;
-    const mask = k === 0 ? 0 : k >= 31 ? -1 : (1 << k) - 1;
+    const mask = k === 0 ? 0 : (1 << k) - 1;
     for (let i = start; i < end; i++) {
-      if (pos + 16 > buf.length) {
-        this.pos = pos;
-        this.ensure(Math.max(1024, (end - i) * 4));
-        buf = this.buf;
-      }
       const r = res[i];
       const u = ((r << 1) ^ (r >> 31)) >>> 0; // zig-zag fold
       let q = u >>> k; // quotient, sent in unary
@@ -134,11 +138,6 @@ export class BitWriter {
       }
       // long unary run: flush zeros eight at a time
       while (q >= 8) {
-        if (pos + 16 > buf.length) {
-          this.pos = pos;
-          this.ensure(Math.max(1024, q >> 3));
-          buf = this.buf;
-        }
         acc <<= 8;
         buf[pos++] = acc >>> nbits;
         q -= 8;

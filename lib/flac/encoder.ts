@@ -40,97 +40,37 @@ const PT = (parts: number, index: number) => ({
   index,
   p: 0.5,
 });
-const PO = (parts: number, index: number) => ({
-  kind: "punchout_tukey" as const,
-  parts,
-  index,
-  p: 0.5,
-});
 
 /** Search effort of each level 0–8. */
 export const LEVELS: readonly EncoderTuning[] = [
-  {
-    maxLpcOrder: 0,
-    windows: [],
-    maxPartitionOrder: 3,
-    fixedExhaustive: false,
-    lpcCandidates: 1,
-    precisionSearch: false,
-    stereo: false,
-  },
-  {
-    maxLpcOrder: 0,
-    windows: [],
-    maxPartitionOrder: 4,
-    fixedExhaustive: false,
-    lpcCandidates: 1,
-    precisionSearch: false,
-    stereo: true,
-  },
-  {
-    maxLpcOrder: 0,
-    windows: [],
-    maxPartitionOrder: 5,
-    fixedExhaustive: true,
-    lpcCandidates: 1,
-    precisionSearch: false,
-    stereo: true,
-  },
-  {
-    maxLpcOrder: 6,
-    windows: [T(0.5)],
-    maxPartitionOrder: 5,
-    fixedExhaustive: false,
-    lpcCandidates: 1,
-    precisionSearch: false,
-    stereo: true,
-  },
-  {
-    maxLpcOrder: 8,
-    windows: [T(0.5)],
-    maxPartitionOrder: 5,
-    fixedExhaustive: false,
-    lpcCandidates: 1,
-    precisionSearch: false,
-    stereo: true,
-  },
-  {
-    maxLpcOrder: 8,
-    windows: [T(0.5)],
-    maxPartitionOrder: 6,
-    fixedExhaustive: true,
-    lpcCandidates: 1,
-    precisionSearch: false,
-    stereo: true,
-  },
-  {
-    maxLpcOrder: 12,
-    windows: [T(0.5), PT(2, 0), PT(2, 1)],
-    maxPartitionOrder: 6,
-    fixedExhaustive: true,
-    lpcCandidates: 1,
-    precisionSearch: false,
-    stereo: true,
-  },
-  {
-    maxLpcOrder: 12,
-    windows: [T(0.5), PT(2, 0), PT(2, 1), PO(3, 1)],
-    maxPartitionOrder: 6,
-    fixedExhaustive: true,
-    lpcCandidates: 2,
-    precisionSearch: false,
-    stereo: true,
-  },
-  {
-    maxLpcOrder: 32,
-    windows: [T(0.5), PT(2, 0), PT(2, 1), PO(3, 0), PO(3, 1), PO(3, 2)],
-    maxPartitionOrder: 8,
-    fixedExhaustive: true,
-    lpcCandidates: 3,
-    precisionSearch: true,
-    stereo: true,
-  },
+  /* 0 */ tuning(0, [], 4, false, false),
+  /* 1 */ tuning(0, [], 6, false, true),
+  /* 2 */ tuning(0, [], 8, true, true),
+  /* 3 */ tuning(4, [T(0.5)], 8, true, true),
+  /* 4 */ tuning(6, [T(0.5)], 8, true, true),
+  /* 5 */ tuning(8, [T(0.5)], 8, true, true),
+  /* 6 */ tuning(8, [T(0.5)], 10, true, true),
+  /* 7 */ tuning(12, [T(0.5)], 10, true, true),
+  /* 8 */ tuning(12, [T(0.5), PT(2, 0), PT(2, 1)], 10, true, true),
 ];
+
+function tuning(
+  maxLpcOrder: number,
+  windows: EncoderTuning["windows"],
+  maxPartitionOrder: number,
+  fixedExhaustive: boolean,
+  stereo: boolean,
+): EncoderTuning {
+  return {
+    maxLpcOrder,
+    windows,
+    maxPartitionOrder,
+    fixedExhaustive,
+    lpcCandidates: 1,
+    precisionSearch: false,
+    stereo,
+  };
+}
 
 /** Options of {@linkcode FlacEncoder}. */
 export interface FlacEncoderOptions {

@@ -87,9 +87,33 @@ export function autocorrelation(
   scratch: Float64Array,
 ): void {
   for (let i = 0; i < n; i++) scratch[i] = x[i] * window[i];
-  for (let lag = 0; lag <= maxLag; lag++) {
+  const y = scratch;
+  // four lags per pass over the signal
+  let lag = 0;
+  for (; lag + 3 <= maxLag; lag += 4) {
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (let i = lag + 3; i < n; i++) {
+      const v = y[i];
+      s0 += v * y[i - lag];
+      s1 += v * y[i - lag - 1];
+      s2 += v * y[i - lag - 2];
+      s3 += v * y[i - lag - 3];
+    }
+    // the first terms skipped by starting at lag + 3
+    for (let i = lag; i < lag + 3 && i < n; i++) {
+      const v = y[i];
+      s0 += v * y[i - lag];
+      if (i - lag - 1 >= 0) s1 += v * y[i - lag - 1];
+      if (i - lag - 2 >= 0) s2 += v * y[i - lag - 2];
+    }
+    out[lag] = s0;
+    out[lag + 1] = s1;
+    out[lag + 2] = s2;
+    out[lag + 3] = s3;
+  }
+  for (; lag <= maxLag; lag++) {
     let s = 0;
-    for (let i = lag; i < n; i++) s += scratch[i] * scratch[i - lag];
+    for (let i = lag; i < n; i++) s += y[i] * y[i - lag];
     out[lag] = s;
   }
 }
@@ -192,10 +216,19 @@ export function lpcResidual(
     }
     return !bad;
   }
-  if (order <= 8) {
+  if (order <= 12 && n > 12) {
+    // unrolled 8- or 12-tap kernels; unused taps have zero coefficients
+    const taps = order <= 8 ? 8 : 12;
+    for (let i = order; i < taps; i++) {
+      let s = 0;
+      for (let j = 0; j < order; j++) s += q[j] * x[i - 1 - j];
+      const r = x[i] - Math.floor(s * inv);
+      if (r > MAX_RESIDUAL || r < -MAX_RESIDUAL) bad = true;
+      res[i] = r;
+    }
     const c0 = q[0], c1 = q[1], c2 = q[2], c3 = q[3], c4 = q[4];
     const c5 = order > 5 ? q[5] : 0, c6 = order > 6 ? q[6] : 0, c7 = order > 7 ? q[7] : 0;
-    if (order === 8) {
+    if (taps === 8) {
       for (let i = 8; i < n; i++) {
         const s = c0 * x[i - 1] + c1 * x[i - 2] + c2 * x[i - 3] + c3 * x[i - 4] + c4 * x[i - 5] +
           c5 * x[i - 6] + c6 * x[i - 7] + c7 * x[i - 8];
@@ -205,6 +238,17 @@ export function lpcResidual(
       }
       return !bad;
     }
+    const c8 = q[8], c9 = order > 9 ? q[9] : 0, c10 = order > 10 ? q[10] : 0;
+    const c11 = order > 11 ? q[11] : 0;
+    for (let i = 12; i < n; i++) {
+      const s = c0 * x[i - 1] + c1 * x[i - 2] + c2 * x[i - 3] + c3 * x[i - 4] + c4 * x[i - 5] +
+        c5 * x[i - 6] + c6 * x[i - 7] + c7 * x[i - 8] + c8 * x[i - 9] + c9 * x[i - 10] +
+        c10 * x[i - 11] + c11 * x[i - 12];
+      const r = x[i] - Math.floor(s * inv);
+      if (r > MAX_RESIDUAL || r < -MAX_RESIDUAL) bad = true;
+      res[i] = r;
+    }
+    return !bad;
   }
   for (let i = order; i < n; i++) {
     let s = 0;

@@ -7,7 +7,7 @@
 import type { BitWriter } from "./bit_writer.ts";
 
 /** Highest partition order the encoder considers (the format allows 15). */
-export const MAX_PARTITION_ORDER = 8;
+export const MAX_PARTITION_ORDER = 12;
 
 /** A chosen residual coding: method, partition order and per-partition parameters. */
 export class RicePlan {
@@ -39,19 +39,26 @@ export class RiceScratch {
   sums: Float64Array = new Float64Array(2 << MAX_PARTITION_ORDER);
   /** OR of folded residuals per partition. */
   ors: Int32Array = new Int32Array(2 << MAX_PARTITION_ORDER);
-  /** OR of r ^ (r >> 31) per partition (magnitude bits for escapes). */
-  mags: Int32Array = new Int32Array(2 << MAX_PARTITION_ORDER);
   /** Candidate plan. */
   tmp: RicePlan = new RicePlan();
 }
 
 const LN2 = Math.LN2;
+const POW2_NEG = Float64Array.from({ length: 33 }, (_, k) => 2 ** -k);
 
 /** Estimated Rice bits for `count` folded values summing to `sum`, parameter `k`. */
 function riceCost(sum: number, count: number, k: number): number {
   if (k === 0) return count + sum;
-  const q = sum * 2 ** -k - count * 0.5 * (1 - 2 ** -k);
+  const f = POW2_NEG[k];
+  const q = sum * f - count * 0.5 * (1 - f);
   return count * (k + 1) + (q > 0 ? q : 0);
+}
+
+/** Highest usable partition order for `n` samples and predictor order `predOrder`. */
+export function maxPartitionOrderFor(n: number, predOrder: number, maxOrder: number): number {
+  let pmax = Math.min(maxOrder, MAX_PARTITION_ORDER);
+  while (pmax > 0 && ((n & ((1 << pmax) - 1)) !== 0 || (n >> pmax) <= predOrder)) pmax--;
+  return pmax;
 }
 
 /**
@@ -66,40 +73,50 @@ export function planRice(
   scratch: RiceScratch,
   plan: RicePlan,
 ): number {
-  let pmax = Math.min(maxOrder, MAX_PARTITION_ORDER);
-  while (pmax > 0 && ((n & ((1 << pmax) - 1)) !== 0 || (n >> pmax) <= predOrder)) pmax--;
+  const pmax = maxPartitionOrderFor(n, predOrder, maxOrder);
   const parts = 1 << pmax;
   const psize = n >> pmax;
   const sums = scratch.sums;
   const ors = scratch.ors;
-  const mags = scratch.mags;
   // level pmax occupies [parts, 2*parts) in a heap-like layout: partition p of order o is at 2^o + p
   for (let p = 0; p < parts; p++) {
     const s = p === 0 ? predOrder : p * psize;
     const e = (p + 1) * psize;
-    let sum = 0, or = 0, mag = 0;
+    let sum = 0, or = 0;
     for (let i = s; i < e; i++) {
       const r = res[i];
-      const u = (r << 1) ^ (r >> 31);
+      const u = (r << 1) ^ (r >> 31); // zig-zag fold
       sum += u >>> 0;
       or |= u;
-      mag |= r ^ (r >> 31);
     }
     sums[parts + p] = sum;
     ors[parts + p] = or;
-    mags[parts + p] = mag;
   }
+  return planFromSums(n, predOrder, pmax, sums, ors, scratch.tmp, plan);
+}
+
+/**
+ * The partition search of {@linkcode planRice}, given the sums and ORs of folded residuals of
+ * each partition at order `pmax` (at indices [2^pmax, 2^(pmax+1)) of `sums` / `ors`).
+ */
+export function planFromSums(
+  n: number,
+  predOrder: number,
+  pmax: number,
+  sums: Float64Array,
+  ors: Int32Array,
+  tmp: RicePlan,
+  plan: RicePlan,
+): number {
   for (let o = pmax - 1; o >= 0; o--) {
     const base = 1 << o;
     for (let p = 0; p < base; p++) {
       const a = 2 * (base + p);
       sums[base + p] = sums[a] + sums[a + 1];
       ors[base + p] = ors[a] | ors[a + 1];
-      mags[base + p] = mags[a] | mags[a + 1];
     }
   }
   let bestBits = Infinity;
-  const tmp = scratch.tmp;
   for (let o = pmax; o >= 0; o--) {
     const base = 1 << o;
     const size = n >> o;
@@ -108,15 +125,16 @@ export function planRice(
     for (let p = 0; p < base; p++) {
       const count = p === 0 ? size - predOrder : size;
       const sum = sums[base + p];
-      // raw (escape) width: bits of the largest two's complement value, 0 when all zero
-      const width = ors[base + p] === 0 ? 0 : 33 - Math.clz32(mags[base + p]);
+      // raw (escape) width: folded values below 2^b are exactly the b-bit signed values
+      const width = 32 - Math.clz32(ors[base + p]);
       const escBits = width <= 31 ? 5 + width * count : Infinity;
       let k = 0;
       let cost = count + sum;
       if (count > 0 && sum > 0) {
         const mean = sum / count;
-        let k0 = mean > 1 ? Math.floor(Math.log(mean * LN2) / LN2) : 0;
-        if (k0 < 0) k0 = 0;
+        // k ≈ log2(mean · ln 2), the optimum for geometric residuals; then try k ± 1
+        const m = mean * LN2;
+        let k0 = m < 2 ? 0 : m >= 2147483648 ? 30 : 31 - Math.clz32(m);
         if (k0 > 30) k0 = 30;
         k = k0;
         cost = riceCost(sum, count, k0);
@@ -156,6 +174,126 @@ export function planRice(
     }
   }
   return bestBits;
+}
+
+/** Work buffers of {@linkcode bestFixedOrder}. */
+export class FixedScratch {
+  /** Per FIXED order: partition sums of folded residuals. */
+  sums: Float64Array[] = Array.from(
+    { length: 5 },
+    () => new Float64Array(2 << MAX_PARTITION_ORDER),
+  );
+  /** Per FIXED order: partition ORs of folded residuals. */
+  ors: Int32Array[] = Array.from({ length: 5 }, () => new Int32Array(2 << MAX_PARTITION_ORDER));
+  /** Scratch plans. */
+  tmp: RicePlan = new RicePlan();
+  plan: RicePlan = new RicePlan();
+}
+
+/**
+ * Finds the FIXED order (0–4) whose residual codes smallest, computing all five residuals in a
+ * single pass (partition sums only). Needs n > 4 and samples of at most 27 bits (so no residual
+ * can leave int32). Returns the order; `out[order]` receives each order's estimated bits.
+ */
+export function bestFixedOrder(
+  x: Int32Array,
+  n: number,
+  maxPartitionOrder: number,
+  scratch: FixedScratch,
+  out: Float64Array,
+): number {
+  const pmax = maxPartitionOrderFor(n, 4, maxPartitionOrder);
+  const parts = 1 << pmax;
+  const psize = n >> pmax;
+  const [S0, S1, S2, S3, S4] = scratch.sums;
+  const [O0, O1, O2, O3, O4] = scratch.ors;
+  // samples before index 4 belong to lower orders only (all in partition 0)
+  let h0 = 0, h1 = 0, h2 = 0, h3 = 0, g0 = 0, g1 = 0, g2 = 0, g3 = 0;
+  for (let i = 0; i < 4; i++) {
+    const e0 = x[i];
+    const u0 = (e0 << 1) ^ (e0 >> 31);
+    h0 += u0 >>> 0;
+    g0 |= u0;
+    if (i >= 1) {
+      const e1 = e0 - x[i - 1];
+      const u1 = (e1 << 1) ^ (e1 >> 31);
+      h1 += u1 >>> 0;
+      g1 |= u1;
+    }
+    if (i >= 2) {
+      const e2 = e0 - 2 * x[i - 1] + x[i - 2];
+      const u2 = (e2 << 1) ^ (e2 >> 31);
+      h2 += u2 >>> 0;
+      g2 |= u2;
+    }
+    if (i >= 3) {
+      const e3 = e0 - 3 * x[i - 1] + 3 * x[i - 2] - x[i - 3];
+      const u3 = (e3 << 1) ^ (e3 >> 31);
+      h3 += u3 >>> 0;
+      g3 |= u3;
+    }
+  }
+  let p1 = x[3];
+  let d1 = x[3] - x[2];
+  let d2 = d1 - (x[2] - x[1]);
+  let d3 = d2 - ((x[2] - x[1]) - (x[1] - x[0]));
+  for (let p = 0; p < parts; p++) {
+    const s = p === 0 ? 4 : p * psize;
+    const e = (p + 1) * psize;
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, o0 = 0, o1 = 0, o2 = 0, o3 = 0, o4 = 0;
+    for (let i = s; i < e; i++) {
+      const e0 = x[i];
+      const e1 = e0 - p1;
+      const e2 = e1 - d1;
+      const e3 = e2 - d2;
+      const e4 = e3 - d3;
+      p1 = e0;
+      d1 = e1;
+      d2 = e2;
+      d3 = e3;
+      const u0 = (e0 << 1) ^ (e0 >> 31);
+      const u1 = (e1 << 1) ^ (e1 >> 31);
+      const u2 = (e2 << 1) ^ (e2 >> 31);
+      const u3 = (e3 << 1) ^ (e3 >> 31);
+      const u4 = (e4 << 1) ^ (e4 >> 31);
+      s0 += u0 >>> 0;
+      s1 += u1 >>> 0;
+      s2 += u2 >>> 0;
+      s3 += u3 >>> 0;
+      s4 += u4 >>> 0;
+      o0 |= u0;
+      o1 |= u1;
+      o2 |= u2;
+      o3 |= u3;
+      o4 |= u4;
+    }
+    if (p === 0) {
+      s0 += h0;
+      s1 += h1;
+      s2 += h2;
+      s3 += h3;
+      o0 |= g0;
+      o1 |= g1;
+      o2 |= g2;
+      o3 |= g3;
+    }
+    S0[parts + p] = s0;
+    S1[parts + p] = s1;
+    S2[parts + p] = s2;
+    S3[parts + p] = s3;
+    S4[parts + p] = s4;
+    O0[parts + p] = o0;
+    O1[parts + p] = o1;
+    O2[parts + p] = o2;
+    O3[parts + p] = o3;
+    O4[parts + p] = o4;
+  }
+  let best = 0;
+  for (let o = 0; o <= 4; o++) {
+    out[o] = planFromSums(n, o, pmax, scratch.sums[o], scratch.ors[o], scratch.tmp, scratch.plan);
+    if (out[o] < out[best]) best = o;
+  }
+  return best;
 }
 
 /** Writes the residual section for `res[predOrder, n)` following `plan`. */

@@ -16,7 +16,14 @@ import {
   quantizeCoefs,
   type WindowSpec,
 } from "./lpc.ts";
-import { planRice, RicePlan, RiceScratch, writeResidual } from "./rice.ts";
+import {
+  bestFixedOrder,
+  FixedScratch,
+  planRice,
+  RicePlan,
+  RiceScratch,
+  writeResidual,
+} from "./rice.ts";
 
 /** How hard the encoder searches; see `LEVELS` in encoder.ts. */
 export interface EncoderTuning {
@@ -84,6 +91,7 @@ export class SubframeEncoder {
   #err = new Float64Array(33);
   #win: Float64Array;
   #sums = new Float64Array(5);
+  #fixed = new FixedScratch();
   #n = 0;
   #tuning: EncoderTuning;
 
@@ -144,7 +152,9 @@ export class SubframeEncoder {
     // FIXED
     if (n > 4) {
       let orders: number[];
-      if (t.fixedExhaustive) orders = [0, 1, 2, 3, 4];
+      if (t.fixedExhaustive && sbps <= 27) {
+        orders = [bestFixedOrder(sig, n, t.maxPartitionOrder, this.#fixed, this.#sums)];
+      } else if (t.fixedExhaustive) orders = [0, 1, 2, 3, 4];
       else {
         fixedAbsSums(sig, n, this.#sums);
         let bo = 0;
