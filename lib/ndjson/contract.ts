@@ -20,12 +20,10 @@ import {
   type NdjsonRecord,
   type Sample,
 } from "../model/sample.ts";
-import {
-  type ExactValue,
-  exactValueFromHex,
-  NORMAL_NAN_HEX,
-  STALE_NAN_HEX,
-} from "../model/value.ts";
+import { parseCanonicalSample } from "./fast_parse.ts";
+import { formatJsonValue, parseJsonValue } from "./value_text.ts";
+
+export { formatJsonValue, parseJsonValue };
 
 const SPECIAL_VALUES = ["NaN", "+Inf", "-Inf", "StaleNaN"] as const;
 const HEX_BITS_RE = /^0x[0-9a-fA-F]{16}$/;
@@ -95,24 +93,13 @@ function firstIssue(error: z.ZodError, input: unknown): string {
   return `${at}${issue.message} (got ${describe(got)})`;
 }
 
-/** Turns an NDJSON value (number or special string) into an exact float64 value. */
-export function parseJsonValue(v: number | string): ExactValue {
-  if (typeof v === "number") return { value: v };
-  switch (v) {
-    case "NaN":
-      return { value: NaN, nanBits: NORMAL_NAN_HEX };
-    case "StaleNaN":
-      return { value: NaN, nanBits: STALE_NAN_HEX };
-    case "+Inf":
-      return { value: Infinity };
-    case "-Inf":
-      return { value: -Infinity };
-  }
-  return exactValueFromHex(v.slice(2).toLowerCase());
-}
-
 /** Parses one NDJSON line. Throws {@linkcode BadLine} with what was wrong and what was received. */
 export function parseLine(line: string): NdjsonRecord {
+  return parseCanonicalSample(line) ?? parseLineWithZod(line);
+}
+
+/** Parses one NDJSON line with JSON.parse and the zod schemas (the reference path). */
+export function parseLineWithZod(line: string): NdjsonRecord {
   let obj: unknown;
   try {
     obj = JSON.parse(line);
@@ -141,19 +128,6 @@ export function parseLine(line: string): NdjsonRecord {
   };
   if (ev.nanBits !== undefined) sample.nanBits = ev.nanBits;
   return sample;
-}
-
-/** The NDJSON spelling of an exact value: a JSON number or a quoted special. */
-export function formatJsonValue(value: number, nanBits?: string): string {
-  if (value !== value) {
-    if (nanBits === undefined || nanBits === NORMAL_NAN_HEX) return '"NaN"';
-    if (nanBits === STALE_NAN_HEX) return '"StaleNaN"';
-    return `"0x${nanBits}"`;
-  }
-  if (value === Infinity) return '"+Inf"';
-  if (value === -Infinity) return '"-Inf"';
-  if (value === 0 && 1 / value < 0) return "-0";
-  return String(value);
 }
 
 function formatLabels(labels: Record<string, string>): string {

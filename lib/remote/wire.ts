@@ -294,8 +294,10 @@ export class WireWriter {
   /** A little-endian float64 (the protobuf `double`), from the 8 bytes at `src[offset]`. */
   doubleBytes(src: Uint8Array, offset: number): void {
     this.ensure(8);
-    this.buf.set(src.subarray(offset, offset + 8), this.pos);
-    this.pos += 8;
+    const buf = this.buf;
+    const p = this.pos;
+    for (let b = 0; b < 8; b++) buf[p + b] = src[offset + b];
+    this.pos = p + 8;
   }
 
   /** A little-endian float64 (the protobuf `double`). */

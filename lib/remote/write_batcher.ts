@@ -78,6 +78,7 @@ export class RemoteWriteBatcher {
   #maxQueued: number;
   #onDropped?: (err: unknown, samples: number) => void;
   #byFastKey = new Map<string, SeriesBuf>();
+  #byLabelsObject = new WeakMap<Labels, Map<string, SeriesBuf>>();
   #byKey = new Map<string, SeriesBuf>();
   #active: SeriesBuf[] = [];
   #pendingSamples = 0;
@@ -105,6 +106,18 @@ export class RemoteWriteBatcher {
   }
 
   #series(name: string, labels: Labels): SeriesBuf {
+    // Parsers share one frozen labels object between lines with the same label text: look it up first.
+    if (!Object.isFrozen(labels)) return this.#seriesByText(name, labels);
+    let byName = this.#byLabelsObject.get(labels);
+    let buf = byName?.get(name);
+    if (buf) return buf;
+    buf = this.#seriesByText(name, labels);
+    if (!byName) this.#byLabelsObject.set(labels, byName = new Map());
+    byName.set(name, buf);
+    return buf;
+  }
+
+  #seriesByText(name: string, labels: Labels): SeriesBuf {
     let fast = name;
     for (const k in labels) fast += "\xff" + k + "\xfe" + labels[k];
     let buf = this.#byFastKey.get(fast);
@@ -192,6 +205,7 @@ export class RemoteWriteBatcher {
     if (this.#byFastKey.size > 100_000) { // bound the label caches on high-cardinality input
       this.#byFastKey.clear();
       this.#byKey.clear();
+      this.#byLabelsObject = new WeakMap();
     }
     this.#queue.push({ body, samples });
     this.#pump();

@@ -12,7 +12,7 @@
  * @module
  */
 import type { MetricMetadata, MetricType } from "../model/sample.ts";
-import { WireReader, WireWriter, WT_I64, WT_LEN, WT_VARINT } from "./wire.ts";
+import { varintLength, WireReader, WireWriter, WT_I64, WT_LEN, WT_VARINT } from "./wire.ts";
 
 /** A series as it travels in a WriteRequest: labels (with `__name__`) and column-wise samples. */
 export interface WireSeries {
@@ -213,6 +213,27 @@ export class WriteRequestEncoder {
       const valueBytes = new Uint8Array(s.values.buffer, s.values.byteOffset, s.values.byteLength);
       for (let i = 0; i < s.count; i++) {
         const ts = s.timestampsMs[i];
+        if (ts >= 0 && ts < 4398046511104) { // < 2^42: a timestamp varint of at most 6 bytes
+          const tsLen = varintLength(ts);
+          w.ensure(12 + tsLen);
+          const buf = w.buf;
+          let p = w.pos;
+          buf[p++] = 2 << 3 | WT_LEN; // TimeSeries 2: samples
+          buf[p++] = 10 + tsLen; // Sample length: 1 + 8 + 1 + tsLen
+          buf[p++] = 1 << 3 | WT_I64; // Sample 1: value (double), its 8 bytes as given
+          const v = i * 8;
+          for (let b = 0; b < 8; b++) buf[p + b] = valueBytes[v + b];
+          p += 8;
+          buf[p++] = 2 << 3 | WT_VARINT; // Sample 2: timestamp (int64)
+          let t = ts;
+          while (t >= 128) {
+            buf[p++] = (t % 128) | 0x80;
+            t = Math.floor(t / 128);
+          }
+          buf[p++] = t;
+          w.pos = p;
+          continue;
+        }
         const sm = w.beginLength(2, 1); // TimeSeries 2: samples (≤ 20 bytes: 1-byte length)
         w.key(1, WT_I64); // Sample 1: value (double)
         w.doubleBytes(valueBytes, i * 8);

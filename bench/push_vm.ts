@@ -1,0 +1,159 @@
+/**
+ * push: `wattwave push` of a large NDJSON file into VictoriaMetrics' remote write vs `curl`
+ * posting the same samples to VictoriaMetrics' own JSON-lines import (`/api/v1/import`), in one
+ * run, alternating, each against a fresh VictoriaMetrics. Prints wall times (medians), the ratio,
+ * and peak RSS of both clients.
+ *
+ *   deno run -A bench/push_vm.ts [--samples 2000000] [--reps 3] [--data /work/shared/data/nab]
+ *
+ * The samples are the Numenta NAB monitoring series (real data), replicated with a `replica`
+ * label to reach the requested count and moved to recent timestamps.
+ *
+ * @module
+ */
+import { startVictoria } from "../tests/support/victoria.ts";
+import { PERMISSION_FLAGS } from "../tests/support/cli.ts";
+import { fmt, median, timeCommand } from "./support.ts";
+
+function arg(name: string, def: string): string {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 ? Deno.args[i + 1] : def;
+}
+const SAMPLES = Number(arg("samples", "2000000"));
+const REPS = Number(arg("reps", "3"));
+const DATA = arg("data", "/work/shared/data/nab");
+
+async function* csvFiles(dir: string): AsyncGenerator<string> {
+  for await (const e of Deno.readDir(dir)) {
+    const p = `${dir}/${e.name}`;
+    if (e.isDirectory) yield* csvFiles(p);
+    else if (e.name.endsWith(".csv")) yield p;
+  }
+}
+
+interface Series {
+  file: string;
+  ts: number[];
+  values: number[];
+}
+const base: Series[] = [];
+for await (const path of csvFiles(DATA)) {
+  const rows = (await Deno.readTextFile(path)).trim().split("\n").slice(1);
+  const ts: number[] = [];
+  const values: number[] = [];
+  for (const r of rows) {
+    const [t, v] = r.split(",");
+    ts.push(Date.parse(t.replace(" ", "T") + "Z"));
+    values.push(Number(v));
+  }
+  base.push({ file: path.split("/").pop()!.replace(".csv", ""), ts, values });
+}
+const perCopy = base.reduce((n, s) => n + s.ts.length, 0);
+const copies = Math.ceil(SAMPLES / perCopy);
+const dir = await Deno.makeTempDir({ prefix: "wattwave-bench-push-" });
+const ndjsonPath = `${dir}/samples.ndjson`;
+const vmPath = `${dir}/samples.vm.jsonl`;
+{
+  const nd = await Deno.open(ndjsonPath, { write: true, create: true, truncate: true });
+  const vm = await Deno.open(vmPath, { write: true, create: true, truncate: true });
+  const enc = new TextEncoder();
+  const nowMs = Date.now();
+  for (let c = 0; c < copies; c++) {
+    let ndText = "";
+    let vmText = "";
+    for (const s of base) {
+      const shift = nowMs - s.ts[s.ts.length - 1] - 60_000;
+      const labels = { file: s.file, replica: String(c) };
+      const head = `{"name":"nab_value","labels":${JSON.stringify(labels)},"timestamp":`;
+      const shifted = s.ts.map((t) => t + shift);
+      for (let i = 0; i < shifted.length; i++) {
+        ndText += `${head}${shifted[i]},"value":${s.values[i]}}\n`;
+      }
+      vmText += JSON.stringify({
+        metric: { __name__: "nab_value", ...labels },
+        values: s.values,
+        timestamps: shifted,
+      }) +
+        "\n";
+    }
+    await nd.write(enc.encode(ndText));
+    await vm.write(enc.encode(vmText));
+  }
+  nd.close();
+  vm.close();
+}
+const total = copies * perCopy;
+const ndBytes = (await Deno.stat(ndjsonPath)).size;
+console.log(
+  `${fmt(total)} samples in ${
+    base.length * copies
+  } series (${base.length} NAB files × ${copies}), ` +
+    `NDJSON ${fmt(ndBytes / 1048576, 1)} MiB, VM JSON lines ${
+      fmt((await Deno.stat(vmPath)).size / 1048576, 1)
+    } MiB`,
+);
+
+const main = new URL("../main.ts", import.meta.url).pathname;
+const CLIENTS = ["wattwave", "wattwave --batch-size 10000", "curl"] as const;
+const runs: Record<string, { s: number[]; rss: number[] }> = {};
+for (const c of CLIENTS) runs[c] = { s: [], rss: [] };
+for (let rep = 0; rep < REPS; rep++) {
+  for (const who of CLIENTS) {
+    const vm = await startVictoria();
+    const push = [
+      Deno.execPath(),
+      "run",
+      ...PERMISSION_FLAGS,
+      main,
+      "push",
+      "--url",
+      `${vm.url}/api/v1/write`,
+    ];
+    const argv = who === "curl"
+      ? [
+        "curl",
+        "-sS",
+        "--fail",
+        "-X",
+        "POST",
+        "--data-binary",
+        `@${vmPath}`,
+        `${vm.url}/api/v1/import`,
+      ]
+      : who === "wattwave"
+      ? [...push, ndjsonPath]
+      : [...push, "--batch-size", "10000", ndjsonPath];
+    const r = await timeCommand(argv);
+    if (r.code !== 0) throw new Error(`${who} failed: ${r.stderr}`);
+    // Both ends must have landed every sample: ask VictoriaMetrics.
+    await fetch(`${vm.url}/internal/force_flush`).then((x) => x.body?.cancel());
+    const q = await (await fetch(
+      `${vm.url}/api/v1/query?query=count_over_time(nab_value[10y])&time=${Date.now() / 1000}`,
+    )).json();
+    const landed = q.data.result.reduce(
+      (n: number, x: { value: [number, string] }) => n + Number(x.value[1]),
+      0,
+    );
+    await vm.stop();
+    runs[who].s.push(r.seconds);
+    runs[who].rss.push(r.peakRssMiB);
+    console.log(
+      `  ${who}: ${r.seconds.toFixed(2)} s, peak RSS ${
+        r.peakRssMiB.toFixed(0)
+      } MiB, VictoriaMetrics holds ${fmt(landed)} samples`,
+    );
+  }
+}
+const c = median(runs.curl.s);
+console.log("\n| client | wall s (median) | samples/s | peak RSS MiB | ÷ curl |");
+console.log("| --- | ---: | ---: | ---: | ---: |");
+for (const who of CLIENTS) {
+  const w = median(runs[who].s);
+  const name = who === "curl" ? "curl → /api/v1/import" : `${who} → /api/v1/write`;
+  console.log(
+    `| ${name} | ${w.toFixed(2)} | ${fmt(total / w)} | ${fmt(Math.max(...runs[who].rss))} | ${
+      (w / c).toFixed(2)
+    }× |`,
+  );
+}
+await Deno.remove(dir, { recursive: true });
