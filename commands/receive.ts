@@ -7,7 +7,13 @@ import { Command, type CommandUnknownOpts, Option } from "@commander-js/extra-ty
 import { parseByteSize, parsePort } from "../lib/cli/parse.ts";
 import { onShutdownSignal } from "../lib/cli/signals.ts";
 import { UsageError } from "../lib/errors.ts";
-import { createWriteHandler, routeRequests } from "../lib/remote/write_handler.ts";
+import {
+  createWriteHandler,
+  routeRequests,
+  type WriteHandlerOptions,
+} from "../lib/remote/write_handler.ts";
+import { StoreWriteSink } from "../lib/remote/read_server.ts";
+import { Store } from "../lib/store/mod.ts";
 import {
   formatWriteRequestBytes,
   OrderedByteOutput,
@@ -21,20 +27,28 @@ interface ReceiveOptions {
   maxBodyBytes: number;
   maxDecodedBytes: number;
   format: OutputFormat;
+  store?: string;
   quiet?: boolean;
 }
 
 async function receive(o: ReceiveOptions): Promise<void> {
   if (!o.path.startsWith("/")) throw new UsageError(`--path must start with / (got "${o.path}")`);
-  const output = new OrderedByteOutput(Deno.stdout.writable, { maxPendingBytes: 64 * 1024 * 1024 });
   const shutdown = new AbortController();
   let samples = 0;
   let requests = 0;
-  const handler = createWriteHandler({
-    maxBodyBytes: o.maxBodyBytes,
-    maxDecodedBytes: o.maxDecodedBytes,
-    sink: async (decoded) => {
-      const written = output.write(formatWriteRequestBytes(decoded, o.format));
+  let output: OrderedByteOutput | undefined;
+  let sink: WriteHandlerOptions["sink"];
+  let storeSink: StoreWriteSink | undefined;
+  if (o.store !== undefined) {
+    // Into the store: 204 only once the samples are committed (fsynced, index replaced).
+    storeSink = new StoreWriteSink(await Store.open(o.store));
+    sink = storeSink.sink;
+  } else {
+    const out = output = new OrderedByteOutput(Deno.stdout.writable, {
+      maxPendingBytes: 64 * 1024 * 1024,
+    });
+    sink = async (decoded) => {
+      const written = out.write(formatWriteRequestBytes(decoded, o.format));
       if (written === "busy") return "busy";
       try {
         await written;
@@ -45,7 +59,12 @@ async function receive(o: ReceiveOptions): Promise<void> {
       samples += decoded.sampleCount;
       requests++;
       return "ok";
-    },
+    };
+  }
+  const handler = createWriteHandler({
+    maxBodyBytes: o.maxBodyBytes,
+    maxDecodedBytes: o.maxDecodedBytes,
+    sink,
     onRefused: o.quiet
       ? undefined
       : (status, reason) => console.error(`wattwave receive: ${status}: ${reason}`),
@@ -63,9 +82,15 @@ async function receive(o: ReceiveOptions): Promise<void> {
   } finally {
     unlisten();
   }
-  await output.close();
+  if (storeSink) {
+    console.error(
+      `wattwave receive: ${storeSink.requests} requests, ${storeSink.samples} samples stored in ${o.store}`,
+    );
+    return;
+  }
+  await output!.close();
   console.error(`wattwave receive: ${requests} requests, ${samples} samples written`);
-  if (output.failure) throw output.failure;
+  if (output!.failure) throw output!.failure;
 }
 
 /** The `receive` subcommand. */
@@ -94,12 +119,16 @@ export function receiveCommand(): CommandUnknownOpts {
       )
         .choices(["ndjson", "arroyo"] as const).default("ndjson" as const),
     )
+    .option(
+      "--store <dir>",
+      "write into a FLAC store (see `wattwave compress`) instead of stdout; 204 once durable",
+    )
     .option("--quiet", "do not log refused requests")
     .addHelpText(
       "after",
-      "\nEndpoints: POST <path> (204 when written), GET /-/healthy, GET /-/ready.\n" +
+      "\nEndpoints: POST <path> (204 when written to stdout, or with --store when committed), GET /-/healthy, GET /-/ready.\n" +
         "Prometheus config:\n  remote_write:\n    - url: http://127.0.0.1:9201/api/v1/write\n" +
-        "Example:\n  wattwave receive --port 9201 > samples.ndjson",
+        "Example:\n  wattwave receive --port 9201 > samples.ndjson\n  wattwave receive --store data/store",
     )
     .action(async (options) => {
       await receive(options as ReceiveOptions);
