@@ -31,6 +31,12 @@ Deno.test("Prometheus' streamed XOR chunks decode exactly and re-encode to the s
     const body = encodeWriteRequest([
       { labels: [["__name__", "xor_gauge"], ["job", "t"]], timestampsMs: ts, values: gauge },
       { labels: [["__name__", "xor_counter"], ["job", "t"]], timestampsMs: ts, values: counter },
+      // one sample: its chunk ends on a byte boundary after whole bytes (Prometheus pads it)
+      {
+        labels: [["__name__", "xor_single"], ["job", "t"]],
+        timestampsMs: [ts[10]],
+        values: new Float64Array([42.5]),
+      },
     ]);
     const w = await fetch(`${prom.url}/api/v1/write`, {
       method: "POST",
@@ -88,6 +94,7 @@ Deno.test("Prometheus' streamed XOR chunks decode exactly and re-encode to the s
       }
     }
     ok(chunks >= 16, `only ${chunks} chunks`);
+    deepStrictEqual(byName.get("xor_single")!.ts, [ts[10]]);
     deepStrictEqual(byName.get("xor_gauge")!.ts, ts);
     deepStrictEqual(byName.get("xor_counter")!.ts, ts);
     deepStrictEqual(byName.get("xor_gauge")!.bytes, Array.from(new Uint8Array(gauge.buffer)));

@@ -21,8 +21,12 @@
 export const SAMPLES_PER_CHUNK = 120;
 /** Upper bound on the bits one sample after the first two can add (4 + 64 dod, 2 + 5 + 6 + 64 value). */
 export const MAX_BITS_PER_SAMPLE = 145;
-/** Upper bound on the bytes any one append can add (the first sample: 10-byte varint + 8 bytes). */
-export const MAX_BYTES_PER_APPEND = 19;
+/**
+ * Upper bound on the bytes any one append can add: the first sample's 10-byte varint and 8 bytes,
+ * or 145 bits, plus the empty trailing byte Prometheus' bit stream leaves after a whole-byte write
+ * that ends on a byte boundary (kept so that chunks are byte-identical to Prometheus' own).
+ */
+export const MAX_BYTES_PER_APPEND = 20;
 
 const TWO_32 = 4294967296;
 
@@ -45,6 +49,8 @@ export class XorChunkEncoder {
   #leading = 0xff; // 0xff: no window yet
   #trailing = 0;
   #minTimeMs = 0;
+  /** Whether the last field written was a whole number of bytes (Prometheus' `writeByte` path). */
+  #lastByteWrite = false;
 
   /** An encoder with room for `initialBytes` (grows when needed). */
   constructor(initialBytes = 2 + SAMPLES_PER_CHUNK * MAX_BYTES_PER_APPEND) {
@@ -53,7 +59,8 @@ export class XorChunkEncoder {
 
   /** Starts a new, empty chunk. */
   reset(): void {
-    this.#buf.fill(0, 0, (this.#bitPos + 7) >>> 3);
+    this.#buf.fill(0, 0, this.sizeBytes);
+    this.#lastByteWrite = false;
     this.#bitPos = 16;
     this.#count = 0;
     this.#leading = 0xff;
@@ -67,7 +74,10 @@ export class XorChunkEncoder {
 
   /** Current size of the chunk in bytes. */
   get sizeBytes(): number {
-    return (this.#bitPos + 7) >>> 3;
+    // Prometheus' bstream appends a fresh byte after every whole byte it writes, so a stream
+    // that ends on a byte boundary after such a write carries one empty trailing byte.
+    const pad = this.#lastByteWrite && (this.#bitPos & 7) === 0 ? 1 : 0;
+    return ((this.#bitPos + 7) >>> 3) + pad;
   }
 
   /** Timestamp of the first sample (ms). */
@@ -90,6 +100,7 @@ export class XorChunkEncoder {
 
   /** Writes the low `n` bits of `v` (0 ≤ n ≤ 32), most significant first. */
   #bits(v: number, n: number): void {
+    const n0 = n;
     const buf = this.#buf;
     let pos = this.#bitPos;
     while (n > 0) {
@@ -101,6 +112,7 @@ export class XorChunkEncoder {
       n -= take;
     }
     this.#bitPos = pos;
+    this.#lastByteWrite = (n0 & 7) === 0;
   }
 
   #uvarint(n: number): void {
@@ -209,6 +221,7 @@ export class XorChunkEncoder {
     if (sig > 32) {
       this.#bits(sHi, sig - 32);
       this.#bits(sLo, 32);
+      this.#lastByteWrite = (sig & 7) === 0; // one field of `sig` bits, as Prometheus writes it
     } else this.#bits(sLo, sig);
   }
 

@@ -77,6 +77,12 @@ Deno.test("XOR chunk: header, reset, reuse and errors", () => {
     [0, 3, 0xd0, 0x0f, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0, 0xe8, 0x07, 0x00],
   );
   throws(() => enc.append(2999, 0, 0), RangeError);
+  // Ending on a byte boundary after whole-byte fields leaves Prometheus' empty trailing byte.
+  const one = new XorChunkEncoder();
+  one.append(1000, 0x3ff00000, 0);
+  deepStrictEqual(Array.from(one.bytes()), [0, 1, 0xd0, 0x0f, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0, 0]);
+  one.append(2000, 0x3ff00000, 0);
+  deepStrictEqual(one.bytes().length, 15); // the '0' bit went into that byte
   enc.reset();
   strictEqual(enc.count, 0);
   enc.append(5, 0, 0);
