@@ -32,6 +32,7 @@ interface SampleOptions {
   nvidiaSmi: string;
   gpu: boolean;
   gpuPeriod?: number;
+  flushInterval: number;
 }
 
 /** Labels the sources set themselves; `--label` may not use them. */
@@ -158,10 +159,13 @@ async function sample(o: SampleOptions): Promise<void> {
       writer,
       signal: shutdown.signal,
       log,
+      flushIntervalMs: o.flushInterval,
     });
     await writer.release();
     log(
-      `${stats.ticks} ticks, ${stats.skipped} skipped, ${stats.samples} samples` +
+      `${stats.ticks} ticks, ${stats.skipped} skipped, ${stats.samples} samples, tick lateness ` +
+        `p50 ${stats.latenessP50Ms.toFixed(2)} ms, p99 ${stats.latenessP99Ms.toFixed(2)} ms, ` +
+        `max ${stats.latenessMaxMs.toFixed(2)} ms` +
         (smi ? `, nvidia-smi started ${smi.spawns} time(s)` : ""),
     );
   } finally {
@@ -202,6 +206,12 @@ export function sampleCommand(): CommandUnknownOpts {
       "--gpu-period <duration>",
       `nvidia-smi -lms period (default: the sampling period, at least ${MIN_DEFAULT_GPU_PERIOD_MS}ms)`,
       parseDurationMs,
+    )
+    .option(
+      "--flush-interval <duration>",
+      "write output at most this often (every tick when the period is longer)",
+      parseDurationMs,
+      100,
     )
     .addHelpText(
       "after",

@@ -53,6 +53,11 @@ export interface SamplerOptions {
   log?: (message: string) => void;
   /** Schedule clock. Default: the real clock, tick 0 aligned to a whole epoch millisecond. */
   clock?: ScheduleClock;
+  /**
+   * Output is flushed at the first tick at least this long after the previous flush (and at
+   * the end), so that fast sampling does not pay one write per tick. Default 100.
+   */
+  flushIntervalMs?: number;
 }
 
 /** What a run did. */
@@ -63,6 +68,36 @@ export interface SamplerStats {
   skipped: number;
   /** Sample lines written. */
   samples: number;
+  /** Tick wake-up lateness against the schedule, ms: median. */
+  latenessP50Ms: number;
+  /** Tick wake-up lateness against the schedule, ms: 99th percentile. */
+  latenessP99Ms: number;
+  /** Tick wake-up lateness against the schedule, ms: maximum. */
+  latenessMaxMs: number;
+}
+
+/** A fixed-memory histogram of tick lateness: 10 µs bins up to 100 ms, then one overflow bin. */
+class LatenessHistogram {
+  readonly #bins = new Uint32Array(10_001);
+  #n = 0;
+  max = 0;
+  add(ms: number): void {
+    const b = Math.min(10_000, Math.max(0, Math.floor(ms * 100)));
+    this.#bins[b]++;
+    this.#n++;
+    if (ms > this.max) this.max = ms;
+  }
+  /** Upper edge of the bin holding quantile q, in ms (the overflow bin reports the maximum). */
+  quantile(q: number): number {
+    if (this.#n === 0) return NaN;
+    const rank = Math.ceil(q * this.#n);
+    let seen = 0;
+    for (let b = 0; b < this.#bins.length; b++) {
+      seen += this.#bins[b];
+      if (seen >= rank) return b === 10_000 ? this.max : (b + 1) / 100;
+    }
+    return this.max;
+  }
 }
 
 /** The `"name":…,"labels":…,"timestamp":` head of a sample line, computed once per series. */
@@ -142,7 +177,15 @@ export async function runSampler(o: SamplerOptions): Promise<SamplerStats> {
   const userLabels = o.labels ?? {};
   const log = o.log ?? ((m: string) => console.error(`wattwave sample: ${m}`));
   const w = o.writer;
-  const stats: SamplerStats = { ticks: 0, skipped: 0, samples: 0 };
+  const stats: SamplerStats = {
+    ticks: 0,
+    skipped: 0,
+    samples: 0,
+    latenessP50Ms: NaN,
+    latenessP99Ms: NaN,
+    latenessMaxMs: NaN,
+  };
+  const lateness = new LatenessHistogram();
 
   for (const m of samplerMetadata(o)) w.writeLine(formatMetadata(m));
   await w.flush();
@@ -181,7 +224,8 @@ export async function runSampler(o: SamplerOptions): Promise<SamplerStats> {
   let clock = o.clock;
   let startMs: number | undefined;
   if (clock === undefined) {
-    clock = realClock();
+    // Without GPUs nothing but signals needs the event loop: let it sleep longer between runs.
+    clock = realClock({ maxBlockMs: o.gpus === undefined ? 50 : 10 });
     // Align tick 0 to a whole epoch millisecond, so that due times are whole milliseconds.
     const now = performance.now();
     const epoch = performance.timeOrigin + now;
@@ -212,13 +256,20 @@ export async function runSampler(o: SamplerOptions): Promise<SamplerStats> {
     },
   });
 
+  // A full writer buffer flushes by itself: keep that promise, to wait for it (and see its errors).
+  const pending: Promise<void>[] = [];
+  let writeError: { error: unknown } | undefined;
   const value = (prefix: string, tsMs: number, v: number) => {
-    w.writeLine(prefix + Math.floor(tsMs) + ',"value":' + formatJsonValue(v) + "}");
+    const p = w.writeLine(prefix + Math.floor(tsMs) + ',"value":' + formatJsonValue(v) + "}");
+    if (p !== undefined) pending.push(p.catch((error) => void (writeError ??= { error })));
     stats.samples++;
   };
+  const flushIntervalMs = o.flushIntervalMs ?? 100;
+  let lastFlushMs = -Infinity;
 
   const reader = o.powercap;
-  for await (const _tick of schedule) {
+  for await (const tick of schedule) {
+    lateness.add(tick.startMs - tick.dueMs);
     if (reader !== undefined) {
       reader.read();
       for (let i = 0; i < zones.length; i++) {
@@ -257,9 +308,22 @@ export async function runSampler(o: SamplerOptions): Promise<SamplerStats> {
         if (hasPower && g.hasEnergy) value(s.prefixes[gpuFields.length], t, g.energyJ);
       }
     }
-    await w.flush();
+    if (pending.length > 0) {
+      await Promise.all(pending);
+      pending.length = 0;
+      if (writeError !== undefined) throw writeError.error;
+    }
+    const now = performance.now();
+    if (now - lastFlushMs >= flushIntervalMs - 0.5 * o.periodMs) {
+      lastFlushMs = now;
+      await w.flush();
+    }
   }
+  await w.flush();
   stats.ticks = schedule.ran;
   stats.skipped = schedule.skipped;
+  stats.latenessP50Ms = lateness.quantile(0.5);
+  stats.latenessP99Ms = lateness.quantile(0.99);
+  stats.latenessMaxMs = lateness.max;
   return stats;
 }
