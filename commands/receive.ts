@@ -28,6 +28,7 @@ interface ReceiveOptions {
   maxDecodedBytes: number;
   format: OutputFormat;
   store?: string;
+  maxPendingBytes: number;
   quiet?: boolean;
 }
 
@@ -45,7 +46,7 @@ async function receive(o: ReceiveOptions): Promise<void> {
     sink = storeSink.sink;
   } else {
     const out = output = new OrderedByteOutput(Deno.stdout.writable, {
-      maxPendingBytes: 64 * 1024 * 1024,
+      maxPendingBytes: o.maxPendingBytes,
     });
     sink = async (decoded) => {
       const written = out.write(formatWriteRequestBytes(decoded, o.format));
@@ -118,6 +119,12 @@ export function receiveCommand(): CommandUnknownOpts {
         "output records: wattwave NDJSON or the Arroyo connector schema",
       )
         .choices(["ndjson", "arroyo"] as const).default("ndjson" as const),
+    )
+    .option(
+      "--max-pending-bytes <size>",
+      "NDJSON not yet taken by stdout beyond which new requests get 503 + Retry-After",
+      parseByteSize,
+      64 * 1024 * 1024,
     )
     .option(
       "--store <dir>",
