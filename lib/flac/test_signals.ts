@@ -1,0 +1,98 @@
+/**
+ * Deterministic test signals for the FLAC tests (not used by the codec): constants, ramps,
+ * random noise, full-scale extremes and telemetry-like shapes (RAPL energy counters, GPU power
+ * in 0.01 W, CPU % in 0.01 %), clamped to a bit depth.
+ *
+ * @module
+ */
+
+/** A small deterministic PRNG (mulberry32) returning floats in [0, 1). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Names of the shapes {@linkcode signal} makes. */
+export const SHAPES = [
+  "constant",
+  "ramp",
+  "random",
+  "extremes",
+  "rapl_counter",
+  "gpu_power",
+  "cpu_percent",
+] as const;
+
+/** One of {@linkcode SHAPES}. */
+export type Shape = typeof SHAPES[number];
+
+/** `n` samples of `shape` fitting in `bps` signed bits, seeded by `seed`. */
+export function signal(shape: Shape, n: number, bps: number, seed = 1): Int32Array {
+  const lo = -(2 ** (bps - 1));
+  const hi = 2 ** (bps - 1) - 1;
+  const r = rng(seed);
+  const out = new Int32Array(n);
+  const clamp = (v: number) => Math.max(lo, Math.min(hi, Math.round(v)));
+  switch (shape) {
+    case "constant": {
+      const v = clamp((r() - 0.5) * hi);
+      out.fill(v);
+      break;
+    }
+    case "ramp":
+      for (let i = 0; i < n; i++) out[i] = clamp(lo + ((hi - lo) * i) / Math.max(1, n - 1));
+      break;
+    case "random":
+      for (let i = 0; i < n; i++) out[i] = clamp(lo + r() * (hi - lo + 1) - 0.5);
+      break;
+    case "extremes":
+      for (let i = 0; i < n; i++) out[i] = r() < 0.5 ? lo : hi;
+      break;
+    case "rapl_counter": {
+      // cumulative energy counter that wraps at the top of the range, like energy_uj
+      let acc = 0;
+      const span = hi - lo + 1;
+      for (let i = 0; i < n; i++) {
+        acc += Math.round((hi / 4096) * (0.5 + r()));
+        out[i] = clamp(lo + (acc % span));
+      }
+      break;
+    }
+    case "gpu_power": {
+      // watts × 100 with load phases and noise, scaled into the range
+      const scale = Math.min(1, hi / 70000);
+      for (let i = 0; i < n; i++) {
+        const phase = Math.floor(i / 700) % 3;
+        const base = phase === 0 ? 6500 : phase === 1 ? 35000 : 62000;
+        out[i] = clamp((base + (r() - 0.5) * 1500 + 800 * Math.sin(i / 40)) * scale);
+      }
+      break;
+    }
+    case "cpu_percent": {
+      // percent × 100, 0..10000, bursty
+      const scale = Math.min(1, hi / 10000);
+      let v = 2000;
+      for (let i = 0; i < n; i++) {
+        v += (r() - 0.5) * 600;
+        if (r() < 0.01) v = r() * 10000;
+        v = Math.max(0, Math.min(10000, v));
+        out[i] = clamp(Math.round(v) * scale);
+      }
+      break;
+    }
+  }
+  return out;
+}
+
+/** All shapes one after another, `each` samples per shape. */
+export function mixedSignal(each: number, bps: number, seed = 1): Int32Array {
+  const out = new Int32Array(each * SHAPES.length);
+  SHAPES.forEach((s, i) => out.set(signal(s, each, bps, seed + i), i * each));
+  return out;
+}
