@@ -154,3 +154,24 @@ Deno.test("replay: a file without a header row, or with an unreadable one", asyn
   assert(empty.messages.some((m) => /empty/.test(m)));
   await assertRejects(() => replayText([textSource("h.csv", '"unclosed\n')]), InputError);
 });
+
+Deno.test("replay: the progress line gives rows, rows/s and % of bytes, and is cleared at the end", async () => {
+  let clock = 0;
+  const progress: (string | undefined)[] = [];
+  const rows = ["timestamp,value"];
+  for (let i = 0; i < 200; i++) rows.push(`${1_700_000_000 + i},${i}`);
+  const { stats } = await replayText([textSource("p.csv", rows.join("\n") + "\n")], {
+    progress: true,
+    onProgress: (line) => progress.push(line),
+    now: () => (clock += 100),
+    formatOptions: { metric: "m" },
+  });
+  assertEquals(stats.rows, 200);
+  const shown = progress.filter((p): p is string => p !== undefined);
+  assert(shown.length > 0);
+  assertMatch(
+    shown[shown.length - 1],
+    /^replay-csv: p\.csv \(1\/1\): \d+\.\d% of bytes, \d+ rows, \d+ rows\/s$/,
+  );
+  assertEquals(progress[progress.length - 1], undefined);
+});

@@ -177,8 +177,9 @@ export async function replayCsv(
   const startedMs = now();
   let lastProgressMs = startedMs;
 
-  const report = (message: string) => {
-    if (reported < maxReported) say(message);
+  /** Shows a problem (the message is only built while under the limit), or just counts it. */
+  const report = (message: () => string) => {
+    if (reported < maxReported) say(message());
     else if (reported === maxReported) {
       say(`more than ${maxReported} problems: further ones are counted, not shown`);
     }
@@ -234,7 +235,7 @@ export async function replayCsv(
             const where = `${source.name}:${line}`;
             if (options.strict) throw new InputError(`bad row: ${err.message}`, { where });
             stats.badRows++;
-            report(`bad row ${where}: ${err.message}`);
+            report(() => `bad row ${where}: ${err.message}`);
             continue;
           }
           if (row.count === 0) continue;
@@ -290,7 +291,8 @@ export async function replayCsv(
             const where = `${source.name}:${line}`;
             if (options.strict) throw new InputError(`bad row: ${bad.message}`, { where });
             stats.badRows++;
-            report(`bad row ${where}: ${bad.message}`);
+            const why = bad.message;
+            report(() => `bad row ${where}: ${why}`);
             continue;
           }
           for (let i = 0; i < row.count; i++) {
@@ -309,20 +311,20 @@ export async function replayCsv(
             if (ts <= state.lastTs) {
               if (ts < state.lastTs) {
                 stats.outOfOrder++;
-                report(
+                report(() =>
                   `out of order ${source.name}:${line}: ${state.name} at ${
                     isoTime(ts)
                   } is before ` +
-                    `${
-                      isoTime(state.lastTs)
-                    }, already written for this series (written anyway, not reordered)`,
+                  `${
+                    isoTime(state.lastTs)
+                  }, already written for this series (written anyway, not reordered)`
                 );
               } else {
                 stats.duplicates++;
-                report(
+                report(() =>
                   `duplicate ${source.name}:${line}: ${state.name} has a second sample at ${
                     isoTime(ts)
-                  } in this series (written anyway)`,
+                  } in this series (written anyway)`
                 );
               }
             } else state.lastTs = ts;
