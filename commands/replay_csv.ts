@@ -163,7 +163,10 @@ export function replayCsvCommand(): CommandUnknownOpts {
         "1 replays in real time by the file's timestamps, 10 ten times faster, max as fast as the pipe takes it",
       ).argParser(parseSpeed).default(Infinity, "max"),
     )
-    .option("--shift-to-now", "move the first timestamp to now, keeping the spacing")
+    .option(
+      "--shift-to-now",
+      "move the first timestamp to now, keeping the spacing (one shift for all files)",
+    )
     .option("--loop", "start again at the end, shifted to follow the previous pass (files only)")
     .option("--strict", "stop at the first bad row instead of skipping it")
     .option("--no-progress", "no progress line on stderr (shown only when stderr is a terminal)")
