@@ -34,12 +34,6 @@ export const DEFAULT_LEVEL = 5;
 export const VENDOR = "wattwave flac";
 
 const T = (p: number) => ({ kind: "tukey" as const, p });
-const PT = (parts: number, index: number) => ({
-  kind: "partial_tukey" as const,
-  parts,
-  index,
-  p: 0.5,
-});
 
 /** Search effort of each level 0–8. */
 export const LEVELS: readonly EncoderTuning[] = [
@@ -50,8 +44,8 @@ export const LEVELS: readonly EncoderTuning[] = [
   /* 4 */ tuning(6, [T(0.5)], 8, true, true),
   /* 5 */ tuning(8, [T(0.5)], 8, true, true),
   /* 6 */ tuning(8, [T(0.5)], 10, true, true),
-  /* 7 */ tuning(12, [T(0.5)], 10, true, true),
-  /* 8 */ tuning(12, [T(0.5), PT(2, 0), PT(2, 1)], 10, true, true),
+  /* 7 */ tuning(12, [T(0.5)], 8, true, true),
+  /* 8 */ tuning(12, [T(0.5)], 10, true, true),
 ];
 
 function tuning(

@@ -35,6 +35,23 @@ export class SampleMd5 {
           out[p + 1] = v >> 8;
           p += 2;
         }
+      } else if (bps === 3) {
+        for (let i = offset, e = offset + count; i < e; i++) {
+          const v = c[i];
+          out[p] = v;
+          out[p + 1] = v >> 8;
+          out[p + 2] = v >> 16;
+          p += 3;
+        }
+      } else if (bps === 4) {
+        for (let i = offset, e = offset + count; i < e; i++) {
+          const v = c[i];
+          out[p] = v;
+          out[p + 1] = v >> 8;
+          out[p + 2] = v >> 16;
+          out[p + 3] = v >> 24;
+          p += 4;
+        }
       } else {
         for (let i = offset, e = offset + count; i < e; i++) {
           const v = c[i];

@@ -54,6 +54,9 @@ function riceCost(sum: number, count: number, k: number): number {
   return count * (k + 1) + (q > 0 ? q : 0);
 }
 
+/** Coarser partition orders tried after the cost stopped improving. */
+const EARLY_STOP = 2;
+
 /** Highest usable partition order for `n` samples and predictor order `predOrder`. */
 export function maxPartitionOrderFor(n: number, predOrder: number, maxOrder: number): number {
   let pmax = Math.min(maxOrder, MAX_PARTITION_ORDER);
@@ -117,6 +120,7 @@ export function planFromSums(
     }
   }
   let bestBits = Infinity;
+  let worse = 0;
   for (let o = pmax; o >= 0; o--) {
     const base = 1 << o;
     const size = n >> o;
@@ -171,10 +175,14 @@ export function planFromSums(
       tmp.method = method;
       tmp.bits = total;
       plan.copyFrom(tmp);
-    }
+      worse = 0;
+    } else if (++worse >= EARLY_STOP) break; // cost rises with coarser partitions: stop
   }
   return bestBits;
 }
+
+/** Partition order used to compare FIXED orders in {@linkcode bestFixedOrder}. */
+export const FIXED_SELECT_PARTITION_ORDER = 5;
 
 /** Work buffers of {@linkcode bestFixedOrder}. */
 export class FixedScratch {
@@ -202,7 +210,12 @@ export function bestFixedOrder(
   scratch: FixedScratch,
   out: Float64Array,
 ): number {
-  const pmax = maxPartitionOrderFor(n, 4, maxPartitionOrder);
+  // choosing among orders needs only a coarse partition search; the caller plans exactly
+  const pmax = maxPartitionOrderFor(
+    n,
+    4,
+    Math.min(maxPartitionOrder, FIXED_SELECT_PARTITION_ORDER),
+  );
   const parts = 1 << pmax;
   const psize = n >> pmax;
   const [S0, S1, S2, S3, S4] = scratch.sums;
