@@ -5,7 +5,17 @@
  * with ours to the same samples and MD5. Files live in a temp dir; `flac` runs batched.
  */
 import { assert, assertEquals } from "./support/assert.ts";
-import { decodeFlac, encodeFlac, type EncodeFlacOptions } from "../lib/flac/mod.ts";
+import {
+  decodeFlac,
+  decodeFlacRange,
+  encodeFlac,
+  type EncodeFlacOptions,
+  encodeFlacWithIndex,
+  samplesMd5,
+} from "../lib/flac/mod.ts";
+import { crc16 } from "../lib/flac/crc.ts";
+import { parseFrameHeader, writeFrameHeader } from "../lib/flac/frame_header.ts";
+import { writeBlockHeader, writeStreamInfo } from "../lib/flac/metadata.ts";
 import { mixedSignal, signal } from "../lib/flac/test_signals.ts";
 
 async function flac(args: string[]): Promise<{ code: number; stderr: string }> {
@@ -290,6 +300,97 @@ Deno.test("libflac: we decode what `flac` -0…-8, --lax -l 32 -b 65535 write, 8
       );
       assertEquals(d.md5, d.metadata.streamInfo.md5);
     }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/**
+ * A variable-block-size stream (frame headers carry sample numbers), built from frames our
+ * encoder made at different block sizes: libFLAC does not write such streams, so we make one.
+ */
+function variableBlockStream(): { bytes: Uint8Array; channels: Int32Array[] } {
+  const sizes = [100, 4096, 17, 1000, 4608, 256, 65535, 33];
+  const parts: Uint8Array[] = [];
+  const chans = [new Int32Array(0), new Int32Array(0)];
+  let total = 0;
+  for (const [i, size] of sizes.entries()) {
+    const seg = [signal("gpu_power", size, 16, i), signal("cpu_percent", size, 16, i + 50)];
+    const { bytes, frames } = encodeFlacWithIndex(seg, {
+      bitsPerSample: 16,
+      blockSize: size,
+      sampleRate: 1000,
+    });
+    const f = frames[0];
+    const old = bytes.subarray(f.byteOffset, f.byteOffset + f.byteLength);
+    const h = parseFrameHeader(old, 0, old.length);
+    if (!("header" in h)) throw new Error("bad header");
+    const frame = new Uint8Array(old.length + 8);
+    const hl = writeFrameHeader(frame, 0, {
+      ...h.header,
+      variable: true,
+      number: total,
+      sampleRate: 1000,
+      bitsPerSample: 16,
+    });
+    frame.set(old.subarray(h.header.length, old.length - 2), hl);
+    const end = hl + old.length - 2 - h.header.length;
+    const crc = crc16(frame, 0, end);
+    frame[end] = crc >> 8;
+    frame[end + 1] = crc & 0xff;
+    parts.push(frame.subarray(0, end + 2));
+    for (let c = 0; c < 2; c++) {
+      const grown = new Int32Array(total + size);
+      grown.set(chans[c]);
+      grown.set(seg[c], total);
+      chans[c] = grown;
+    }
+    total += size;
+  }
+  const info = writeStreamInfo({
+    minBlockSize: 17,
+    maxBlockSize: 65535,
+    minFrameSize: Math.min(...parts.map((p) => p.length)),
+    maxFrameSize: Math.max(...parts.map((p) => p.length)),
+    sampleRate: 1000,
+    channels: 2,
+    bitsPerSample: 16,
+    totalSamples: total,
+    md5: samplesMd5(chans, 16),
+  });
+  const all = [new TextEncoder().encode("fLaC"), writeBlockHeader(true, 0, 34), info, ...parts];
+  const bytes = new Uint8Array(all.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of all) {
+    bytes.set(p, o);
+    o += p.length;
+  }
+  return { bytes, channels: chans };
+}
+
+Deno.test("libflac: variable block sizes: `flac -t` accepts the stream, we decode it and ranges of it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "flac_var_" });
+  try {
+    const { bytes, channels } = variableBlockStream();
+    const file = `${dir}/var.flac`;
+    await Deno.writeFile(file, bytes);
+    const t = await flac(["-t", "-s", file]);
+    assertEquals(t.code, 0, `flac -t: ${t.stderr}`);
+    await flacAll([[
+      "-d",
+      "-s",
+      "-f",
+      "--force-raw-format",
+      "--endian=little",
+      "--sign=signed",
+      file,
+    ]]);
+    const ref = deinterleave(await Deno.readFile(`${dir}/var.raw`), 2, 2);
+    sameSamples(ref, channels, "flac -d");
+    const d = decodeFlac(bytes);
+    sameSamples(d.channels, channels, "ours");
+    const r = decodeFlacRange(bytes, { firstSample: 5000, lastSample: 10100 });
+    sameSamples(r.channels, channels.map((c) => c.subarray(5000, 10101)), "range");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
