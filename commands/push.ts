@@ -12,6 +12,7 @@ import {
   parsePositiveInt,
 } from "../lib/cli/parse.ts";
 import { openSources, readNdjson, type ReadStats } from "../lib/ndjson/reader.ts";
+import type { NdjsonRecord } from "../lib/model/sample.ts";
 import { PROTOCOL_HEADERS, RemoteWriteClient } from "../lib/remote/write_client.ts";
 import { RemoteWriteBatcher } from "../lib/remote/write_batcher.ts";
 import { onShutdownSignal } from "../lib/cli/signals.ts";
@@ -116,12 +117,23 @@ async function push(files: string[], o: PushOptions): Promise<void> {
   const readStats: ReadStats = { lines: 0, badLines: 0, chars: 0 };
   const sources = await openSources(files);
   const input = readNdjson(sources, readStats, { strict: o.strict })[Symbol.asyncIterator]();
-  let stopRequested: (() => void) | undefined;
-  const stopped = new Promise<"stop">((resolve) => (stopRequested = () => resolve("stop")));
-  const unlisten = onShutdownSignal(() => stopRequested?.());
+  // A signal ends the read loop even while a read is pending (stdin may never send EOF).
+  // Each read gets its own promise: racing every read against one long-lived "stopped"
+  // promise would keep every batch reachable from that promise's reactions.
+  let stopped = false;
+  let wake: ((v: "stop") => void) | undefined;
+  const unlisten = onShutdownSignal(() => {
+    stopped = true;
+    wake?.("stop");
+  });
   try {
-    while (true) {
-      const next = await Promise.race([input.next(), stopped]);
+    while (!stopped) {
+      const pending = input.next();
+      const next = await new Promise<"stop" | IteratorResult<NdjsonRecord[]>>((resolve, reject) => {
+        wake = resolve;
+        pending.then(resolve, reject);
+      });
+      wake = undefined;
       if (next === "stop" || next.done) break;
       await batcher.add(next.value);
     }

@@ -2,7 +2,7 @@
  * `push | receive` through real processes: what arrives equals what was sent, bit for bit.
  */
 import { assert, assertEquals, assertMatch } from "./support/assert.ts";
-import { runWattwave } from "./support/cli.ts";
+import { runWattwave, spawnWattwave } from "./support/cli.ts";
 import { startReceive } from "./support/receive.ts";
 
 function canonicalLines(n: number): string[] {
@@ -124,6 +124,31 @@ Deno.test("receive --format arroyo writes the Arroyo connector schema", async ()
       value: 2.5,
       labels: '{"job":"j"}',
     });
+  } finally {
+    await recv.stop().catch(() => {});
+  }
+});
+
+Deno.test("push: SIGTERM while stdin is still open flushes what was read and exits 0", async () => {
+  const recv = await startReceive();
+  const push = spawnWattwave(["push", "--url", recv.url, "--flush-interval", "60s"], {
+    stdin: "piped",
+  });
+  try {
+    const w = push.stdin.getWriter();
+    const lines = Array.from(
+      { length: 50 },
+      (_, i) => `{"name":"m","labels":{},"timestamp":${1000 + i},"value":${i}}`,
+    );
+    await w.write(new TextEncoder().encode(lines.join("\n") + "\n"));
+    await new Promise((r) => setTimeout(r, 1500)); // read, but not sent: the flush interval is long
+    push.kill("SIGTERM");
+    const out = await push.output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, 0, stderr);
+    assertMatch(stderr, /read 50 samples \(0 bad lines\), sent 50/);
+    const got = await recv.stop();
+    assertEquals(got.stdout.trim().split("\n"), lines);
   } finally {
     await recv.stop().catch(() => {});
   }
