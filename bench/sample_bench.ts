@@ -7,7 +7,7 @@
  *   exact, unlike the tick-sampled utime/stime), as a percentage of one core over the steady state (from 1 s after the first tick to the last poll before exit)
  *   and over the whole run (startup included);
  * - timestamp jitter: each tick's sample timestamp (integer ms) against the schedule
- *   `t0 + k × period` (t0 estimated as the earliest tick's slot, so jitter ≥ 0), p50/p99/max;
+ *   `t0 + k × period` (t0's phase estimated as the most common timestamp phase), p50/p99/max;
  *   the sampler's own tick lateness (sub-ms, from its closing stderr line);
  * - ticks skipped (from the stderr summary, cross-checked against the timestamps seen).
  * With several runs, the figures are medians over runs.
@@ -135,12 +135,18 @@ async function runOnce(): Promise<RunResult> {
       .exec(err);
   if (!summary) throw new Error(`no summary in stderr: ${err}`);
 
-  // Jitter against the schedule: k from the timestamps, t0 the earliest slot.
-  const ts0 = timestamps[0];
-  const ks = timestamps.map((t) => Math.round((t - ts0) / periodMs));
-  let t0 = Infinity;
-  for (let i = 0; i < timestamps.length; i++) t0 = Math.min(t0, timestamps[i] - ks[i] * periodMs);
-  const jitter = timestamps.map((t, i) => t - (t0 + ks[i] * periodMs)).sort((a, b) => a - b);
+  // Jitter against the schedule. Due times are whole ms (the sampler aligns tick 0 to one), so
+  // the schedule's phase is the most common timestamp phase (most ticks read in their own ms);
+  // a timestamp's jitter is its distance past the latest due time (a lower bound when a tick
+  // ran more than a period late).
+  const phaseCount = new Map<number, number>();
+  for (const t of timestamps) {
+    const ph = ((t % periodMs) + periodMs) % periodMs;
+    phaseCount.set(ph, (phaseCount.get(ph) ?? 0) + 1);
+  }
+  const phase = [...phaseCount].sort((a, b) => b[1] - a[1])[0][0];
+  const jitter = timestamps.map((t) => (((t - phase) % periodMs) + periodMs) % periodMs)
+    .sort((a, b) => a - b);
   const expected = Math.ceil(durationMs / periodMs);
 
   const steady = steadyStart && last && last.wall > steadyStart.wall

@@ -60,9 +60,9 @@ export function realClock(options: RealClockOptions = {}): ScheduleClock {
         });
         lastYieldMs = performance.now();
       }
-      if (signal?.aborted) return;
-      const left = dueMs - performance.now();
-      if (left > 0 && preciseWaitMs > 0) Atomics.wait(cell, 0, 0, left);
+      if (signal?.aborted || preciseWaitMs <= 0) return;
+      let left: number;
+      while ((left = dueMs - performance.now()) > 0) Atomics.wait(cell, 0, 0, left);
     },
   };
 }
