@@ -115,6 +115,14 @@ export class BitWriter {
       qsum += ((r << 1) ^ (r >> 31)) >>> 0 >>> k;
     }
     this.ensure(Math.ceil((qsum + (end - start) * (k + 1)) / 8) + 16);
+    this.writeRiceReserved(res, start, end, k);
+  }
+
+  /**
+   * {@linkcode writeRice} without the capacity check: the caller has reserved room for every
+   * code (for example from a {@linkcode RicePlan}'s `boundBits`).
+   */
+  writeRiceReserved(res: Int32Array, start: number, end: number, k: number): void {
     const buf = this.buf;
     let pos = this.pos;
     let acc = this.acc;

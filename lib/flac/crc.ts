@@ -20,6 +20,13 @@ for (let i = 0; i < 256; i++) {
   CRC16_TABLE[i] = c16;
 }
 
+// CRC16_TABLE2[a]: the CRC contribution of byte a followed by one zero byte (slice-by-2)
+const CRC16_TABLE2 = new Uint16Array(256);
+for (let a = 0; a < 256; a++) {
+  const t = CRC16_TABLE[a];
+  CRC16_TABLE2[a] = ((t << 8) & 0xffff) ^ CRC16_TABLE[t >>> 8];
+}
+
 /** CRC-8 (poly 0x07, init `crc`) of `bytes[start, end)`. */
 export function crc8(bytes: Uint8Array, start = 0, end = bytes.length, crc = 0): number {
   for (let i = start; i < end; i++) crc = CRC8_TABLE[crc ^ bytes[i]];
@@ -28,7 +35,13 @@ export function crc8(bytes: Uint8Array, start = 0, end = bytes.length, crc = 0):
 
 /** CRC-16 (poly 0x8005, init `crc`) of `bytes[start, end)`. */
 export function crc16(bytes: Uint8Array, start = 0, end = bytes.length, crc = 0): number {
-  for (let i = start; i < end; i++) {
+  let i = start;
+  // two bytes per step
+  for (; i + 1 < end; i += 2) {
+    const x = crc ^ ((bytes[i] << 8) | bytes[i + 1]);
+    crc = CRC16_TABLE2[x >>> 8] ^ CRC16_TABLE[x & 0xff];
+  }
+  for (; i < end; i++) {
     crc = ((crc << 8) & 0xffff) ^ CRC16_TABLE[(crc >>> 8) ^ bytes[i]];
   }
   return crc;

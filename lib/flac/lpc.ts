@@ -74,9 +74,13 @@ export function makeWindow(spec: WindowSpec, n: number): Float64Array {
   return w;
 }
 
+/** Zero samples kept in front of the windowed signal in `scratch` (see {@linkcode autocorrelation}). */
+export const ACF_PAD = 40;
+
 /**
- * Autocorrelation of `x[0, n)` multiplied by `window`, lags 0..maxLag, into `out`.
- * `scratch` (length ≥ n) receives the windowed signal.
+ * Autocorrelation of `x[0, n)` multiplied by `window`, lags 0..maxLag (≤ 32), into `out`.
+ * `scratch` (length ≥ n + {@linkcode ACF_PAD}) receives the windowed signal after ACF_PAD
+ * zeros, so the kernels can read before the start without bounds checks.
  */
 export function autocorrelation(
   x: Int32Array,
@@ -86,35 +90,50 @@ export function autocorrelation(
   out: Float64Array,
   scratch: Float64Array,
 ): void {
-  for (let i = 0; i < n; i++) scratch[i] = x[i] * window[i];
+  const P = ACF_PAD;
+  for (let i = 0; i < P; i++) scratch[i] = 0;
+  for (let i = 0; i < n; i++) scratch[P + i] = x[i] * window[i];
   const y = scratch;
-  // four lags per pass over the signal
+  const end = P + n;
+  // eight lags per pass over the signal (four for a short tail); extra lags are dropped
   let lag = 0;
-  for (; lag + 3 <= maxLag; lag += 4) {
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    for (let i = lag + 3; i < n; i++) {
+  for (; maxLag - lag >= 4; lag += 8) {
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+    for (let i = P + lag; i < end; i++) {
       const v = y[i];
-      s0 += v * y[i - lag];
-      s1 += v * y[i - lag - 1];
-      s2 += v * y[i - lag - 2];
-      s3 += v * y[i - lag - 3];
-    }
-    // the first terms skipped by starting at lag + 3
-    for (let i = lag; i < lag + 3 && i < n; i++) {
-      const v = y[i];
-      s0 += v * y[i - lag];
-      if (i - lag - 1 >= 0) s1 += v * y[i - lag - 1];
-      if (i - lag - 2 >= 0) s2 += v * y[i - lag - 2];
+      const j = i - lag;
+      s0 += v * y[j];
+      s1 += v * y[j - 1];
+      s2 += v * y[j - 2];
+      s3 += v * y[j - 3];
+      s4 += v * y[j - 4];
+      s5 += v * y[j - 5];
+      s6 += v * y[j - 6];
+      s7 += v * y[j - 7];
     }
     out[lag] = s0;
-    out[lag + 1] = s1;
-    out[lag + 2] = s2;
-    out[lag + 3] = s3;
+    if (lag + 1 <= maxLag) out[lag + 1] = s1;
+    if (lag + 2 <= maxLag) out[lag + 2] = s2;
+    if (lag + 3 <= maxLag) out[lag + 3] = s3;
+    if (lag + 4 <= maxLag) out[lag + 4] = s4;
+    if (lag + 5 <= maxLag) out[lag + 5] = s5;
+    if (lag + 6 <= maxLag) out[lag + 6] = s6;
+    if (lag + 7 <= maxLag) out[lag + 7] = s7;
   }
-  for (; lag <= maxLag; lag++) {
-    let s = 0;
-    for (let i = lag; i < n; i++) s += y[i] * y[i - lag];
-    out[lag] = s;
+  if (lag <= maxLag) {
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (let i = P + lag; i < end; i++) {
+      const v = y[i];
+      const j = i - lag;
+      s0 += v * y[j];
+      s1 += v * y[j - 1];
+      s2 += v * y[j - 2];
+      s3 += v * y[j - 3];
+    }
+    out[lag] = s0;
+    if (lag + 1 <= maxLag) out[lag + 1] = s1;
+    if (lag + 2 <= maxLag) out[lag + 2] = s2;
+    if (lag + 3 <= maxLag) out[lag + 3] = s3;
   }
 }
 

@@ -21,6 +21,8 @@ export class RicePlan {
   rawBits: Int32Array = new Int32Array(1 << MAX_PARTITION_ORDER);
   /** Estimated size in bits of the whole residual section. */
   bits = 0;
+  /** An upper bound on the size in bits (for reserving output space). */
+  boundBits = 0;
 
   /** Copies another plan into this one. */
   copyFrom(o: RicePlan): void {
@@ -30,6 +32,7 @@ export class RicePlan {
     this.params.set(o.params.subarray(0, n));
     this.rawBits.set(o.rawBits.subarray(0, n));
     this.bits = o.bits;
+    this.boundBits = o.boundBits;
   }
 }
 
@@ -119,12 +122,16 @@ export function planFromSums(
       ors[base + p] = ors[a] | ors[a + 1];
     }
   }
+  // from coarse to fine: fine levels cost the most to evaluate and rarely win, so stop once
+  // two successive refinements did not help (the cost is close to unimodal in the order)
   let bestBits = Infinity;
   let worse = 0;
-  for (let o = pmax; o >= 0; o--) {
+  for (let o = 0; o <= pmax; o++) {
     const base = 1 << o;
     const size = n >> o;
+    const invSize = 1 / size;
     let total = 0;
+    let bound = 0;
     let maxK = 0;
     for (let p = 0; p < base; p++) {
       const count = p === 0 ? size - predOrder : size;
@@ -134,21 +141,12 @@ export function planFromSums(
       const escBits = width <= 31 ? 5 + width * count : Infinity;
       let k = 0;
       let cost = count + sum;
-      if (count > 0 && sum > 0) {
-        const mean = sum / count;
-        // k ≈ log2(mean · ln 2), the optimum for geometric residuals; then try k ± 1
-        const m = mean * LN2;
-        let k0 = m < 2 ? 0 : m >= 2147483648 ? 30 : 31 - Math.clz32(m);
-        if (k0 > 30) k0 = 30;
-        k = k0;
+      if (sum > 0 && count > 0) {
+        // cost(k) is convex with its real minimum at log2(mean · ln 2): try floor and ceil
+        const m = sum * (p === 0 ? 1 / count : invSize) * LN2;
+        const k0 = m < 2 ? 0 : m >= 1073741824 ? 30 : 31 - Math.clz32(m);
         cost = riceCost(sum, count, k0);
-        if (k0 > 0) {
-          const c = riceCost(sum, count, k0 - 1);
-          if (c < cost) {
-            cost = c;
-            k = k0 - 1;
-          }
-        }
+        k = k0;
         if (k0 < 30) {
           const c = riceCost(sum, count, k0 + 1);
           if (c < cost) {
@@ -161,22 +159,27 @@ export function planFromSums(
         tmp.params[p] = -1;
         tmp.rawBits[p] = width;
         total += escBits;
+        bound += escBits;
       } else {
         tmp.params[p] = k;
         total += cost;
+        // Σ floor(u / 2^k) ≤ sum / 2^k: an exact bound on the unary parts
+        bound += count * (k + 1) + sum * POW2_NEG[k];
         if (k > maxK) maxK = k;
       }
     }
     const method = maxK > 14 ? 1 : 0;
-    total += 6 + base * (method === 1 ? 5 : 4); // 2 bits method, 4 bits order, params
+    const overhead = 6 + base * (method === 1 ? 5 : 4); // 2 bits method, 4 bits order, params
+    total += overhead;
     if (total < bestBits) {
       bestBits = total;
       tmp.order = o;
       tmp.method = method;
       tmp.bits = total;
+      tmp.boundBits = bound + overhead;
       plan.copyFrom(tmp);
       worse = 0;
-    } else if (++worse >= EARLY_STOP) break; // cost rises with coarser partitions: stop
+    } else if (++worse >= EARLY_STOP) break;
   }
   return bestBits;
 }
@@ -323,6 +326,7 @@ export function writeResidual(
   const size = n >> plan.order;
   const pbits = plan.method === 1 ? 5 : 4;
   const escape = (1 << pbits) - 1;
+  w.ensure(Math.ceil(plan.boundBits / 8) + 64);
   for (let p = 0; p < parts; p++) {
     const s = p === 0 ? predOrder : p * size;
     const e = (p + 1) * size;
@@ -335,7 +339,7 @@ export function writeResidual(
        }
     } else {
       w.writeSmall(k, pbits); // 4 or 5 bits: Rice parameter
-      w.writeRice(res, s, e, k); // Rice codes
+      w.writeRiceReserved(res, s, e, k); // Rice codes (space reserved above)
     }
   }
 }

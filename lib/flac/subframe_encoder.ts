@@ -7,6 +7,7 @@
  */
 import type { BitWriter } from "./bit_writer.ts";
 import {
+  ACF_PAD,
   autocorrelation,
   fixedAbsSums,
   fixedResidual,
@@ -101,7 +102,7 @@ export class SubframeEncoder {
     this.#sig = this.#shifted;
     this.#res = new Int32Array(maxBlockSize);
     this.#best = new Int32Array(maxBlockSize);
-    this.#win = new Float64Array(maxBlockSize);
+    this.#win = new Float64Array(maxBlockSize + ACF_PAD);
     this.#tuning = tuning;
   }
 
