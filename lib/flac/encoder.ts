@@ -24,6 +24,7 @@ import {
   writeStreamInfo,
   writeVorbisComment,
 } from "./metadata.ts";
+import { MAX_PARTITION_ORDER } from "./rice.ts";
 import { type EncoderTuning, SubframeEncoder } from "./subframe_encoder.ts";
 
 /** Default block size: 4096 samples (suits series of seconds-apart samples; 16–65535 allowed). */
@@ -90,6 +91,11 @@ export interface FlacEncoderOptions {
   applications?: ApplicationBlock[];
   /** Bytes of PADDING to reserve for later metadata edits. Default 0. */
   padding?: number;
+  /**
+   * Overrides of the level's search settings, e.g. `{ maxLpcOrder: 32, precisionSearch: true }`
+   * (LPC orders up to 32, partition orders up to 12). Default: none.
+   */
+  tuning?: Partial<EncoderTuning>;
 }
 
 /** Where one frame is: its first sample, its sample count, and its byte range in the stream. */
@@ -198,7 +204,13 @@ export class FlacEncoder {
     this.sampleRate = sampleRate;
     this.blockSize = blockSize;
     this.level = level;
-    this.#tuning = LEVELS[level];
+    this.#tuning = { ...LEVELS[level], ...options.tuning };
+    checkInt("tuning.maxLpcOrder", this.#tuning.maxLpcOrder, 0, 32);
+    checkInt("tuning.maxPartitionOrder", this.#tuning.maxPartitionOrder, 0, MAX_PARTITION_ORDER);
+    checkInt("tuning.lpcCandidates", this.#tuning.lpcCandidates, 1, 32);
+    if (this.#tuning.maxLpcOrder > 0 && this.#tuning.windows.length === 0) {
+      this.#tuning.windows = [{ kind: "tukey", p: 0.5 }];
+    }
     this.#block = Array.from({ length: channels }, () => new Int32Array(blockSize));
     const nslots = channels === 2 ? 4 : channels;
     this.#slots = Array.from(

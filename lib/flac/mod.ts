@@ -21,8 +21,11 @@ export {
   type FlacEncoderOptions,
   type FlacEncoderResult,
   type FrameIndexEntry,
+  LEVELS,
   VENDOR,
 } from "./encoder.ts";
+export type { EncoderTuning } from "./subframe_encoder.ts";
+export type { WindowSpec } from "./lpc.ts";
 export {
   type DecodedFlac,
   type DecodedFrame,
