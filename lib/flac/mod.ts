@@ -8,6 +8,22 @@
  * - {@linkcode FlacEncoder}, {@linkcode FlacStreamDecoder}, {@linkcode decodeFlacStream}:
  *   streaming forms with memory bounded by the block size.
  *
+ * Choices where RFC 9639 leaves room:
+ * - fixed block size (default 4096, 16–65535), the last block may be shorter; STREAMINFO's
+ *   min/max block size are the configured size; frame headers carry the sample rate and bits
+ *   per sample as codes when one exists (so a damaged STREAMINFO is noticed), else defer to
+ *   STREAMINFO (sample rate 0 is allowed and written as "see STREAMINFO");
+ * - levels 0–8 (default 5): 0 = FIXED by |residual| sums, no stereo; 1–2 FIXED with exact
+ *   order choice; 3–8 add LPC (Tukey(0.5) window, orders 4/6/8/8/12/12) and partition orders
+ *   up to 8 or 10; `tuning` overrides (LPC orders to 32, precision search, more windows);
+ * - stereo: all four decorrelations are tried for 2 channels up to 31 bits per sample; at 32
+ *   bits the encoder codes channels independently (the decoder reads 33-bit side channels);
+ * - residuals must lie in ±(2^31 − 1): a predictor whose residual does not is dropped, and
+ *   VERBATIM is the fallback;
+ * - no SEEKTABLE, VORBIS_COMMENT, APPLICATION or PADDING unless asked for;
+ * - the decoder is strict: CRC-8/CRC-16, consecutive frame numbers, the sample count and the
+ *   MD5 are checked, and a frame disagreeing with STREAMINFO (channels, bits, rate) is an error.
+ *
  * @module
  */
 export {
