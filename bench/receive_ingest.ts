@@ -95,20 +95,14 @@ interface Target {
   start(): Promise<{ url: string; pid: number; stop(): Promise<unknown> }>;
 }
 
-const targets: Target[] = [
-  {
-    name: "wattwave receive",
+function wattwaveTarget(name: string, extra: string[]): Target {
+  return {
+    name,
     async start() {
       const port = freePort();
+      const main = new URL("../main.ts", import.meta.url).pathname;
       const child = new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          ...PERMISSION_FLAGS,
-          new URL("../main.ts", import.meta.url).pathname,
-          "receive",
-          "--port",
-          String(port),
-        ],
+        args: ["run", ...PERMISSION_FLAGS, main, "receive", "--port", String(port), ...extra],
         stdout: "null",
         stderr: "null",
       }).spawn();
@@ -122,7 +116,12 @@ const targets: Target[] = [
         },
       };
     },
-  },
+  };
+}
+
+const targets: Target[] = [
+  wattwaveTarget("wattwave receive", []),
+  wattwaveTarget("wattwave receive --workers 0", ["--workers", "0"]),
   {
     name: "Prometheus 2.42",
     async start() {

@@ -3,13 +3,20 @@
  *
  * @module
  */
-import { Command, type CommandUnknownOpts, Option } from "@commander-js/extra-typings";
+import {
+  Command,
+  type CommandUnknownOpts,
+  InvalidArgumentError,
+  Option,
+} from "@commander-js/extra-typings";
+import { NdjsonFormatPool } from "../lib/remote/ndjson_pool.ts";
 import { parseByteSize, parsePort } from "../lib/cli/parse.ts";
 import { onShutdownSignal } from "../lib/cli/signals.ts";
 import { UsageError } from "../lib/errors.ts";
 import {
   createWriteHandler,
   routeRequests,
+  type SinkResult,
   type WriteHandlerOptions,
 } from "../lib/remote/write_handler.ts";
 import { StoreWriteSink } from "../lib/remote/read_server.ts";
@@ -20,6 +27,17 @@ import {
   type OutputFormat,
 } from "../lib/remote/ndjson_output.ts";
 
+/** Default `--workers`: the cores, at most 4. */
+const DEFAULT_WORKERS = Math.min(4, Math.max(1, navigator.hardwareConcurrency || 1));
+
+function parseWorkerCount(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 64) {
+    throw new InvalidArgumentError(`expected 0-64 worker threads (got "${text}")`);
+  }
+  return n;
+}
+
 interface ReceiveOptions {
   bind: string;
   port: number;
@@ -29,6 +47,7 @@ interface ReceiveOptions {
   format: OutputFormat;
   store?: string;
   maxPendingBytes: number;
+  workers: number;
   quiet?: boolean;
 }
 
@@ -38,18 +57,20 @@ async function receive(o: ReceiveOptions): Promise<void> {
   let samples = 0;
   let requests = 0;
   let output: OrderedByteOutput | undefined;
-  let sink: WriteHandlerOptions["sink"];
+  let pool: NdjsonFormatPool | undefined;
+  let sinks: Pick<WriteHandlerOptions, "sink" | "bodySink">;
   let storeSink: StoreWriteSink | undefined;
   if (o.store !== undefined) {
     // Into the store: 204 only once the samples are committed (fsynced, index replaced).
     storeSink = new StoreWriteSink(await Store.open(o.store));
-    sink = storeSink.sink;
+    sinks = { sink: storeSink.sink };
   } else {
     const out = output = new OrderedByteOutput(Deno.stdout.writable, {
       maxPendingBytes: o.maxPendingBytes,
     });
-    sink = async (decoded) => {
-      const written = out.write(formatWriteRequestBytes(decoded, o.format));
+    /** Hands one request's NDJSON to stdout; resolves once written (the 204 waits for it). */
+    const deliver = async (bytes: Uint8Array, sampleCount: number): Promise<SinkResult> => {
+      const written = out.write(bytes);
       if (written === "busy") return "busy";
       try {
         await written;
@@ -57,15 +78,34 @@ async function receive(o: ReceiveOptions): Promise<void> {
         shutdown.abort(err); // stdout is gone: nothing more can be delivered
         throw err;
       }
-      samples += decoded.sampleCount;
+      samples += sampleCount;
       requests++;
       return "ok";
     };
+    if (o.workers > 0) {
+      // Decode and format on worker threads; the main thread does HTTP and ordered output.
+      const p = pool = new NdjsonFormatPool({
+        workers: o.workers,
+        format: o.format,
+        maxDecodedBytes: o.maxDecodedBytes,
+      });
+      sinks = {
+        bodySink: async (body) => {
+          if (out.pendingBytes > o.maxPendingBytes) return "busy";
+          const f = await p.format(body);
+          return deliver(f.bytes, f.samples);
+        },
+      };
+    } else {
+      sinks = {
+        sink: (decoded) => deliver(formatWriteRequestBytes(decoded, o.format), decoded.sampleCount),
+      };
+    }
   }
   const handler = createWriteHandler({
     maxBodyBytes: o.maxBodyBytes,
     maxDecodedBytes: o.maxDecodedBytes,
-    sink,
+    ...sinks,
     onRefused: o.quiet
       ? undefined
       : (status, reason) => console.error(`wattwave receive: ${status}: ${reason}`),
@@ -83,6 +123,7 @@ async function receive(o: ReceiveOptions): Promise<void> {
   } finally {
     unlisten();
   }
+  pool?.close();
   if (storeSink) {
     console.error(
       `wattwave receive: ${storeSink.requests} requests, ${storeSink.samples} samples stored in ${o.store}`,
@@ -129,6 +170,12 @@ export function receiveCommand(): CommandUnknownOpts {
     .option(
       "--store <dir>",
       "write into a FLAC store (see `wattwave compress`) instead of stdout; 204 once durable",
+    )
+    .option(
+      "--workers <n>",
+      "threads that decode and format requests (0: on the main thread)",
+      parseWorkerCount,
+      DEFAULT_WORKERS,
     )
     .option("--quiet", "do not log refused requests")
     .addHelpText(

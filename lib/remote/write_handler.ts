@@ -23,7 +23,12 @@ export interface WriteHandlerOptions {
   /** Largest decoded (decompressed) body accepted, bytes; checked from the snappy header before allocating. Default 64 MiB. */
   maxDecodedBytes?: number;
   /** Receives each valid request; resolves once it is durable or written. */
-  sink: (request: DecodedWriteRequest) => Promise<SinkResult>;
+  sink?: (request: DecodedWriteRequest) => Promise<SinkResult>;
+  /**
+   * Instead of `sink`: receives the raw (snappy) body and does the decoding itself, e.g. in a
+   * worker; throws {@linkcode WriteBodyError} for bodies that cannot be stored.
+   */
+  bodySink?: (body: Uint8Array) => Promise<SinkResult>;
   /** Called for each refused request with the status and reason (for logs). */
   onRefused?: (status: number, reason: string) => void;
 }
@@ -102,6 +107,37 @@ function checkHeaders(req: Request): void {
   }
 }
 
+/** A body that cannot be stored: 400 (malformed, invalid labels) or 413 (decodes too large). */
+export class WriteBodyError extends Error {
+  override name = "WriteBodyError";
+  /** The HTTP status to answer with. */
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/**
+ * Decompresses, decodes and validates a remote-write body (snappy WriteRequest).
+ * Throws {@linkcode WriteBodyError} with the status to answer when it cannot be stored.
+ */
+export function decodeWriteBody(body: Uint8Array, maxDecodedBytes: number): DecodedWriteRequest {
+  let decoded: DecodedWriteRequest;
+  try {
+    decoded = decodeWriteRequest(snappyDecode(body, maxDecodedBytes));
+  } catch (err) {
+    if (err instanceof SnappyTooLargeError) throw new WriteBodyError(413, err.message);
+    if (err instanceof InputError) throw new WriteBodyError(400, err.message);
+    throw err;
+  }
+  for (const s of decoded.series) {
+    const why = invalidLabelsReason(s.labels);
+    if (why) throw new WriteBodyError(400, `invalid series: ${why}`);
+  }
+  return decoded;
+}
+
 /** A handler for POSTs of remote-write 1.0 bodies (route and method checks are the caller's). */
 export function createWriteHandler(
   options: WriteHandlerOptions,
@@ -112,27 +148,18 @@ export function createWriteHandler(
     try {
       checkHeaders(req);
       const body = await readBodyLimited(req, maxBodyBytes);
-      let decoded: DecodedWriteRequest;
-      try {
-        decoded = decodeWriteRequest(snappyDecode(body, maxDecodedBytes));
-      } catch (err) {
-        if (err instanceof SnappyTooLargeError) throw new HttpRefusal(413, err.message);
-        if (err instanceof InputError) throw new HttpRefusal(400, err.message);
-        throw err;
-      }
-      for (const s of decoded.series) {
-        const why = invalidLabelsReason(s.labels);
-        if (why) throw new HttpRefusal(400, `invalid series: ${why}`);
-      }
-      const result = await options.sink(decoded);
+      const result = options.bodySink
+        ? await options.bodySink(body)
+        : await options.sink!(decodeWriteBody(body, maxDecodedBytes));
       if (result === "busy") {
         throw new HttpRefusal(503, "output is behind; retry later", { "Retry-After": "1" });
       }
       return new Response(null, { status: 204 });
     } catch (err) {
-      if (err instanceof HttpRefusal) {
+      if (err instanceof HttpRefusal || err instanceof WriteBodyError) {
+        const headers = err instanceof HttpRefusal ? err.headers : {};
         options.onRefused?.(err.status, err.message);
-        return textResponse(err.status, err.message, err.headers);
+        return textResponse(err.status, err.message, headers);
       }
       const msg = `internal error: ${(err as Error).message}`;
       options.onRefused?.(500, msg);
