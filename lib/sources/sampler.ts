@@ -54,6 +54,12 @@ export interface SamplerOptions {
   /** Schedule clock. Default: the real clock, tick 0 aligned to a whole epoch millisecond. */
   clock?: ScheduleClock;
   /**
+   * Longest the event loop may stay blocked between ticks (see `realClock`): signals and child
+   * output wait at most this long. Default 250 ms without GPUs, 10 ms with (row timestamps are
+   * taken when rows are read).
+   */
+  maxBlockMs?: number;
+  /**
    * Output is flushed at the first tick at least this long after the previous flush (and at
    * the end), so that fast sampling does not pay one write per tick. Default 100.
    */
@@ -225,7 +231,7 @@ export async function runSampler(o: SamplerOptions): Promise<SamplerStats> {
   let startMs: number | undefined;
   if (clock === undefined) {
     // Without GPUs nothing but signals needs the event loop: let it sleep longer between runs.
-    clock = realClock({ maxBlockMs: o.gpus === undefined ? 50 : 10 });
+    clock = realClock({ maxBlockMs: o.maxBlockMs ?? (o.gpus === undefined ? 250 : 10) });
     // Align tick 0 to a whole epoch millisecond, so that due times are whole milliseconds.
     const now = performance.now();
     const epoch = performance.timeOrigin + now;
