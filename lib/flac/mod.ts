@@ -13,8 +13,8 @@
  *   min/max block size are the configured size; frame headers carry the sample rate and bits
  *   per sample as codes when one exists (so a damaged STREAMINFO is noticed), else defer to
  *   STREAMINFO (sample rate 0 is allowed and written as "see STREAMINFO");
- * - levels 0–8 (default 5): 0 = FIXED by |residual| sums, no stereo; 1–2 FIXED with exact
- *   order choice; 3–8 add LPC (Tukey(0.5) window, orders 4/6/8/8/12/12) and partition orders
+ * - levels 0–8 (default 5): 0–1 FIXED order by |residual| sums (0 without stereo); 2 exact
+ *   FIXED order choice; 3–8 add LPC (Tukey(0.5) window, orders 4/6/8/8/12/12) and partition orders
  *   up to 8 or 10; `tuning` overrides (LPC orders to 32, precision search, more windows);
  * - stereo: all four decorrelations are tried for 2 channels up to 31 bits per sample; at 32
  *   bits the encoder codes channels independently (the decoder reads 33-bit side channels);
