@@ -18,15 +18,11 @@
  * @module
  */
 import { decodeFlac, encodeFlac } from "../lib/flac/mod.ts";
+import { arg } from "./support.ts";
 
-const args = Deno.args;
-function arg(name: string, dflt: string): string {
-  const i = args.indexOf(name);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
-}
-const DATA = arg("--data", new URL("../../shared/data", import.meta.url).pathname);
-const RUNS = Number(arg("--runs", "5"));
-const WARMUP = Number(arg("--warmup", "3"));
+const DATA = arg("data", new URL("../../shared/data", import.meta.url).pathname);
+const RUNS = Number(arg("runs", "5"));
+const WARMUP = Number(arg("warmup", "3"));
 
 /** A named integer series. */
 interface Series {

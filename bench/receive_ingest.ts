@@ -15,14 +15,10 @@ import { startPrometheus } from "../tests/support/prometheus.ts";
 import { startVictoria } from "../tests/support/victoria.ts";
 import { freePort, waitForHttp } from "../tests/support/net.ts";
 import { PERMISSION_FLAGS } from "../tests/support/cli.ts";
-import { fmt, median, peakRssMiB } from "./support.ts";
+import { arg, fmt, median, peakRssMiB } from "./support.ts";
 
-function arg(name: string, def: number): number {
-  const i = Deno.args.indexOf(`--${name}`);
-  return i >= 0 ? Number(Deno.args[i + 1]) : def;
-}
-const ROUNDS = arg("rounds", 40);
-const REPS = arg("reps", 3);
+const ROUNDS = Number(arg("rounds", "40"));
+const REPS = Number(arg("reps", "3"));
 const BLOCKS = 10; // one load-generator worker per block keeps each series in order
 const SERIES_PER_REQUEST = 100;
 const SAMPLES_PER_SERIES = 100;

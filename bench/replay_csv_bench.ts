@@ -19,26 +19,11 @@
  */
 import { startVictoria, type VictoriaHandle } from "../tests/support/victoria.ts";
 import { PERMISSION_FLAGS } from "../tests/support/cli.ts";
-import { fmt, median, timeCommand } from "./support.ts";
+import { arg, csvFiles, fmt, median, timeCommand } from "./support.ts";
 
-function arg(name: string, def: string): string {
-  const i = Deno.args.indexOf(`--${name}`);
-  return i >= 0 ? Deno.args[i + 1] : def;
-}
 const ROWS = Number(arg("rows", "5000000"));
 const REPS = Number(arg("reps", "3"));
 const DATA = arg("data", "/work/shared/data/nab");
-
-async function* csvFiles(dir: string): AsyncGenerator<string> {
-  const entries = [];
-  for await (const e of Deno.readDir(dir)) entries.push(e);
-  entries.sort((a, b) => a.name.localeCompare(b.name));
-  for (const e of entries) {
-    const p = `${dir}/${e.name}`;
-    if (e.isDirectory) yield* csvFiles(p);
-    else if (e.name.endsWith(".csv")) yield p;
-  }
-}
 
 // Real series, moved to end a minute ago.
 interface Series {

@@ -55,3 +55,21 @@ export async function timeCommand(
   const m = /__PEAK_KB__ (\d+)/.exec(stderr);
   return { seconds, peakRssMiB: m ? Number(m[1]) / 1024 : NaN, code: out.code, stderr };
 }
+
+/** The value of `--name VALUE` on the command line, or `def`. */
+export function arg(name: string, def: string): string {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < Deno.args.length ? Deno.args[i + 1] : def;
+}
+
+/** Every `*.csv` file below `dir`, in name order. */
+export async function* csvFiles(dir: string): AsyncGenerator<string> {
+  const entries = [];
+  for await (const e of Deno.readDir(dir)) entries.push(e);
+  entries.sort((a, b) => a.name.localeCompare(b.name));
+  for (const e of entries) {
+    const p = `${dir}/${e.name}`;
+    if (e.isDirectory) yield* csvFiles(p);
+    else if (e.name.endsWith(".csv")) yield p;
+  }
+}

@@ -10,6 +10,7 @@
  */
 import { formatJsonValue, formatMetadata } from "../ndjson/contract.ts";
 import type { DecodedWriteRequest } from "./write_request.ts";
+import { WireWriter } from "./wire.ts";
 
 /** Output record schemas: wattwave's NDJSON contract, or the Arroyo remote-write connector's. */
 export type OutputFormat = "ndjson" | "arroyo";
@@ -30,21 +31,8 @@ function valueText(values: Float64Array, i: number): string {
   return formatJsonValue(v, hex8(bitsView.getUint32(4, true)) + hex8(bitsView.getUint32(0, true)));
 }
 
-/** A growable byte buffer with the few writes NDJSON needs. */
-class ByteOut {
-  buf: Uint8Array;
-  pos = 0;
-  constructor(size: number) {
-    this.buf = new Uint8Array(Math.max(size, 256));
-  }
-  ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.pos));
-    this.buf = next;
-  }
+/** A growable byte buffer (a {@linkcode WireWriter}) with the few writes NDJSON needs. */
+class ByteOut extends WireWriter {
   /** ASCII-only text (callers guarantee it). */
   ascii(s: string): void {
     this.ensure(s.length);
@@ -52,12 +40,6 @@ class ByteOut {
     let p = this.pos;
     for (let i = 0; i < s.length; i++) buf[p++] = s.charCodeAt(i);
     this.pos = p;
-  }
-  bytes(b: Uint8Array): void {
-    this.ensure(b.length);
-    if (b.length > 32) this.buf.set(b, this.pos);
-    else for (let i = 0; i < b.length; i++) this.buf[this.pos + i] = b[i];
-    this.pos += b.length;
   }
   /** A safe integer in decimal (|n| < 2^53). */
   int(n: number): void {
@@ -191,7 +173,7 @@ export function formatWriteRequestBytes(
   if (format === "arroyo") return utf8.encode(formatArroyo(req));
   let estimate = 0;
   for (const s of req.series) estimate += s.timestampsMs.length * 120;
-  const out = new ByteOut(estimate + 1024);
+  const out = new ByteOut(Math.max(estimate + 1024, 256));
   for (const s of req.series) {
     let name = "";
     let labels = "{";

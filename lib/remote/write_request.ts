@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { MetricMetadata, MetricType } from "../model/sample.ts";
+import { METRIC_TYPES, type MetricMetadata, type MetricType } from "../model/sample.ts";
 import { varintLength, WireReader, WireWriter, WT_I64, WT_LEN, WT_VARINT } from "./wire.ts";
 
 /** A series as it travels in a WriteRequest: labels (with `__name__`) and column-wise samples. */
@@ -34,17 +34,8 @@ export interface DecodedWriteRequest {
   sampleCount: number;
 }
 
-/** prompb MetricType enum number → NDJSON type name. */
-const TYPE_BY_NUMBER: MetricType[] = [
-  "unknown",
-  "counter",
-  "gauge",
-  "histogram",
-  "gaugehistogram",
-  "summary",
-  "info",
-  "stateset",
-];
+/** prompb MetricType enum number → NDJSON type name (UNKNOWN = 0, then COUNTER = 1 … STATESET = 7). */
+const TYPE_BY_NUMBER: MetricType[] = ["unknown", ...METRIC_TYPES.filter((t) => t !== "unknown")];
 
 /** NDJSON type name → prompb MetricType enum number. */
 export function metricTypeNumber(type: MetricType): number {
