@@ -26,10 +26,17 @@ interface ServeReadOptions {
   maxBytesInFrame: number;
   maxBodyBytes: number;
   maxDecodedBytes: number;
+  cacheBytes: number;
+  compressResponses?: boolean;
   quiet?: boolean;
 }
 
 const MIN_FRAME_BYTES = 4096;
+
+/** A byte size, or 0 (`--cache-bytes 0` turns the cache off). */
+function parseCacheBytes(text: string): number {
+  return /^\s*0+\s*$/.test(text) ? 0 : parseByteSize(text);
+}
 
 async function serveRead(o: ServeReadOptions): Promise<void> {
   for (const [flag, p] of [["--path", o.path], ["--write-path", o.writePath]] as const) {
@@ -55,6 +62,8 @@ async function serveRead(o: ServeReadOptions): Promise<void> {
     maxDecodedBytes: o.maxDecodedBytes,
     maxSamplesPerQuery: o.maxSamplesPerQuery,
     maxBytesInFrame: o.maxBytesInFrame,
+    cacheBytes: o.cacheBytes,
+    compressResponses: o.compressResponses ?? false,
     onRefused: (status, reason) => log(`read ${status}: ${reason}`),
   });
   const sink = o.writePath !== undefined ? new StoreWriteSink(store) : undefined;
@@ -125,12 +134,24 @@ export function serveReadCommand(): CommandUnknownOpts {
       )
         .argParser(parseByteSize).default(64 * 1024 * 1024, "64MiB"),
     )
+    .addOption(
+      new Option(
+        "--cache-bytes <size>",
+        "memory for series samples kept between queries, LRU (0 disables)",
+      )
+        .argParser(parseCacheBytes).default(256 * 1024 * 1024, "256MiB"),
+    )
+    .option(
+      "--compress-responses",
+      "snappy-compress SAMPLES responses (smaller, slower; default sends them as one snappy " +
+        "literal, fastest on loopback and LANs)",
+    )
     .option("--quiet", "do not log refused requests")
     .addHelpText(
       "after",
       "\nEndpoints: POST <path> (remote read: SAMPLES or STREAMED_XOR_CHUNKS), POST <write-path>\n" +
         "(204 once durable), GET /-/healthy, GET /-/ready. Segments committed while it runs are\n" +
-        "visible to the next query.\n" +
+        "visible to the next query; cached samples of a series are dropped once it changes.\n" +
         "Prometheus config:\n" +
         "  remote_read:\n    - url: http://127.0.0.1:9201/api/v1/read\n      read_recent: true\n" +
         "  remote_write:\n    - url: http://127.0.0.1:9201/api/v1/write\n" +

@@ -9,7 +9,7 @@
  * @module
  */
 import { decodeWriteRequest, type WireSeries } from "./write_request.ts";
-import { WireReader, WireWriter, WT_I64, WT_LEN, WT_VARINT } from "./wire.ts";
+import { varintLength, WireReader, WireWriter, WT_I64, WT_LEN, WT_VARINT } from "./wire.ts";
 
 /**
  * Builds a ReadResponse result by result, series by series:
@@ -128,6 +128,143 @@ export class ReadResponseEncoder {
   finish(): Uint8Array {
     return this.#w.finish();
   }
+}
+
+/** One series of an assembled ReadResponse: its label block and its encoded samples, in pieces. */
+export interface ReadSeriesParts {
+  /** From `encodeLabelBlock` (labels sorted, with `__name__`). */
+  labelBlock: Uint8Array;
+  /** `TimeSeries.samples` fields, already encoded (e.g. `WireSamples.slice`), in time order. */
+  samples: Uint8Array[];
+}
+
+function seriesBodyLength(s: ReadSeriesParts): number {
+  let n = s.labelBlock.length;
+  for (const p of s.samples) n += p.length;
+  return n;
+}
+
+function resultBodyLength(result: readonly ReadSeriesParts[]): number {
+  let n = 0;
+  for (const s of result) {
+    const body = seriesBodyLength(s);
+    n += 1 + varintLength(body) + body; // QueryResult 1: timeseries
+  }
+  return n;
+}
+
+/** Bytes of the ReadResponse {@linkcode writeReadResponse} writes for `results`. */
+export function readResponseLength(results: readonly (readonly ReadSeriesParts[])[]): number {
+  let n = 0;
+  for (const r of results) {
+    const body = resultBodyLength(r);
+    n += 1 + varintLength(body) + body; // ReadResponse 1: results
+  }
+  return n;
+}
+
+function putVarint(out: Uint8Array, p: number, n: number): number {
+  while (n >= 128) {
+    out[p++] = (n % 128) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  out[p++] = n;
+  return p;
+}
+
+/**
+ * Writes a ReadResponse (one QueryResult per element of `results`, in order) into `out` from
+ * `offset`, copying the pre-encoded pieces once; returns the end offset. `out` needs
+ * {@linkcode readResponseLength} bytes from `offset`.
+ */
+export function writeReadResponse(
+  results: readonly (readonly ReadSeriesParts[])[],
+  out: Uint8Array,
+  offset: number,
+): number {
+  let p = offset;
+  for (const r of results) {
+    out[p++] = 0x0a; // ReadResponse 1: results (length-delimited)
+    p = putVarint(out, p, resultBodyLength(r));
+    for (const s of r) {
+      out[p++] = 0x0a; // QueryResult 1: timeseries (length-delimited)
+      p = putVarint(out, p, seriesBodyLength(s));
+      out.set(s.labelBlock, p); // TimeSeries 1: labels (pre-encoded fields)
+      p += s.labelBlock.length;
+      for (const piece of s.samples) { // TimeSeries 2: samples (pre-encoded fields)
+        out.set(piece, p);
+        p += piece.length;
+      }
+    }
+  }
+  return p;
+}
+
+/** Options of {@linkcode readResponseChunks}. */
+export interface ReadResponseChunkOptions {
+  /** Bytes to send before the message (e.g. a snappy literal header). Default none. */
+  prefix?: Uint8Array;
+  /** Pieces at least this long are passed on as views instead of copied. Default 16 KiB. */
+  minViewBytes?: number;
+  /** Size of the buffers small pieces are gathered into. Default 64 KiB. */
+  chunkBytes?: number;
+}
+
+/**
+ * The bytes of {@linkcode writeReadResponse} as a sequence of chunks for a streamed HTTP body,
+ * without assembling the whole message: small pieces (field keys, lengths, label blocks) are
+ * gathered into fresh buffers, large sample pieces are passed on as views of the caller's
+ * (immutable) arrays, uncopied.
+ */
+export function* readResponseChunks(
+  results: readonly (readonly ReadSeriesParts[])[],
+  options: ReadResponseChunkOptions = {},
+): Generator<Uint8Array> {
+  const minView = options.minViewBytes ?? 16 * 1024;
+  const chunkBytes = Math.max(options.chunkBytes ?? 64 * 1024, minView + 16);
+  let buf = new Uint8Array(chunkBytes);
+  let p = 0;
+  const out: Uint8Array[] = [];
+  const flush = () => {
+    if (p === 0) return;
+    out.push(buf.subarray(0, p));
+    buf = new Uint8Array(chunkBytes);
+    p = 0;
+  };
+  const copy = (bytes: Uint8Array) => {
+    let at = 0;
+    while (at < bytes.length) {
+      if (p === chunkBytes) flush();
+      const n = Math.min(bytes.length - at, chunkBytes - p);
+      buf.set(bytes.subarray(at, at + n), p);
+      p += n;
+      at += n;
+    }
+  };
+  const piece = (bytes: Uint8Array) => {
+    if (bytes.length >= minView) {
+      flush();
+      out.push(bytes);
+    } else copy(bytes);
+  };
+  const head = new Uint8Array(6);
+  if (options.prefix) copy(options.prefix);
+  for (const r of results) {
+    head[0] = 0x0a; // ReadResponse 1: results (length-delimited)
+    copy(head.subarray(0, putVarint(head, 1, resultBodyLength(r))));
+    for (const s of r) {
+      head[0] = 0x0a; // QueryResult 1: timeseries (length-delimited)
+      copy(head.subarray(0, putVarint(head, 1, seriesBodyLength(s))));
+      copy(s.labelBlock); // TimeSeries 1: labels (pre-encoded fields)
+      for (const x of s.samples) piece(x); // TimeSeries 2: samples (pre-encoded fields)
+      if (out.length) {
+        yield* out;
+        out.length = 0;
+      }
+    }
+  }
+  flush();
+  yield* out;
 }
 
 /** Decodes a (decompressed) ReadResponse into one list of series per query result. */

@@ -1,6 +1,14 @@
-import { deepStrictEqual } from "node:assert/strict";
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { prompbType } from "./prompb.ts";
-import { decodeReadResponse, ReadResponseEncoder } from "./read_response.ts";
+import {
+  decodeReadResponse,
+  readResponseChunks,
+  ReadResponseEncoder,
+  readResponseLength,
+  type ReadSeriesParts,
+  writeReadResponse,
+} from "./read_response.ts";
+import { WireSamplesBuilder } from "./read_samples.ts";
 import { encodeLabelBlock } from "./write_request.ts";
 import { hexOfNumber } from "../model/value.ts";
 
@@ -77,4 +85,58 @@ Deno.test("ReadResponseEncoder: timestamps of every varint length agree with pro
     ts.map(String),
   );
   deepStrictEqual(decodeReadResponse(enc.finish())[0][0].timestampsMs, ts);
+});
+
+Deno.test("writeReadResponse and readResponseChunks: the same bytes as ReadResponseEncoder", () => {
+  const ts = Array.from({ length: 3000 }, (_, i) => 1_732_350_000_000 + i * 1000);
+  const values = Float64Array.from(ts, (_, i) => i / 4);
+  const series = [
+    { labels: [["__name__", "a"], ["x", "1"]] as [string, string][], from: 0, to: 3000 },
+    { labels: [["__name__", "b"], ["x", "2".repeat(300)]] as [string, string][], from: 5, to: 9 },
+    { labels: [["__name__", "c"]] as [string, string][], from: 100, to: 2100 },
+  ];
+  const results = [[0, 1, 2], [], [1]];
+  const enc = new ReadResponseEncoder();
+  const parts: ReadSeriesParts[][] = [];
+  for (const r of results) {
+    enc.beginResult();
+    const list: ReadSeriesParts[] = [];
+    for (const i of r) {
+      const s = series[i];
+      const block = encodeLabelBlock(s.labels);
+      enc.beginSeries(block);
+      enc.addSamples(ts, values, s.from, s.to);
+      enc.endSeries();
+      const w = new WireSamplesBuilder();
+      const mid = (s.from + s.to) >> 1;
+      w.add(ts, values, s.from, s.to);
+      const all = w.finish();
+      // Two pieces per series: exercises pieces both copied and passed as views.
+      list.push({
+        labelBlock: block,
+        samples: [all.slice(0, mid - s.from), all.slice(mid - s.from, all.count)],
+      });
+    }
+    enc.endResult();
+    parts.push(list);
+  }
+  const expected = enc.finish().slice();
+  const length = readResponseLength(parts);
+  strictEqual(length, expected.length);
+  const out = new Uint8Array(length + 3);
+  strictEqual(writeReadResponse(parts, out, 3), length + 3);
+  deepStrictEqual(out.subarray(3), expected);
+  for (const minViewBytes of [1, 100, 16 * 1024, 1 << 30]) {
+    const prefix = new Uint8Array([7, 8, 9]);
+    const chunks = [...readResponseChunks(parts, { prefix, minViewBytes, chunkBytes: 1000 })];
+    const joined = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    let p = 0;
+    for (const c of chunks) {
+      ok(c.length > 0);
+      joined.set(c, p);
+      p += c.length;
+    }
+    deepStrictEqual(joined.subarray(0, 3), prefix);
+    deepStrictEqual(joined.subarray(3), expected, `minViewBytes ${minViewBytes}`);
+  }
 });

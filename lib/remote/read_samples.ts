@@ -1,0 +1,295 @@
+/**
+ * The samples of one series already in remote-read wire form: the concatenated
+ * `TimeSeries.samples` fields (`repeated Sample samples = 2`) of a SAMPLES ReadResponse, with
+ * enough structure to cut a time range out of them without re-encoding.
+ *
+ * Each sample is `0x12 · len · 0x09 · value (8 bytes, little-endian, exact bits) · 0x10 ·
+ * timestamp varint`; `len` ≤ 20, so it is always one byte and the timestamp varint of sample `i`
+ * starts 12 bytes after the sample. Timestamps of today's epoch milliseconds all take 6 varint
+ * bytes, so samples have one common length (the stride) and no offset table is needed; otherwise
+ * an offset table (4 bytes a sample) is kept.
+ *
+ * {@linkcode WireSamplesBuilder} encodes decoded blocks (dropping repeated timestamps, keeping
+ * the first, as Prometheus' TSDB does); {@linkcode WireSamples} finds a time range by binary
+ * search and hands back a subarray, or decodes it back into columns (for the streamed response).
+ *
+ * @module
+ */
+
+const TWO_32 = 2 ** 32;
+/** Bytes from the start of a sample to its timestamp varint: key, length, key, 8 value bytes, key. */
+const TS_OFFSET = 12;
+/** Bytes from the start of a sample to its value. */
+const VALUE_OFFSET = 3;
+/** Largest encoded sample: 2 + 1 + 8 + 1 + 10. */
+const MAX_SAMPLE_BYTES = 22;
+
+/** Bytes the timestamp varint of `t` takes (10 for negatives: int64 two's complement). */
+function tsVarintLength(t: number): number {
+  if (t < 0) return 10;
+  let n = 1;
+  while (t >= 128) {
+    t = Math.floor(t / 128);
+    n++;
+  }
+  return n;
+}
+
+/** The encoded samples of one series (see the module doc). Immutable once built. */
+export class WireSamples {
+  /** The concatenated sample fields. */
+  readonly bytes: Uint8Array;
+  /** Samples in {@linkcode bytes}. */
+  readonly count: number;
+  /** Bytes of every sample when they all have the same length, else 0. */
+  readonly stride: number;
+  /** Start of sample `i` at `offsets[i]` (`count + 1` entries) when {@linkcode stride} is 0. */
+  readonly offsets: Uint32Array | undefined;
+
+  /** Wraps encoded samples (from {@linkcode WireSamplesBuilder}). */
+  constructor(bytes: Uint8Array, count: number, stride: number, offsets?: Uint32Array) {
+    this.bytes = bytes;
+    this.count = count;
+    this.stride = stride;
+    this.offsets = stride ? undefined : offsets;
+  }
+
+  /** Memory held, bytes (for cache accounting). */
+  get byteSize(): number {
+    return this.bytes.byteLength + (this.offsets?.byteLength ?? 0) + 64;
+  }
+
+  /** Byte offset of sample `i` (`i === count` gives the end). */
+  offsetOf(i: number): number {
+    return this.stride ? i * this.stride : this.offsets![i];
+  }
+
+  /** Timestamp of sample `i`, ms. */
+  timestampAt(i: number): number {
+    const b = this.bytes;
+    let p = this.offsetOf(i) + TS_OFFSET;
+    // Up to 7 bytes (< 2^49) exactly with floating arithmetic; longer ones are negatives.
+    let n = 0;
+    let mul = 1;
+    for (let k = 0; k < 7; k++) {
+      const x = b[p++];
+      n += (x & 0x7f) * mul;
+      if (x < 0x80) return n;
+      mul *= 128;
+    }
+    return readInt64Slow(b, this.offsetOf(i) + TS_OFFSET);
+  }
+
+  /** `[from, to)`: the samples with timestamps in `[startMs, endMs]`. */
+  indexRange(startMs: number, endMs: number): [number, number] {
+    let lo = 0;
+    let hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.timestampAt(mid) < startMs) lo = mid + 1;
+      else hi = mid;
+    }
+    const from = lo;
+    hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.timestampAt(mid) <= endMs) lo = mid + 1;
+      else hi = mid;
+    }
+    return [from, lo];
+  }
+
+  /** The encoded samples `[from, to)` (a view, no copy). */
+  slice(from: number, to: number): Uint8Array {
+    return this.bytes.subarray(this.offsetOf(from), this.offsetOf(to));
+  }
+
+  /**
+   * Decodes samples `[from, from + n)` into `timestampsMs[0, n)` and `values[0, n)` (value bits
+   * exact).
+   */
+  decodeInto(from: number, n: number, timestampsMs: Float64Array, values: Float64Array): void {
+    const b = this.bytes;
+    const out = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+    for (let k = 0; k < n; k++) {
+      const p = this.offsetOf(from + k);
+      const v = p + VALUE_OFFSET;
+      const o = k * 8;
+      for (let j = 0; j < 8; j++) out[o + j] = b[v + j];
+      timestampsMs[k] = this.timestampAt(from + k);
+    }
+  }
+}
+
+/** Reads a 10-byte int64 varint (two's complement) at `p`. */
+function readInt64Slow(b: Uint8Array, p: number): number {
+  let lo = 0;
+  let hi = 0;
+  let shift = 0;
+  for (let i = 0; i < 10; i++) {
+    const x = b[p++];
+    if (shift < 28) lo |= (x & 0x7f) << shift;
+    else if (shift === 28) {
+      lo |= (x & 0x0f) << 28;
+      hi |= (x & 0x7f) >>> 4;
+    } else hi |= (x & 0x7f) << (shift - 32);
+    if (x < 0x80) break;
+    shift += 7;
+  }
+  return (hi | 0) * TWO_32 + (lo >>> 0);
+}
+
+/**
+ * Encodes the blocks of one series, in timestamp order, into {@linkcode WireSamples}. Repeated
+ * timestamps (across blocks too) are dropped, the first kept.
+ */
+export class WireSamplesBuilder {
+  #buf: Uint8Array;
+  #pos = 0;
+  #count = 0;
+  #stride = -1; // -1: no sample yet; 0: lengths differ
+  #offsets: Uint32Array | undefined;
+  #lastTs = -Infinity;
+
+  /** A builder with room for about `expectedSamples` samples (it grows when needed). */
+  constructor(expectedSamples = 256) {
+    this.#buf = new Uint8Array(Math.max(64, Math.min(expectedSamples, 1 << 22) * 18));
+  }
+
+  /** Samples added so far. */
+  get count(): number {
+    return this.#count;
+  }
+
+  #ensure(n: number): void {
+    if (this.#pos + n <= this.#buf.length) return;
+    let size = this.#buf.length * 2;
+    while (size < this.#pos + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.#buf.subarray(0, this.#pos));
+    this.#buf = next;
+  }
+
+  /** Notes a sample of `len` bytes that differs from the stride so far. */
+  #noteLength(len: number): void {
+    if (this.#count === 0) {
+      this.#stride = len;
+      return;
+    }
+    // Lengths differ from here on: build the offset table for the samples so far.
+    const offsets = new Uint32Array(Math.max(16, this.#count * 2 + 2));
+    for (let i = 0; i <= this.#count; i++) offsets[i] = i * this.#stride;
+    this.#offsets = offsets;
+    this.#stride = 0;
+  }
+
+  /**
+   * Adds samples `[from, to)` of the columns (timestamps ascending, integer ms; values read as
+   * bytes so NaN payloads stay exact). Returns how many were kept.
+   */
+  add(timestampsMs: ArrayLike<number>, values: Float64Array, from: number, to: number): number {
+    const valueBytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+    this.#ensure((to - from) * MAX_SAMPLE_BYTES);
+    const buf = this.#buf;
+    let p = this.#pos;
+    let last = this.#lastTs;
+    let kept = 0;
+    let stride = this.#stride;
+    for (let i = from; i < to; i++) {
+      let t = timestampsMs[i];
+      if (t <= last) continue; // a repeated timestamp: the first one stays
+      last = t;
+      const start = p;
+      let tsLen: number;
+      if (t >= 0 && t < 562949953421312) { // < 2^49: at most 7 varint bytes
+        const hi = Math.floor(t / 268435456);
+        tsLen = hi === 0
+          ? (t < 128 ? 1 : t < 16384 ? 2 : t < 2097152 ? 3 : 4)
+          : hi < 128
+          ? 5
+          : hi < 16384
+          ? 6
+          : 7;
+      } else tsLen = tsVarintLength(t);
+      buf[p++] = 0x12; // TimeSeries 2: samples (length-delimited)
+      buf[p++] = 10 + tsLen; // length: value key + 8 bytes + timestamp key + varint (< 128)
+      buf[p++] = 0x09; // Sample 1: value (double, 64-bit)
+      const v = i * 8;
+      buf[p] = valueBytes[v]; // 8 bytes: the value, little-endian, exact bits
+      buf[p + 1] = valueBytes[v + 1];
+      buf[p + 2] = valueBytes[v + 2];
+      buf[p + 3] = valueBytes[v + 3];
+      buf[p + 4] = valueBytes[v + 4];
+      buf[p + 5] = valueBytes[v + 5];
+      buf[p + 6] = valueBytes[v + 6];
+      buf[p + 7] = valueBytes[v + 7];
+      p += 8;
+      buf[p++] = 0x10; // Sample 2: timestamp (int64 varint)
+      if (t >= 0) {
+        if (t < 268435456) {
+          while (t >= 128) {
+            buf[p++] = (t & 0x7f) | 0x80;
+            t >>>= 7;
+          }
+          buf[p++] = t;
+        } else {
+          const hi = Math.floor(t / 268435456);
+          const lo = t - hi * 268435456;
+          buf[p++] = (lo & 0x7f) | 0x80;
+          buf[p++] = ((lo >>> 7) & 0x7f) | 0x80;
+          buf[p++] = ((lo >>> 14) & 0x7f) | 0x80;
+          buf[p++] = ((lo >>> 21) & 0x7f) | 0x80;
+          let h = hi;
+          while (h >= 128) {
+            buf[p++] = (h % 128) | 0x80;
+            h = Math.floor(h / 128);
+          }
+          buf[p++] = h;
+        }
+      } else { // negative: 10 bytes of 64-bit two's complement
+        const hiWord = Math.floor(t / TWO_32);
+        let lo = (t - hiWord * TWO_32) >>> 0;
+        let h = hiWord >>> 0;
+        for (let k = 0; k < 9; k++) {
+          buf[p++] = (lo & 0x7f) | 0x80;
+          lo = (lo >>> 7) | ((h & 0x7f) << 25);
+          h >>>= 7;
+        }
+        buf[p++] = lo & 0x01;
+      }
+      const len = p - start;
+      if (len !== stride && stride !== 0) {
+        this.#noteLength(len);
+        stride = this.#stride;
+      }
+      if (stride === 0) {
+        let offsets = this.#offsets!;
+        if (offsets.length < this.#count + 2) {
+          const next = new Uint32Array(offsets.length * 2);
+          next.set(offsets);
+          this.#offsets = offsets = next;
+        }
+        offsets[this.#count + 1] = p;
+      }
+      this.#count++;
+      kept++;
+    }
+    this.#pos = p;
+    this.#lastTs = last;
+    return kept;
+  }
+
+  /** The samples added (the builder must not be used afterwards). Trims spare room. */
+  finish(): WireSamples {
+    const used = this.#pos;
+    const bytes = this.#buf.length > used + (used >> 3) + 64
+      ? this.#buf.slice(0, used)
+      : this.#buf.subarray(0, used);
+    const stride = this.#stride > 0 ? this.#stride : 0;
+    let offsets = this.#offsets;
+    if (stride === 0) {
+      offsets = offsets ? offsets.slice(0, this.#count + 1) : new Uint32Array(1);
+    }
+    return new WireSamples(bytes, this.#count, stride, offsets);
+  }
+}
