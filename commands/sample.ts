@@ -207,11 +207,11 @@ export function sampleCommand(): CommandUnknownOpts {
       `nvidia-smi -lms period (default: the sampling period, at least ${MIN_DEFAULT_GPU_PERIOD_MS}ms)`,
       parseDurationMs,
     )
-    .option(
-      "--flush-interval <duration>",
-      "write output at most this often (every tick when the period is longer)",
-      parseDurationMs,
-      100,
+    .addOption(
+      new Option(
+        "--flush-interval <duration>",
+        "write output at most this often (every tick when the period is longer)",
+      ).argParser(parseDurationMs).default(100, "100ms"),
     )
     .addHelpText(
       "after",

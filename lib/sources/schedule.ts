@@ -20,7 +20,7 @@ export interface RealClockOptions {
   /**
    * The last this many ms before a deadline are waited with a blocking `Atomics.wait` (no CPU
    * used, the event loop paused) instead of a timer, whose granularity is about 1-2 ms.
-   * 0 uses timers only. Default 2.5.
+   * 0 uses timers only. Default 4 (timers fire up to 2-4 ms late on a busy machine).
    */
   preciseWaitMs?: number;
   /**
@@ -33,7 +33,7 @@ export interface RealClockOptions {
 
 /** The real monotonic clock (`performance.now()`), with sub-millisecond, cheap wake-ups. */
 export function realClock(options: RealClockOptions = {}): ScheduleClock {
-  const preciseWaitMs = options.preciseWaitMs ?? 2.5;
+  const preciseWaitMs = options.preciseWaitMs ?? 4;
   const maxBlockMs = options.maxBlockMs ?? 50;
   const cell = new Int32Array(new SharedArrayBuffer(4));
   let lastYieldMs = -Infinity;
