@@ -2,9 +2,12 @@
  * Benchmark: the same data (default 1,000 series × 1 h at 1 s) in Prometheus' local TSDB and in a
  * wattwave store read through `remote_read` by a second Prometheus. Measures PromQL range-query
  * latency over all series and over one series on each path (medians, ratio, in one run) and the
- * peak RSS of `serve-read` (VmHWM).
+ * peak RSS of `serve-read` (VmHWM). Two serve-reads answer: one with its default sample cache and
+ * one with `--cache-bytes 0` (every query reads and decodes the store); the first query of the
+ * cached one (cold cache) is reported too. The paths take turns within each run.
  *
- * Run: `deno run -A bench/serve_read_bench.ts [--series 1000] [--runs 7]`
+ * Run: `deno run -A bench/serve_read_bench.ts [--series 1000] [--runs 7] [--compress]`
+ * (`--compress` passes `--compress-responses` to both serve-reads).
  *
  * @module
  */
@@ -20,6 +23,7 @@ const { values: args } = parseArgs({
     series: { type: "string", default: "1000" },
     runs: { type: "string", default: "7" },
     step: { type: "string", default: "15" },
+    compress: { type: "boolean", default: false },
   },
 });
 const SERIES = Number(args.series);
@@ -148,14 +152,19 @@ try {
   }
   console.error(`Prometheus local TSDB loaded in ${(performance.now() - t0).toFixed(0)} ms`);
 
-  const server = await startServeRead(["--store", dir]);
-  cleanup.unshift(server.stop);
-  const remote = await startPrometheus({
-    config: `remote_read:\n  - url: ${server.baseUrl}/api/v1/read\n    read_recent: true\n`,
-    remoteWriteReceiver: false,
-    flags: ["--storage.remote.read-sample-limit=0"],
-  });
-  cleanup.unshift(remote.stop);
+  const extra = args.compress ? ["--compress-responses"] : [];
+  const paths: { name: string; url: string; pid?: number }[] = [{ name: "local", url: local.url }];
+  for (const [name, flags] of [["cached", []], ["uncached", ["--cache-bytes", "0"]]] as const) {
+    const server = await startServeRead(["--store", dir, ...flags, ...extra]);
+    cleanup.unshift(server.stop);
+    const remote = await startPrometheus({
+      config: `remote_read:\n  - url: ${server.baseUrl}/api/v1/read\n    read_recent: true\n`,
+      remoteWriteReceiver: false,
+      flags: ["--storage.remote.read-sample-limit=0"],
+    });
+    cleanup.unshift(remote.stop);
+    paths.push({ name, url: remote.url, pid: server.pid });
+  }
 
   const startS = (endMs - (SAMPLES - 1) * 1000) / 1000;
   const endS = endMs / 1000;
@@ -164,29 +173,39 @@ try {
     { name: "one series", query: 'bench_power_watts{series="42"}' },
   ];
   const rows: string[] = [];
+  let coldMs = NaN;
   for (const c of cases) {
-    const times: Record<string, number[]> = { local: [], remote: [] };
+    const times: Record<string, number[]> = {};
+    for (const p of paths) times[p.name] = [];
     for (let run = -1; run < RUNS; run++) { // run -1 warms up
-      for (const [path, base] of [["local", local.url], ["remote", remote.url]] as const) {
-        const { ms, points } = await rangeQueryMs(base, c.query, startS, endS);
-        if (points === 0) throw new Error(`${c.query} on ${path}: no points`);
-        if (run >= 0) times[path].push(ms);
+      for (const p of paths) {
+        const { ms, points } = await rangeQueryMs(p.url, c.query, startS, endS);
+        if (points === 0) throw new Error(`${c.query} on ${p.name}: no points`);
+        if (run >= 0) times[p.name].push(ms);
+        else if (p.name === "cached" && Number.isNaN(coldMs)) coldMs = ms;
       }
     }
     const l = median(times.local);
-    const r = median(times.remote);
-    rows.push(
-      `${c.name.padEnd(10)}  ${c.query.padEnd(34)}  local TSDB ${l.toFixed(1).padStart(7)} ms` +
-        `  remote_read ${r.toFixed(1).padStart(7)} ms  ratio ${(r / l).toFixed(2)}×`,
-    );
+    let row = `${c.name.padEnd(10)}  ${c.query.padEnd(30)}  local TSDB ${
+      l.toFixed(1).padStart(6)
+    } ms`;
+    for (const p of paths.slice(1)) {
+      const r = median(times[p.name]);
+      row += `  remote_read ${p.name} ${r.toFixed(1).padStart(6)} ms (${(r / l).toFixed(2)}×)`;
+    }
+    rows.push(row);
   }
-  const rss = await peakRssMiB(server.pid);
   console.log(
     `serve-read benchmark: ${SERIES} series × ${SAMPLES} samples at 1 s, range query over 1 h, ` +
-      `step ${STEP_S} s, median of ${RUNS} runs`,
+      `step ${STEP_S} s, median of ${RUNS} runs${args.compress ? ", --compress-responses" : ""}`,
   );
   for (const row of rows) console.log(row);
-  console.log(`serve-read peak RSS (VmHWM): ${rss.toFixed(0)} MiB`);
+  console.log(`first query of the cached serve-read (cold cache): ${coldMs.toFixed(1)} ms`);
+  for (const p of paths.slice(1)) {
+    console.log(
+      `serve-read ${p.name} peak RSS (VmHWM): ${(await peakRssMiB(p.pid!)).toFixed(0)} MiB`,
+    );
+  }
 } finally {
   for (const c of cleanup) await c().catch(() => {});
 }

@@ -21,6 +21,10 @@ const TWO_32 = 2 ** 32;
 const TS_OFFSET = 12;
 /** Bytes from the start of a sample to its value. */
 const VALUE_OFFSET = 3;
+/** Bytes of a sample whose timestamp takes 6 varint bytes (2^35 ≤ t < 2^42). */
+const STRIDE_6 = 18;
+const TWO_35 = 2 ** 35;
+const TWO_42 = 2 ** 42;
 /** Largest encoded sample: 2 + 1 + 8 + 1 + 10. */
 const MAX_SAMPLE_BYTES = 22;
 
@@ -188,6 +192,10 @@ export class WireSamplesBuilder {
    * bytes so NaN payloads stay exact). Returns how many were kept.
    */
   add(timestampsMs: ArrayLike<number>, values: Float64Array, from: number, to: number): number {
+    if (
+      to > from && (this.#stride === STRIDE_6 || this.#stride === -1) &&
+      timestampsMs[from] >= TWO_35 && timestampsMs[to - 1] < TWO_42
+    ) return this.#add6(timestampsMs, values, from, to);
     const valueBytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
     this.#ensure((to - from) * MAX_SAMPLE_BYTES);
     const buf = this.#buf;
@@ -275,6 +283,53 @@ export class WireSamplesBuilder {
       kept++;
     }
     this.#pos = p;
+    this.#lastTs = last;
+    return kept;
+  }
+
+  /**
+   * {@linkcode add} for ascending timestamps in [2^35, 2^42) ms (1971 to 2109): every timestamp
+   * takes 6 varint bytes, every sample 18 bytes.
+   */
+  #add6(timestampsMs: ArrayLike<number>, values: Float64Array, from: number, to: number): number {
+    this.#ensure((to - from) * STRIDE_6);
+    const words = new Uint32Array(values.buffer, values.byteOffset, values.length * 2);
+    const buf = this.#buf;
+    let p = this.#pos;
+    let last = this.#lastTs;
+    const before = p;
+    for (let i = from; i < to; i++) {
+      const t = timestampsMs[i];
+      if (t <= last) continue; // a repeated timestamp: the first one stays
+      last = t;
+      buf[p] = 0x12; // TimeSeries 2: samples (length-delimited)
+      buf[p + 1] = 16; // length: value key + 8 bytes + timestamp key + 6-byte varint
+      buf[p + 2] = 0x09; // Sample 1: value (double, 64-bit)
+      const lo = words[2 * i]; // 8 bytes: the value, little-endian, exact bits
+      const hi = words[2 * i + 1];
+      buf[p + 3] = lo;
+      buf[p + 4] = lo >>> 8;
+      buf[p + 5] = lo >>> 16;
+      buf[p + 6] = lo >>> 24;
+      buf[p + 7] = hi;
+      buf[p + 8] = hi >>> 8;
+      buf[p + 9] = hi >>> 16;
+      buf[p + 10] = hi >>> 24;
+      buf[p + 11] = 0x10; // Sample 2: timestamp (varint, 6 bytes here)
+      const th = Math.floor(t / 268435456); // bits 28..41
+      const tl = t - th * 268435456; // bits 0..27
+      buf[p + 12] = (tl & 0x7f) | 0x80;
+      buf[p + 13] = ((tl >>> 7) & 0x7f) | 0x80;
+      buf[p + 14] = ((tl >>> 14) & 0x7f) | 0x80;
+      buf[p + 15] = (tl >>> 21) | 0x80;
+      buf[p + 16] = (th & 0x7f) | 0x80;
+      buf[p + 17] = th >>> 7;
+      p += STRIDE_6;
+    }
+    const kept = (p - before) / STRIDE_6;
+    if (kept > 0 && this.#stride === -1) this.#stride = STRIDE_6;
+    this.#pos = p;
+    this.#count += kept;
     this.#lastTs = last;
     return kept;
   }

@@ -122,3 +122,24 @@ Deno.test("WireSamples: empty", () => {
   deepStrictEqual(w.indexRange(-Infinity, Infinity), [0, 0]);
   deepStrictEqual(w.slice(0, 0).length, 0);
 });
+
+Deno.test("WireSamples: the 6-byte fast path drops repeats and hands over to the general one", () => {
+  const t = 1_732_350_000_000;
+  const ts = [t, t + 1, t + 1, t + 2, 2 ** 42 - 1, 2 ** 42 - 1];
+  const values = new Float64Array([1, 2, 99, 3, 4, 98]);
+  const b = new WireSamplesBuilder();
+  strictEqual(b.add(ts, values, 0, 6), 4); // all in [2^35, 2^42): the fast path
+  strictEqual(b.add([2 ** 42 - 1, 2 ** 42, 2 ** 42 + 5], new Float64Array([97, 5, 6]), 0, 3), 2);
+  const w = b.finish();
+  strictEqual(w.stride, 0); // 2^42 takes 7 varint bytes
+  const want = [t, t + 1, t + 2, 2 ** 42 - 1, 2 ** 42, 2 ** 42 + 5];
+  deepStrictEqual(
+    w.bytes,
+    referenceSampleFields(want, new Float64Array([1, 2, 3, 4, 5, 6])),
+  );
+  const outTs = new Float64Array(w.count);
+  const outValues = new Float64Array(w.count);
+  w.decodeInto(0, w.count, outTs, outValues);
+  deepStrictEqual([...outTs], want);
+  deepStrictEqual([...outValues], [1, 2, 3, 4, 5, 6]);
+});

@@ -187,6 +187,16 @@ function selectSeries(store: ReadableSeriesStore, q: PreparedQuery): StoredSerie
 /** Default of {@linkcode ReadHandlerOptions.cacheBytes}: 256 MiB. */
 export const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
 
+/** Series read from the store at the same time for one query. */
+const READ_CONCURRENCY = 4;
+
+/** Samples `[from, to)` of a series' {@linkcode WireSamples}: those in a query's range. */
+interface SeriesSamples {
+  samples: WireSamples;
+  from: number;
+  to: number;
+}
+
 /** Samples decoded at a time for the streamed response. */
 const STREAM_BATCH = 4096;
 
@@ -220,7 +230,7 @@ export function createReadHandler(
     endMs: number,
     budget: number,
     queryIndex: number,
-  ): Promise<{ samples: WireSamples; from: number; to: number }> {
+  ): Promise<SeriesSamples> {
     const hit = cache.get(s, startMs, endMs);
     if (hit) {
       const [from, to] = hit.indexRange(startMs, endMs);
@@ -238,6 +248,46 @@ export function createReadHandler(
     return { samples, from: 0, to: samples.count };
   }
 
+  /**
+   * {@linkcode seriesSamples} of every series of a query, in order: cached ones at once, the
+   * others read from the store `READ_CONCURRENCY` at a time (file reads overlap decoding).
+   * Refuses (422) once the query's samples pass the limit.
+   */
+  async function allSeriesSamples(
+    selected: StoredSeries[],
+    q: PreparedQuery,
+    qi: number,
+  ): Promise<SeriesSamples[]> {
+    const found: SeriesSamples[] = new Array(selected.length);
+    let samples = 0;
+    let next = 0;
+    let failed = false;
+    const runner = async () => {
+      while (next < selected.length && !failed) {
+        const i = next++;
+        try {
+          const got = await seriesSamples(
+            selected[i],
+            q.startMs,
+            q.endMs,
+            maxSamples - samples,
+            qi,
+          );
+          samples += got.to - got.from;
+          if (samples > maxSamples) throw tooManySamples(qi, maxSamples);
+          found[i] = got;
+        } catch (err) {
+          failed = true;
+          throw err;
+        }
+      }
+    };
+    const runners: Promise<void>[] = [];
+    for (let k = 0; k < Math.min(READ_CONCURRENCY, selected.length); k++) runners.push(runner());
+    await Promise.all(runners);
+    return found;
+  }
+
   async function answerSamples(queries: PreparedQuery[], t0: number): Promise<Response> {
     const results: ReadSeriesParts[][] = [];
     let seriesOut = 0;
@@ -245,15 +295,16 @@ export function createReadHandler(
     for (let qi = 0; qi < queries.length; qi++) {
       const q = queries[qi];
       const result: ReadSeriesParts[] = [];
+      const selected = selectSeries(store, q);
+      const found = await allSeriesSamples(selected, q, qi);
       let samples = 0;
-      for (const s of selectSeries(store, q)) {
-        const got = await seriesSamples(s, q.startMs, q.endMs, maxSamples - samples, qi);
+      for (let i = 0; i < selected.length; i++) {
+        const got = found[i];
         const n = got.to - got.from;
         if (n === 0) continue;
         samples += n;
-        if (samples > maxSamples) throw tooManySamples(qi, maxSamples);
         result.push({
-          labelBlock: encodeLabelBlock(s.labels),
+          labelBlock: encodeLabelBlock(selected[i].labels),
           samples: [got.samples.slice(got.from, got.to)],
         });
       }
