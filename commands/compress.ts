@@ -196,12 +196,13 @@ export function compressCommand(): CommandUnknownOpts {
     .option("--no-progress", "no progress line on stderr (shown only on a terminal)")
     .addHelpText(
       "after",
-      "\nEach segment is a standard FLAC file (check with `flac -t DIR/segments/*.flac`).\n" +
-        "Read one by hand:\n" +
-        "  flac -d --force-raw-format --endian=little --sign=signed -o seg.raw DIR/segments/X.flac\n" +
-        "  zcat DIR/index.json.gz | jq .   # base timestamp, step, scale, mode, exceptions\n" +
-        "channel 0 = ts[i]-ts[i-1]-stepMs; channel 1 = n with value = n / 10^scale (mode dec),\n" +
-        "or channels 1,2 = hi,lo of n (dec2) or of the float64 bits (f64). See lib/store/README.md.\n" +
+      "\nEvery file in DIR/segments is standard FLAC (check with `flac -t DIR/segments/*.flac`);\n" +
+        "short series are packed together, one range after the other. Read one by hand:\n" +
+        "  flac -d --force-raw-format --endian=little --sign=signed -o f.raw DIR/segments/F.flac\n" +
+        "  zcat DIR/index.json.gz | jq .   # per series: file, at, count, minTs, stepMs, mode, scale\n" +
+        "samples at..at+count-1 of the file: channel 0 = ts[i]-ts[i-1]-stepMs; channel 1 = n with\n" +
+        "value = n / 10^scale (mode dec), or channels 1,2 = hi,lo of n (dec2) or of the float64 bits\n" +
+        "(f64). See lib/store/README.md.\n" +
         "Example:\n  wattwave sample --period 1s | wattwave compress --store ./power-store --verify",
     )
     .action(async (files, options) => {

@@ -1,6 +1,6 @@
 /**
- * Every file of a store is standard FLAC: the reference `flac` tool tests and decodes it, and
- * the integers it decodes are the documented mapping.
+ * Every file of a store is standard FLAC, packed files too: the reference `flac` tool tests and
+ * decodes it, and the integers it decodes are the documented mapping (read as the README says).
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { gunzipSync } from "node:zlib";
@@ -42,7 +42,11 @@ function telemetry(): string {
   return lines.join("\n") + "\n";
 }
 
-Deno.test("flac -t passes on every segment; flac -d shows the documented integers", async () => {
+/** The README's jq program: each series with labels as an object and ranges naming their file. */
+const JQ_SERIES =
+  ".strings as $s | .files as $f | .series[] | {labels: ([.labels | range(0; length; 2) as $i | {($s[.[$i]]): $s[.[$i+1]]}] | add), ranges: [.ranges[] | .file = $f[.file].file]}";
+
+Deno.test("flac -t passes on every file; flac -d of a packed file shows the documented integers", async () => {
   const dir = await Deno.makeTempDir({ prefix: "wattwave-flac-" });
   try {
     const c = await runWattwave(["compress", "--store", dir, "--segment-samples", "5000"], {
@@ -50,22 +54,33 @@ Deno.test("flac -t passes on every segment; flac -d shows the documented integer
     });
     assertEquals(c.code, 0, c.stderr);
     const files: string[] = [];
-    for await (const e of Deno.readDir(`${dir}/segments`)) files.push(`${dir}/segments/${e.name}`);
-    assert(files.length >= 11, `${files.length} segments`);
+    for await (const e of Deno.readDir(`${dir}/segments`)) {
+      if (e.name.endsWith(".flac")) files.push(`${dir}/segments/${e.name}`);
+    }
+    assert(files.length >= 6, `${files.length} files`);
     const t = await new Deno.Command("flac", { args: ["-t", "-s", ...files], stderr: "piped" })
       .output();
     assertEquals(t.code, 0, new TextDecoder().decode(t.stderr));
 
-    // Decode one `dec` segment by hand as the README says and rebuild timestamps and values.
+    // Find the series and its ranges with the README's jq program.
+    const q = await new Deno.Command("sh", {
+      args: ["-c", `zcat "$1/index.json.gz" | jq -c "$2"`, "sh", dir, JQ_SERIES],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(q.code, 0, new TextDecoder().decode(q.stderr));
+    const series = new TextDecoder().decode(q.stdout).trim().split("\n").map((l) => JSON.parse(l));
+    const cpu = series.find((s) => s.labels.__name__ === "node_cpu_seconds_total");
+    assertEquals(cpu.labels, { __name__: "node_cpu_seconds_total", cpu: "0", mode: "user" });
     const index = JSON.parse(
       new TextDecoder().decode(gunzipSync(await Deno.readFile(`${dir}/index.json.gz`))),
     );
-    const power = index.series.find((s: { labels: string[][] }) =>
-      s.labels[0][1] === "gpu_power_watts"
-    );
-    const seg = power.segments[0];
-    assertEquals(seg.mode, "dec");
-    assertEquals(seg.scale, 2);
+    // A range packed after other series' ranges in its file.
+    const shared = cpu.ranges.find((r: { at: number }) => r.at > 0);
+    assert(shared, `no packed range in ${JSON.stringify(cpu.ranges)}`);
+    assertEquals(shared.mode, "dec");
+    assertEquals(shared.scale, 2);
+    const file = index.files.find((f: { file: string }) => f.file === shared.file);
     const raw = `${dir}/seg.raw`;
     const d = await new Deno.Command("flac", {
       args: [
@@ -76,29 +91,36 @@ Deno.test("flac -t passes on every segment; flac -d shows the documented integer
         "--sign=signed",
         "-o",
         raw,
-        `${dir}/segments/${seg.file}`,
+        `${dir}/segments/${shared.file}`,
       ],
       stderr: "piped",
     }).output();
     assertEquals(d.code, 0, new TextDecoder().decode(d.stderr));
     const bytes = await Deno.readFile(raw);
-    const width = Math.ceil(seg.bps / 8);
-    assertEquals(bytes.length, seg.count * 2 * width);
+    const width = file.bps / 8;
+    assertEquals(bytes.length, file.count * file.channels * width);
     const view = new DataView(bytes.buffer);
     const read = (i: number) =>
-      width === 2
+      width === 1
+        ? view.getInt8(i)
+        : width === 2
         ? view.getInt16(i * width, true)
         : width === 3
         ? (view.getUint16(i * 3, true) | (view.getInt8(i * 3 + 2) << 16))
         : view.getInt32(i * width, true);
-    const e = await runWattwave(["export", "--store", dir, "--match", "gpu_power_watts"]);
-    const exported = e.stdout.trim().split("\n").slice(0, seg.count).map((l) => JSON.parse(l));
-    let ts = seg.minTs;
-    for (let i = 0; i < seg.count; i++) {
-      if (i > 0) ts += read(2 * i) + seg.stepMs;
-      assertEquals(ts, exported[i].timestamp);
-      assertEquals(read(2 * i + 1) / 10 ** seg.scale, exported[i].value);
+    const e = await runWattwave(["export", "--store", dir, "--match", "node_cpu_seconds_total"]);
+    const exported = e.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const first = exported.findIndex((x) => x.timestamp === shared.minTs);
+    assert(first >= 0);
+    let ts = shared.minTs;
+    for (let i = 0; i < shared.count; i++) {
+      const sample = (shared.at + i) * file.channels; // interleaved: ts delta, value[, value lo]
+      if (i > 0) ts += read(sample) + shared.stepMs;
+      else assertEquals(read(sample), 0);
+      assertEquals(ts, exported[first + i].timestamp);
+      assertEquals(read(sample + 1) / 10 ** shared.scale, exported[first + i].value);
     }
+    assertEquals(ts, shared.maxTs);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -53,7 +53,8 @@ Deno.test("store: append, commit, read back bit-exact with specials", async () =
     await store.append(CPU, ts, all);
     store.appendSample(POWER, 1_700_000_000_000, 69.85);
     const r = await store.commit();
-    assertEquals(r.segments, 2);
+    assertEquals(r.segments, 1); // both series packed into one file
+    assertEquals(r.ranges, 2);
     assertEquals(r.samples, all.length + 1);
     const back = await readAll(store, CPU);
     assertEquals(back.ts, ts);
@@ -158,7 +159,9 @@ Deno.test("store: uncommitted segments are invisible; readers refresh to see com
     const reader = await Store.open(dir, { readOnly: true });
     await writer.append(CPU, Array.from({ length: 25 }, (_, i) => i), new Float64Array(25));
     let files = 0;
-    for await (const _ of Deno.readDir(`${dir}/${SEGMENTS_DIR}`)) files++;
+    for await (const e of Deno.readDir(`${dir}/${SEGMENTS_DIR}`)) {
+      if (e.name.endsWith(".flac")) files++;
+    }
     assertEquals(files, 2); // two full segments written, not committed
     await reader.refresh();
     assertEquals(reader.series().length, 0);
@@ -166,6 +169,77 @@ Deno.test("store: uncommitted segments are invisible; readers refresh to see com
     assert(await reader.refresh());
     assertEquals(reader.stats().samples, 25);
     assertEquals((await readAll(reader, CPU)).ts.length, 25);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("store: a snapshot of many one-sample series packs into one file", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wattwave-store-" });
+  try {
+    const store = await Store.open(dir);
+    const n = 3000;
+    for (let s = 0; s < n; s++) {
+      store.appendSample(
+        [["__name__", `m${s % 10}`], ["gpu", String(s % 8)], ["host", `h${Math.floor(s / 8)}`]],
+        1_752_871_354_000 + (s % 4) * 1000,
+        s % 3 === 0 ? s / 1000 : s,
+      );
+    }
+    const r = await store.commit();
+    assertEquals(r.segments, 1);
+    assertEquals(r.ranges, n);
+    let files = 0;
+    for await (const e of Deno.readDir(`${dir}/${SEGMENTS_DIR}`)) {
+      if (e.name.endsWith(".flac")) files++;
+    }
+    assertEquals(files, 1);
+    const reader = await Store.open(dir, { readOnly: true });
+    assertEquals(reader.stats().samples, n);
+    for (const s of [0, 1, 17, 1234, 2999]) {
+      const back = await readAll(
+        reader,
+        [["__name__", `m${s % 10}`], ["gpu", String(s % 8)], ["host", `h${Math.floor(s / 8)}`]],
+      );
+      assertEquals(back.ts, [1_752_871_354_000 + (s % 4) * 1000]);
+      assertEquals(back.bits, bits(new Float64Array([s % 3 === 0 ? s / 1000 : s])));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("store: a writer deletes orphan files of dead writers, keeps live writers' files", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wattwave-store-" });
+  const flacs = async () => {
+    const out: string[] = [];
+    for await (const e of Deno.readDir(`${dir}/${SEGMENTS_DIR}`)) {
+      if (e.name.endsWith(".flac")) out.push(e.name);
+    }
+    return out.sort();
+  };
+  try {
+    const committed = await Store.open(dir, { maxSegmentSamples: 10 });
+    await committed.append(CPU, [1, 2, 3], new Float64Array([1, 2, 3]));
+    await committed.commit();
+    const kept = await flacs();
+    assertEquals(kept.length, 1);
+    // A live writer with uncommitted files, and a dead one (its lock released).
+    const live = await Store.open(dir, { maxSegmentSamples: 10 });
+    await live.append(CPU, Array.from({ length: 20 }, (_, i) => 100 + i), new Float64Array(20));
+    const dead = await Store.open(dir, { maxSegmentSamples: 10 });
+    await dead.append(POWER, Array.from({ length: 20 }, (_, i) => 100 + i), new Float64Array(20));
+    await dead.close();
+    assertEquals((await flacs()).length, 5);
+    const next = await Store.open(dir);
+    const left = await flacs();
+    assertEquals(left.length, 3, `left ${left}`); // the committed one and the live writer's two
+    assert(kept.every((f) => left.includes(f)));
+    await live.commit(); // the live writer's files were not touched
+    await next.refresh();
+    assertEquals(next.stats().samples, 23);
+    assertEquals((await readAll(next, CPU)).ts.length, 23);
+    assertEquals((await readAll(next, POWER)).ts.length, 0);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

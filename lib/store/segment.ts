@@ -1,20 +1,26 @@
 /**
- * One segment: the sorted samples of one series over a time range, as a standard FLAC stream.
+ * Segment files: standard FLAC streams holding the sorted samples of one or more series, one
+ * series range after the other ("packed": short series share a file instead of paying a FLAC
+ * header, a directory entry and an index entry each).
  *
  * Channels (all at the same bit depth, independent):
- * - channel 0: timestamps, `ts[i] - ts[i-1] - stepMs` (0 for i = 0), see `timestamps.ts`;
- * - channel 1 (and 2 for `dec2`/`f64`): values, see `value_map.ts`.
+ * - channel 0: timestamps, `ts[i] - ts[i-1] - stepMs` within a range (0 for a range's first
+ *   sample), see `timestamps.ts`;
+ * - channel 1 (and 2 when any range of the file is `dec2`/`f64`): values, see `value_map.ts`.
+ *   `dec` ranges in a 3-channel file leave channel 2 at 0; they are laid out first, so whole
+ *   frames of zeros become FLAC CONSTANT subframes.
  *
- * The parameters (`ts[0]`, `stepMs`, mode, scale, exceptions, seek points) live in the store
- * index entry ({@linkcode SegmentEntry}); the FLAC file holds the integer samples only, and its
- * sample rate field is 1000 (one unit = one ms, a hint for humans; ignored by the store).
+ * The parameters of each range (`at`, `ts[0]`, `stepMs`, mode, scale, exceptions, seek
+ * timestamps) and of each file (frame byte offsets) live in the store index; the FLAC file holds
+ * the integer samples only, and its sample rate field is 1000 (one unit = one ms, a hint for
+ * humans; ignored by the store).
  *
  * @module
  */
-import { decodeChannels, encodeChannels } from "./codec.ts";
+import { decodeFlac, decodeFlacRange, encodeFlacWithIndex } from "../flac/mod.ts";
 import { InputError } from "../errors.ts";
-import type { ExceptionEntry, FrameEntry, SegmentEntry } from "./index_file.ts";
-import { mapValues, unmapValues } from "./value_map.ts";
+import type { ExceptionEntry, FileEntry, RangeEntry } from "./index_file.ts";
+import { type MappedValues, mapValues, unmapValues } from "./value_map.ts";
 import { rebuildTimestamps, timestampChannel, typicalStepMs } from "./timestamps.ts";
 
 /** Default FLAC block size of segments (samples per frame, also the seek granularity). */
@@ -34,20 +40,22 @@ export interface SampleBlock {
   values: Float64Array;
 }
 
-/** Options of {@linkcode encodeSegment}. */
-export interface EncodeSegmentOptions {
+/** Options of {@linkcode encodePack}. */
+export interface EncodePackOptions {
   /** Samples per FLAC frame. Default {@linkcode DEFAULT_BLOCK_SIZE}. */
   blockSize?: number;
   /** FLAC compression level passed to the codec (0–8). Default the codec's default. */
   level?: number;
 }
 
-/** An encoded segment: its FLAC bytes and its index entry (without `file`). */
-export interface EncodedSegment {
+/** An encoded segment file: its FLAC bytes, its file entry and one range entry per input block. */
+export interface EncodedPack {
   /** The FLAC stream. */
   bytes: Uint8Array;
-  /** Index entry; `file` is set by the store. */
-  entry: Omit<SegmentEntry, "file">;
+  /** File entry; `file` is set by the store. */
+  file: Omit<FileEntry, "file">;
+  /** Range entries in the order of the input blocks; `file` is set by the store. */
+  ranges: Omit<RangeEntry, "file">[];
 }
 
 function bitsFor(channels: Int32Array[]): number {
@@ -70,57 +78,166 @@ function hex8(n: number): string {
   return (n >>> 0).toString(16).padStart(8, "0");
 }
 
+function clampBlockSize(blockSize: number | undefined): number {
+  return Math.max(16, Math.min(blockSize ?? DEFAULT_BLOCK_SIZE, 65535));
+}
+
 /**
- * Encodes sorted samples (timestamps ascending, gaps ≤ `MAX_GAP_MS`) as a FLAC segment.
- * `values` is only read.
+ * Encodes blocks of sorted samples (each: timestamps ascending, gaps ≤ `MAX_GAP_MS`, at least
+ * one sample) as one FLAC file, each block a range. Blocks whose values need one channel come
+ * first, in input order, then the others. `blocks` are only read.
  */
-export function encodeSegment(
-  timestampsMs: Float64Array,
-  values: Float64Array,
-  options: EncodeSegmentOptions = {},
-): EncodedSegment {
-  const count = timestampsMs.length;
-  const blockSize = Math.max(16, Math.min(options.blockSize ?? DEFAULT_BLOCK_SIZE, 65535));
-  const stepMs = typicalStepMs(timestampsMs);
-  const tsChannel = timestampChannel(timestampsMs, stepMs);
-  const mapped = mapValues(values);
-  const channels = [tsChannel, ...mapped.channels];
+export function encodePack(blocks: SampleBlock[], options: EncodePackOptions = {}): EncodedPack {
+  const blockSize = clampBlockSize(options.blockSize);
+  const mapped: MappedValues[] = blocks.map((b) => mapValues(b.values));
+  const steps = blocks.map((b) => typicalStepMs(b.timestampsMs));
+  let valueChannels = 1;
+  let total = 0;
+  for (let i = 0; i < blocks.length; i++) {
+    if (blocks[i].timestampsMs.length === 0) throw new RangeError("encodePack: empty block");
+    valueChannels = Math.max(valueChannels, mapped[i].channels.length);
+    total += blocks[i].timestampsMs.length;
+  }
+  const layout = blocks.map((_, i) => i);
+  layout.sort((a, b) => mapped[a].channels.length - mapped[b].channels.length || a - b);
+  const channels = Array.from({ length: 1 + valueChannels }, () => new Int32Array(total));
+  const starts = new Array<number>(blocks.length);
+  let at = 0;
+  for (const i of layout) {
+    starts[i] = at;
+    const ts = blocks[i].timestampsMs;
+    channels[0].set(timestampChannel(ts, steps[i]), at);
+    mapped[i].channels.forEach((ch, c) => channels[1 + c].set(ch, at));
+    at += ts.length;
+  }
   const bps = bitsFor(channels);
-  const { bytes, frames } = encodeChannels(channels, {
+  const { bytes, frames } = encodeFlacWithIndex(channels, {
     bitsPerSample: bps,
     sampleRate: SEGMENT_SAMPLE_RATE,
     blockSize,
     ...(options.level !== undefined ? { level: options.level } : {}),
   });
-  const entry: Omit<SegmentEntry, "file"> = {
-    minTs: timestampsMs[0],
-    maxTs: timestampsMs[count - 1],
-    count,
-    bytes: bytes.length,
-    bps,
-    blockSize,
-    stepMs,
-    mode: mapped.mode,
-    scale: mapped.scale,
+  frames.forEach((f, i) => {
+    if (f.sampleOffset !== i * blockSize) {
+      throw new Error(`encoder wrote frame ${i} at sample ${f.sampleOffset}, not ${i * blockSize}`);
+    }
+  });
+  const ranges = blocks.map((b, i): Omit<RangeEntry, "file"> => {
+    const ts = b.timestampsMs;
+    const count = ts.length;
+    const m = mapped[i];
+    const range: Omit<RangeEntry, "file"> = {
+      at: starts[i],
+      count,
+      minTs: ts[0],
+      maxTs: ts[count - 1],
+      stepMs: steps[i],
+      mode: m.mode,
+      scale: m.scale,
+    };
+    if (m.exceptions.length) {
+      const exceptions: ExceptionEntry[] = [];
+      const e = m.exceptions;
+      for (let j = 0; j < e.length; j += 3) {
+        exceptions.push([e[j], hex8(e[j + 1]) + hex8(e[j + 2])]);
+      }
+      range.exceptions = exceptions;
+    }
+    const seek: number[] = [];
+    for (let p = firstBoundary(starts[i], blockSize); p < count; p += blockSize) seek.push(ts[p]);
+    if (seek.length) range.seek = seek;
+    return range;
+  });
+  return {
+    bytes,
+    file: {
+      bytes: bytes.length,
+      count: total,
+      channels: 1 + valueChannels,
+      bps,
+      blockSize,
+      frames: frames.map((f) => f.byteOffset),
+    },
+    ranges,
   };
-  if (mapped.exceptions.length) {
-    const exceptions: ExceptionEntry[] = [];
-    const e = mapped.exceptions;
-    for (let i = 0; i < e.length; i += 3) exceptions.push([e[i], hex8(e[i + 1]) + hex8(e[i + 2])]);
-    entry.exceptions = exceptions;
-  }
-  if (frames.length > 1) {
-    entry.frames = frames.slice(1).map((f): FrameEntry => [
-      f.byteOffset,
-      f.sampleOffset,
-      timestampsMs[f.sampleOffset],
-    ]);
-  }
-  return { bytes, entry };
 }
 
-function exceptionWords(entry: Omit<SegmentEntry, "file">): Uint32Array {
-  const list = entry.exceptions ?? [];
+/** Position, relative to a range starting at file sample `at`, of the first frame start after it. */
+function firstBoundary(at: number, blockSize: number): number {
+  return (Math.floor(at / blockSize) + 1) * blockSize - at;
+}
+
+/** The samples of a range to decode for a time window: `[first, end)` relative to the range. */
+export interface RangeSpan {
+  /** First sample to decode (a frame start or the range's start). */
+  first: number;
+  /** One past the last sample to decode. */
+  end: number;
+  /** Timestamp of sample `first`. */
+  firstTs: number;
+}
+
+/**
+ * The part of a range whose frames can hold timestamps in `[startMs, endMs]`, or `undefined`
+ * when the range cannot. Uses the seek timestamps, so only covering frames get decoded.
+ */
+export function rangeSpan(
+  range: Omit<RangeEntry, "file">,
+  blockSize: number,
+  startMs: number,
+  endMs: number,
+): RangeSpan | undefined {
+  if (endMs < range.minTs || startMs > range.maxTs || range.count === 0) return undefined;
+  const seek = range.seek ?? [];
+  const b0 = firstBoundary(range.at, blockSize);
+  const pos = (piece: number) => (piece === 0 ? 0 : b0 + (piece - 1) * blockSize);
+  const startTs = (piece: number) => (piece === 0 ? range.minTs : seek[piece - 1]);
+  const pieces = 1 + seek.length;
+  let firstPiece = 0;
+  // The last piece starting at or before startMs (earlier ones end before it).
+  for (let i = 1; i < pieces; i++) if (startTs(i) <= startMs) firstPiece = i;
+  // Equal timestamps may straddle a frame boundary: step back over pieces starting at startMs.
+  while (firstPiece > 0 && startTs(firstPiece) === startMs) firstPiece--;
+  let lastPiece = firstPiece;
+  while (lastPiece + 1 < pieces && startTs(lastPiece + 1) <= endMs) lastPiece++;
+  return {
+    first: pos(firstPiece),
+    end: lastPiece + 1 < pieces ? pos(lastPiece + 1) : range.count,
+    firstTs: startTs(firstPiece),
+  };
+}
+
+/** The bytes of a file a span needs: frames `[firstFrame, endFrame)` at `[byteStart, byteEnd)`. */
+export interface ByteSpan {
+  /** First frame to read. */
+  firstFrame: number;
+  /** Last frame to read. */
+  lastFrame: number;
+  /** Byte offset of that frame. */
+  byteStart: number;
+  /** One past the last byte to read. */
+  byteEnd: number;
+  /** Whether this is every frame of the file. */
+  whole: boolean;
+}
+
+/** Which frames (and bytes) of `file` hold samples `[at + span.first, at + span.end)`. */
+export function byteSpan(file: Omit<FileEntry, "file">, at: number, span: RangeSpan): ByteSpan {
+  const b = file.blockSize;
+  const firstFrame = Math.floor((at + span.first) / b);
+  const lastFrame = Math.floor((at + span.end - 1) / b);
+  const byteEnd = lastFrame + 1 < file.frames.length ? file.frames[lastFrame + 1] : file.bytes;
+  return {
+    firstFrame,
+    lastFrame,
+    byteStart: file.frames[firstFrame],
+    byteEnd,
+    whole: firstFrame === 0 && byteEnd === file.bytes,
+  };
+}
+
+function exceptionWords(range: Omit<RangeEntry, "file">): Uint32Array {
+  const list = range.exceptions ?? [];
   const out = new Uint32Array(list.length * 3);
   for (let i = 0; i < list.length; i++) {
     out[3 * i] = list[i][0];
@@ -130,7 +247,7 @@ function exceptionWords(entry: Omit<SegmentEntry, "file">): Uint32Array {
   return out;
 }
 
-/** First sample index with timestamp ≥ startMs and one past the last with timestamp ≤ endMs, from a block. */
+/** First sample index with timestamp ≥ startMs and one past the last with timestamp ≤ endMs. */
 function rangeIn(ts: Float64Array, startMs: number, endMs: number): [number, number] {
   let lo = 0;
   let hi = ts.length;
@@ -149,71 +266,84 @@ function rangeIn(ts: Float64Array, startMs: number, endMs: number): [number, num
   return [first, lo];
 }
 
-/** The frames (by index into [frame 0, ...entry.frames]) whose time span meets [startMs, endMs]. */
-function coveringFrames(
-  entry: Omit<SegmentEntry, "file">,
-  startMs: number,
-  endMs: number,
-): { firstFrame: number; lastFrame: number } {
-  const starts = [entry.minTs, ...(entry.frames ?? []).map((f) => f[2])];
-  let firstFrame = 0;
-  // The last frame that starts at or before startMs (earlier ones end before it).
-  for (let i = 1; i < starts.length; i++) if (starts[i] <= startMs) firstFrame = i;
-  // Equal timestamps may straddle a frame boundary: step back over frames starting at startMs.
-  while (firstFrame > 0 && starts[firstFrame] === startMs) firstFrame--;
-  let lastFrame = firstFrame;
-  while (lastFrame + 1 < starts.length && starts[lastFrame + 1] <= endMs) lastFrame++;
-  return { firstFrame, lastFrame };
+/** Decoded frames of a file: every channel from file sample `firstSample` on. */
+export interface DecodedFrames {
+  /** The channels. */
+  channels: Int32Array[];
+  /** File sample of element 0 of each channel. */
+  firstSample: number;
 }
 
 /**
- * Decodes the samples of a segment with timestamps in [startMs, endMs], decoding only the
- * frames that cover the range. `bytes` is the whole segment file.
+ * Decodes the whole frames of a byte span. `bytes` holds either the whole file
+ * (`bytes.length === file.bytes`; when the span is the whole file its MD5 is checked too), or
+ * the FLAC header (`file.frames[0]` bytes) followed by the span's bytes.
  */
-export function decodeSegment(
+export function decodeFrames(
   bytes: Uint8Array,
-  entry: Omit<SegmentEntry, "file">,
+  file: Omit<FileEntry, "file">,
+  span: ByteSpan,
+  where = "segment",
+): DecodedFrames {
+  try {
+    if (span.whole && bytes.length === file.bytes) {
+      return { channels: decodeFlac(bytes).channels, firstSample: 0 };
+    }
+    const firstSample = span.firstFrame * file.blockSize;
+    const lastSample = Math.min(file.count, (span.lastFrame + 1) * file.blockSize) - 1;
+    const frames = [{
+      sampleOffset: firstSample,
+      byteOffset: bytes.length === file.bytes ? span.byteStart : file.frames[0],
+      sampleCount: 0,
+      byteLength: 0,
+    }];
+    const { channels } = decodeFlacRange(bytes, { firstSample, lastSample, frames });
+    const n = lastSample - firstSample + 1;
+    if (channels.length !== file.channels || channels[0].length !== n) {
+      throw new Error(
+        `decoded ${channels.length} channels of ${
+          channels[0]?.length ?? 0
+        } samples, the index says ${file.channels} of ${n}`,
+      );
+    }
+    return { channels, firstSample };
+  } catch (err) {
+    throw new InputError(`cannot decode segment: ${(err as Error).message}`, { where, cause: err });
+  }
+}
+
+/**
+ * The samples of a range with timestamps in `[startMs, endMs]`, from decoded frames that cover
+ * `span` (see {@linkcode rangeSpan}).
+ */
+export function rangeSamples(
+  decoded: DecodedFrames,
+  range: Omit<RangeEntry, "file">,
+  span: RangeSpan,
   startMs = -Infinity,
   endMs = Infinity,
   where = "segment",
 ): SampleBlock {
-  if (endMs < entry.minTs || startMs > entry.maxTs || entry.count === 0) {
-    return { timestampsMs: new Float64Array(0), values: new Float64Array(0) };
-  }
-  const { firstFrame, lastFrame } = coveringFrames(entry, startMs, endMs);
-  const frameCount = 1 + (entry.frames?.length ?? 0);
-  const firstSample = firstFrame === 0 ? 0 : entry.frames![firstFrame - 1][1];
-  const endSample = lastFrame + 1 < frameCount ? entry.frames![lastFrame][1] : entry.count;
-  const firstTs = firstFrame === 0 ? entry.minTs : entry.frames![firstFrame - 1][2];
-  let channels: Int32Array[];
-  let channelStart: number;
-  try {
-    const whole = firstFrame === 0 && lastFrame === frameCount - 1;
-    const seek = (entry.frames ?? []).map((f) => ({ sampleOffset: f[1], byteOffset: f[0] }));
-    const r = decodeChannels(
-      bytes,
-      whole ? undefined : { firstSample, lastSample: endSample - 1 },
-      seek,
-    );
-    channels = r.channels;
-    channelStart = r.firstSample;
-  } catch (err) {
-    throw new InputError(`cannot decode segment: ${(err as Error).message}`, { where, cause: err });
-  }
-  const expectedChannels = entry.mode === "dec" ? 2 : 3;
-  if (channels.length !== expectedChannels) {
+  const chs = decoded.channels;
+  const need = range.mode === "dec" ? 2 : 3;
+  if (chs.length < need) {
     throw new InputError(
-      `segment has ${channels.length} channels, its index entry (mode ${entry.mode}) needs ${expectedChannels}`,
+      `segment has ${chs.length} channels, its range (mode ${range.mode}) needs ${need}`,
       { where },
     );
   }
-  const n = endSample - firstSample;
+  // Range-relative index of element 0 of the decoded channels.
+  const channelStart = decoded.firstSample - range.at;
+  if (span.first < channelStart || span.end - channelStart > chs[0].length) {
+    throw new InputError(`decoded frames do not cover the range`, { where });
+  }
+  const n = span.end - span.first;
   const ts = new Float64Array(n);
-  rebuildTimestamps(channels[0], firstSample - channelStart, firstTs, entry.stepMs, ts);
+  rebuildTimestamps(chs[0], span.first - channelStart, span.firstTs, range.stepMs, ts);
   const [from, to] = rangeIn(ts, startMs, endMs);
   const values = new Float64Array(to - from);
-  unmapValues(entry.mode, entry.scale, channels.slice(1), exceptionWords(entry), values, {
-    from: firstSample + from,
+  unmapValues(range.mode, range.scale, chs.slice(1, need), exceptionWords(range), values, {
+    from: span.first + from,
     channelStart,
   });
   return { timestampsMs: ts.subarray(from, to), values };

@@ -1,0 +1,71 @@
+/**
+ * Compaction planning: which ranges of which series to merge.
+ *
+ * Each commit adds one range per series it touched (a few samples each under steady remote
+ * write). Compaction merges, per series, a run of consecutive small ranges at the end of its
+ * range list into one range, chosen like a binary counter so that every sample is rewritten
+ * about log2(target / commit size) times: walking back from the newest range, a range joins the
+ * run while it is smaller than `targetSamples` and not larger than the ranges already in the run
+ * together. Ranges of `targetSamples` or more are never rewritten.
+ *
+ * @module
+ */
+import type { RangeEntry, StoreIndex } from "./index_file.ts";
+
+/** The ranges of one series to merge: `ranges` are `series.ranges[from, from + ranges.length)`. */
+export interface CompactionItem {
+  /** Series id. */
+  seriesId: string;
+  /** Position of the first merged range in the series' range list. */
+  from: number;
+  /** The ranges to merge, in commit order (at least two). */
+  ranges: RangeEntry[];
+  /** Their samples together. */
+  samples: number;
+}
+
+/** What {@linkcode planCompaction} found. */
+export interface CompactionPlan {
+  /** Mergeable runs, in index order. */
+  items: CompactionItem[];
+  /** Ranges compaction would remove: the sum over items of (ranges − 1). */
+  debt: number;
+}
+
+/** Finds every series' mergeable run of small ranges (see the module doc). */
+export function planCompaction(index: StoreIndex, targetSamples: number): CompactionPlan {
+  const items: CompactionItem[] = [];
+  let debt = 0;
+  for (const s of index.series) {
+    const r = s.ranges;
+    let sum = 0;
+    let from = r.length;
+    for (let i = r.length - 1; i >= 0; i--) {
+      const c = r[i].count;
+      if (c >= targetSamples || (sum > 0 && c > sum)) break;
+      sum += c;
+      from = i;
+    }
+    if (r.length - from >= 2) {
+      items.push({ seriesId: s.id, from, ranges: r.slice(from), samples: sum });
+      debt += r.length - from - 1;
+    }
+  }
+  return { items, debt };
+}
+
+/** Options of {@linkcode compactionDue}. */
+export interface CompactionDueOptions {
+  /** Least debt (ranges to remove) worth a compaction. Default 64. */
+  minDebt?: number;
+  /** Least average run length (ranges merged into one). Default 8. */
+  minRunLength?: number;
+}
+
+/** Whether a plan has enough small-range debt to run now (at commit). */
+export function compactionDue(plan: CompactionPlan, options: CompactionDueOptions = {}): boolean {
+  const minDebt = options.minDebt ?? 64;
+  const minRun = options.minRunLength ?? 8;
+  if (plan.items.length === 0 || plan.debt < minDebt) return false;
+  return plan.debt >= (minRun - 1) * plan.items.length;
+}
