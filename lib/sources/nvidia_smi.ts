@@ -308,13 +308,24 @@ export class NvidiaSmiProcess {
     this.#done ??= this.#loop();
   }
 
-  /** Stops the process (SIGTERM) and waits until the loop has ended. */
+  /** Stops the process (SIGTERM, SIGKILL after 2 s) and waits until the loop has ended. */
   async stop(): Promise<void> {
     this.#stop.abort();
     try {
       this.#child?.kill("SIGTERM");
     } catch { /* already gone */ }
-    await this.#done;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = await Promise.race([
+      this.#done?.then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), 2000))),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) {
+      try {
+        this.#child?.kill("SIGKILL");
+      } catch { /* already gone */ }
+      await this.#done;
+    }
   }
 
   async #loop(): Promise<void> {
