@@ -13,6 +13,7 @@ import {
   routeRemoteStorage,
   StoreWriteSink,
 } from "../lib/remote/read_server.ts";
+import { SeriesReadPool } from "../lib/remote/read_pool.ts";
 import { createWriteHandler } from "../lib/remote/write_handler.ts";
 import { Store } from "../lib/store/mod.ts";
 
@@ -27,11 +28,20 @@ interface ServeReadOptions {
   maxBodyBytes: number;
   maxDecodedBytes: number;
   cacheBytes: number;
+  readWorkers: number;
   compressResponses?: boolean;
   quiet?: boolean;
 }
 
 const MIN_FRAME_BYTES = 4096;
+
+/** Default of `--read-workers`: one per core, at most 4. */
+const DEFAULT_READ_WORKERS = Math.max(1, Math.min(4, navigator.hardwareConcurrency ?? 1));
+
+/** A count, 0 included. */
+function parseCount(text: string): number {
+  return /^\s*0+\s*$/.test(text) ? 0 : parsePositiveInt(text);
+}
 
 /** A byte size, or 0 (`--cache-bytes 0` turns the cache off). */
 function parseCacheBytes(text: string): number {
@@ -56,6 +66,12 @@ async function serveRead(o: ServeReadOptions): Promise<void> {
   const log = (line: string) => {
     if (!o.quiet) console.error(`wattwave serve-read: ${line}`);
   };
+  const pool = o.readWorkers > 0
+    ? new SeriesReadPool(o.store, {
+      workers: o.readWorkers,
+      onUnavailable: (reason) => log(`reading in-process: ${reason}`),
+    })
+    : undefined;
   const read = createReadHandler({
     store,
     maxBodyBytes: o.maxBodyBytes,
@@ -64,6 +80,7 @@ async function serveRead(o: ServeReadOptions): Promise<void> {
     maxBytesInFrame: o.maxBytesInFrame,
     cacheBytes: o.cacheBytes,
     compressResponses: o.compressResponses ?? false,
+    readPool: pool,
     onRefused: (status, reason) => log(`read ${status}: ${reason}`),
   });
   const sink = o.writePath !== undefined ? new StoreWriteSink(store) : undefined;
@@ -92,6 +109,7 @@ async function serveRead(o: ServeReadOptions): Promise<void> {
     await server.finished;
   } finally {
     unlisten();
+    pool?.close();
   }
   if (sink) log(`${sink.requests} write requests, ${sink.samples} samples stored`);
 }
@@ -140,6 +158,13 @@ export function serveReadCommand(): CommandUnknownOpts {
         "memory for series samples kept between queries, LRU (0 disables)",
       )
         .argParser(parseCacheBytes).default(256 * 1024 * 1024, "256MiB"),
+    )
+    .option(
+      "--read-workers <n>",
+      "workers reading and decoding series in parallel for queries over many uncached series " +
+        "(0: read in the main thread)",
+      parseCount,
+      DEFAULT_READ_WORKERS,
     )
     .option(
       "--compress-responses",

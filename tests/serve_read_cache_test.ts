@@ -132,12 +132,21 @@ Deno.test("serve-read: cached, uncached and compressed answers agree; commits sh
   const store = await Store.open(dir);
   await store.append(a, ts, gauge(n, 0));
   await store.append(b, ts, gauge(n, 1));
+  // Enough series for the read workers to take a query over all of them.
+  for (let i = 0; i < 12; i++) {
+    await store.append(
+      [["__name__", "fan_rpm"], ["fan", String(i)]],
+      ts.slice(i * 100),
+      gauge(n - i * 100, i),
+    );
+  }
   await store.commit();
   const servers = await Promise.all([
     startServeRead(["--store", dir]),
     startServeRead(["--store", dir, "--cache-bytes", "0"]),
     startServeRead(["--store", dir, "--compress-responses"]),
     startServeRead(["--store", dir, "--cache-bytes", "64KiB"]), // room for one series only
+    startServeRead(["--store", dir, "--read-workers", "0", "--cache-bytes", "0"]), // in-process
   ]);
   const [cached] = servers;
   try {
@@ -148,6 +157,7 @@ Deno.test("serve-read: cached, uncached and compressed answers agree; commits sh
       q(T0 + 100_500, T0 + 1_200_000, gpu0), // a middle stretch: served from the cached whole
       q(T0 + 2_500_000, T0 + 2_600_000, all),
       q(T0 + 50_000_000, T0 + 60_000_000, all), // after the data: nothing
+      q(T0 + 1000, T0 + 3_000_000, { name: "__name__", type: "=~", value: ".+" }), // 14 series
     ];
     const check = async (label: string) => {
       const first = await askSamples(cached.baseUrl, queries);
@@ -167,7 +177,7 @@ Deno.test("serve-read: cached, uncached and compressed answers agree; commits sh
       return first.answer;
     };
     const before = await check("before");
-    deepStrictEqual(before.map((r) => r.length), [2, 1, 2, 0]);
+    deepStrictEqual(before.map((r) => r.length), [2, 1, 2, 0, 14]);
     deepStrictEqual(before[0][0].ts, ts);
     deepStrictEqual(before[1][0].ts, ts.slice(101, 1201));
 
@@ -180,7 +190,7 @@ Deno.test("serve-read: cached, uncached and compressed answers agree; commits sh
     await writer.append(c, [T0 + 2_550_000], new Float64Array([7]));
     await writer.commit();
     const after = await check("after");
-    deepStrictEqual(after.map((r) => r.length), [3, 1, 3, 0]);
+    deepStrictEqual(after.map((r) => r.length), [3, 1, 3, 0, 15]);
     const lateAt = after[1][0].ts.indexOf(T0 + 150_500);
     ok(lateAt > 0, "the late sample is in the cached range's answer");
     deepStrictEqual(

@@ -34,6 +34,7 @@ import {
   writeReadResponse,
 } from "./read_response.ts";
 import { SeriesSampleCache } from "./read_cache.ts";
+import { PoolBudgetError, type PoolJobItem, PoolUnavailableError } from "./read_pool.ts";
 import { type WireSamples, WireSamplesBuilder } from "./read_samples.ts";
 import {
   snappyDecode,
@@ -82,6 +83,14 @@ export interface ReadableSeriesStore {
   read(id: string, startMs: number, endMs: number): AsyncIterable<StoredBlock>;
 }
 
+/** Reads series in parallel elsewhere (a `SeriesReadPool` of `read_pool.ts`). */
+export interface SeriesReader {
+  /** Whether {@linkcode read} can be called now. */
+  readonly usable: boolean;
+  /** The samples of each item, in order; rejects with `PoolBudgetError` beyond `budget` samples. */
+  read(items: PoolJobItem[], budget: number): Promise<WireSamples[]>;
+}
+
 /** What the write path needs from a store. */
 export interface WritableSeriesStore {
   /** Buffers samples of one series (labels sorted, with `__name__`). */
@@ -113,6 +122,11 @@ export interface ReadHandlerOptions {
    * LANs; compressing pays off on slow links.
    */
   compressResponses?: boolean;
+  /**
+   * Workers that read and encode series in parallel (see `read_pool.ts`); used for queries
+   * with at least {@linkcode POOL_MIN_SERIES} series not in the cache. Default none: in-process.
+   */
+  readPool?: SeriesReader;
   /** Called for each refused request with the status and reason (for logs). */
   onRefused?: (status: number, reason: string) => void;
   /** Called after each answered request (for logs and tests). */
@@ -187,6 +201,9 @@ function selectSeries(store: ReadableSeriesStore, q: PreparedQuery): StoredSerie
 /** Default of {@linkcode ReadHandlerOptions.cacheBytes}: 256 MiB. */
 export const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
 
+/** Fewest series not in the cache for a query to be read by the read pool. */
+export const POOL_MIN_SERIES = 8;
+
 /** Series read from the store at the same time for one query. */
 const READ_CONCURRENCY = 4;
 
@@ -260,6 +277,49 @@ export function createReadHandler(
   ): Promise<SeriesSamples[]> {
     const found: SeriesSamples[] = new Array(selected.length);
     let samples = 0;
+    const pool = options.readPool;
+    if (pool?.usable && selected.length >= POOL_MIN_SERIES) {
+      const missed: number[] = [];
+      for (let i = 0; i < selected.length; i++) {
+        const hit = cache.get(selected[i], q.startMs, q.endMs);
+        if (!hit) {
+          missed.push(i);
+          continue;
+        }
+        const [from, to] = hit.indexRange(q.startMs, q.endMs);
+        found[i] = { samples: hit, from, to };
+        samples += to - from;
+      }
+      if (samples > maxSamples) throw tooManySamples(qi, maxSamples);
+      if (missed.length === 0) return found;
+      if (missed.length >= POOL_MIN_SERIES) {
+        try {
+          const got = await pool.read(
+            missed.map((i) => ({
+              id: selected[i].id,
+              startMs: q.startMs,
+              endMs: q.endMs,
+              expectedSamples: selected[i].count ?? 256,
+            })),
+            maxSamples - samples,
+          );
+          for (let k = 0; k < missed.length; k++) {
+            const s = selected[missed[k]];
+            const w = got[k];
+            samples += w.count;
+            if (samples > maxSamples) throw tooManySamples(qi, maxSamples);
+            cache.set(s, q.startMs, q.endMs, w);
+            found[missed[k]] = { samples: w, from: 0, to: w.count };
+          }
+          return found;
+        } catch (err) {
+          if (err instanceof PoolBudgetError) throw tooManySamples(qi, maxSamples);
+          if (!(err instanceof PoolUnavailableError)) throw err;
+          // The pool broke down: read in-process below (cached series are hits again).
+        }
+      }
+      samples = 0;
+    }
     let next = 0;
     let failed = false;
     const runner = async () => {
