@@ -13,7 +13,7 @@ import { parseByteSize, parsePositiveInt } from "../lib/cli/parse.ts";
 import { IncompleteRunError } from "../lib/errors.ts";
 import { seriesKey, sortedLabelPairs } from "../lib/model/sample.ts";
 import { openSources, readNdjson, type ReadStats } from "../lib/ndjson/reader.ts";
-import { type LabelPairs, Store } from "../lib/store/mod.ts";
+import { type CompactResult, type LabelPairs, Store } from "../lib/store/mod.ts";
 
 interface CompressOptions {
   store: string;
@@ -25,6 +25,7 @@ interface CompressOptions {
   commitSamples: number;
   level?: number;
   progress: boolean;
+  compact?: boolean;
 }
 
 /** The end-of-run summary (`--report json` prints exactly this object). */
@@ -45,8 +46,10 @@ export interface CompressReport {
   ratio: number;
   /** NDJSON lines skipped as bad. */
   badLines: number;
-  /** Metadata records read (not stored in this version). */
+  /** Metadata records read (stored in the index; the last one per metric name wins). */
   metadataRecords: number;
+  /** What `--compact` (or an automatic compaction at a commit) merged. */
+  compaction: CompactResult;
   /** Samples decoded back and compared (`--verify`), else 0. */
   verifiedSamples: number;
   /** Totals of the whole store after this run. */
@@ -72,7 +75,20 @@ async function compress(files: string[], o: CompressOptions): Promise<void> {
     ...(o.level !== undefined ? { level: o.level } : {}),
   });
   const indexBytesBefore = store.stats().indexBytes;
-  const sources = await openSources(files);
+  // `--compact` alone compacts without reading input; with files (or -) it stores them first.
+  const sources = o.compact && files.length === 0 ? [] : await openSources(files);
+  const compaction: CompactResult = {
+    series: 0,
+    rangesIn: 0,
+    rangesOut: 0,
+    samples: 0,
+    filesWritten: 0,
+    filesDeleted: 0,
+  };
+  const addCompaction = (c: CompactResult | undefined) => {
+    if (!c) return;
+    for (const k of Object.keys(compaction) as (keyof CompactResult)[]) compaction[k] += c[k];
+  };
   const stats: ReadStats = { lines: 0, badLines: 0, chars: 0 };
   const series = new Map<string, LabelPairs>();
   let samples = 0;
@@ -86,6 +102,7 @@ async function compress(files: string[], o: CompressOptions): Promise<void> {
 
   const commit = async () => {
     const r = await store.commit();
+    addCompaction(r.compaction);
     segments += r.segments;
     segmentBytes += r.bytes;
     sinceCommit = 0;
@@ -99,6 +116,7 @@ async function compress(files: string[], o: CompressOptions): Promise<void> {
   for await (const batch of readNdjson(sources, stats, { strict: o.strict })) {
     for (const r of batch) {
       if (r.kind !== "sample") {
+        store.setMetadata(r);
         metadataRecords++;
         continue;
       }
@@ -125,6 +143,7 @@ async function compress(files: string[], o: CompressOptions): Promise<void> {
     }
   }
   await commit();
+  if (o.compact) addCompaction(await store.compact());
   if (progress) await Deno.stderr.write(enc.encode("\r\x1b[K"));
   const total = store.stats();
   const bytesOnDisk = segmentBytes + Math.max(0, total.indexBytes - indexBytesBefore);
@@ -138,6 +157,7 @@ async function compress(files: string[], o: CompressOptions): Promise<void> {
     ratio: bytesOnDisk ? stats.chars / bytesOnDisk : 0,
     badLines: stats.badLines,
     metadataRecords,
+    compaction,
     verifiedSamples: store.verifiedSamples,
     store: {
       series: total.series,
@@ -154,6 +174,9 @@ async function compress(files: string[], o: CompressOptions): Promise<void> {
         `${report.bytesOnDisk} bytes on disk (${report.bytesPerSample.toFixed(3)} bytes/sample), ` +
         `${report.ratio.toFixed(1)}x smaller than the ${report.inputBytes} bytes of NDJSON` +
         (o.verify ? `, ${report.verifiedSamples} samples verified` : "") +
+        (compaction.rangesIn
+          ? `, compacted ${compaction.rangesIn} ranges of ${compaction.series} series into ${compaction.rangesOut} (${compaction.filesDeleted} files deleted)`
+          : "") +
         ` in ${report.seconds.toFixed(2)} s`,
     );
   }
@@ -173,6 +196,10 @@ export function compressCommand(): CommandUnknownOpts {
         .choices(["text", "json"] as const).default("text" as const),
     )
     .option("--verify", "read every segment back after writing it and compare bit for bit")
+    .option(
+      "--compact",
+      "then merge each series' small ranges (from many commits) into bigger ones; with no files, only compact (pass - to also read stdin)",
+    )
     .option("--strict", "stop at the first bad NDJSON line (default: skip it, exit 1 at the end)")
     .option(
       "--segment-samples <n>",
@@ -203,6 +230,7 @@ export function compressCommand(): CommandUnknownOpts {
         "samples at..at+count-1 of the file: channel 0 = ts[i]-ts[i-1]-stepMs; channel 1 = n with\n" +
         "value = n / 10^scale (mode dec), or channels 1,2 = hi,lo of n (dec2) or of the float64 bits\n" +
         "(f64). See lib/store/README.md.\n" +
+        "Commits also compact automatically once enough small ranges piled up (bounded work).\n" +
         "Example:\n  wattwave sample --period 1s | wattwave compress --store ./power-store --verify",
     )
     .action(async (files, options) => {

@@ -1,9 +1,10 @@
 /**
  * Crash safety: `wattwave compress` killed with SIGKILL at random moments leaves a store that
  * opens, and `export` returns, per series, a prefix of the input holding at least everything
- * the run reported as committed.
+ * the run reported as committed; the next writer deletes the killed run's uncommitted files.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
+import { gunzipSync } from "node:zlib";
 import { runWattwave, spawnWattwave } from "./support/cli.ts";
 import { collect } from "./support/net.ts";
 
@@ -101,6 +102,15 @@ Deno.test("kill -9 during compress leaves a prefix-consistent store with every c
       assertEquals(more.code, 0, more.stderr);
       const e2 = await runWattwave(["export", "--store", store, "--match", "after_crash"]);
       assertEquals(e2.stdout.trim().split("\n").length, 1, e2.stderr);
+      // That writer deleted the killed one's uncommitted files: every file left is indexed.
+      const onDisk: string[] = [];
+      for await (const f of Deno.readDir(`${store}/segments`)) {
+        if (f.name.endsWith(".flac")) onDisk.push(f.name);
+      }
+      const index = JSON.parse(
+        new TextDecoder().decode(gunzipSync(await Deno.readFile(`${store}/index.json.gz`))),
+      );
+      assertEquals(onDisk.sort(), index.files.map((f: { file: string }) => f.file).sort());
     }
     assert(
       killedMidway >= 2,

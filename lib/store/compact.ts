@@ -32,8 +32,16 @@ export interface CompactionPlan {
   debt: number;
 }
 
-/** Finds every series' mergeable run of small ranges (see the module doc). */
-export function planCompaction(index: StoreIndex, targetSamples: number): CompactionPlan {
+/**
+ * Finds every series' mergeable run of small ranges (see the module doc). With `greedy`, the
+ * run is every trailing range smaller than `targetSamples` (no size-ratio rule): what an
+ * explicit, full compaction merges.
+ */
+export function planCompaction(
+  index: StoreIndex,
+  targetSamples: number,
+  greedy = false,
+): CompactionPlan {
   const items: CompactionItem[] = [];
   let debt = 0;
   for (const s of index.series) {
@@ -42,7 +50,7 @@ export function planCompaction(index: StoreIndex, targetSamples: number): Compac
     let from = r.length;
     for (let i = r.length - 1; i >= 0; i--) {
       const c = r[i].count;
-      if (c >= targetSamples || (sum > 0 && c > sum)) break;
+      if (c >= targetSamples || (!greedy && sum > 0 && c > sum)) break;
       sum += c;
       from = i;
     }

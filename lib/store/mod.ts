@@ -388,7 +388,8 @@ export class Store {
    * (see `writer_lock.ts`), with the `.writer` files of dead writers.
    */
   async #removeOrphans(): Promise<void> {
-    for (const f of this.#index.retired) await this.#removeSegment(f);
+    // Left by a compaction that crashed before deleting them: delete, and drop the list.
+    if (this.#index.retired.length) await this.#locked((index) => this.#publish(index));
     const segments = `${this.dir}/${SEGMENTS_DIR}`;
     const candidates: string[] = [];
     const tags = new Set<string>();
@@ -789,8 +790,9 @@ export class Store {
   /**
    * Merges small ranges (see `compact.ts`) of the committed index, crash-safely: new files are
    * written and fsynced, the index is replaced atomically, and only then the old files are
-   * deleted. With `full` (default true) it repeats until nothing is left to merge; otherwise
-   * one pass of at most `maxSamples` samples. Uncommitted appends are untouched.
+   * deleted. With `full` (default true) it merges every series' trailing ranges smaller than
+   * `compactTargetSamples`, however many passes of `maxSamples` samples that takes; otherwise
+   * one pass under the automatic (binary counter) rule. Uncommitted appends are untouched.
    */
   async compact(options: { full?: boolean; maxSamples?: number } = {}): Promise<CompactResult> {
     if (this.#options.readOnly) throw new Error("store opened read-only");
@@ -804,14 +806,15 @@ export class Store {
     };
     for (let pass = 0; pass < 1000; pass++) {
       await this.refresh();
-      const plan = planCompaction(this.#index, this.#options.compactTargetSamples);
+      const full = options.full ?? true;
+      const plan = planCompaction(this.#index, this.#options.compactTargetSamples, full);
       if (!plan.items.length) break;
       const r = await this.#compact(
         plan.items,
         options.maxSamples ?? this.#options.compactMaxSamples,
       );
       for (const k of Object.keys(total) as (keyof CompactResult)[]) total[k] += r[k];
-      if (!(options.full ?? true) || r.rangesIn === 0) break;
+      if (!full || r.rangesIn === 0) break;
     }
     return total;
   }
@@ -904,8 +907,9 @@ export class Store {
       index.retired = [...retired];
       await this.#publish(index);
     });
-    // The index no longer names them: delete (a crash here leaves them listed as retired).
-    for (const f of retired) await this.#removeSegment(f);
+    // The index no longer names them: delete them, then drop them from the index (a crash
+    // in between leaves them listed as retired, deleted by the next writer).
+    if (retired.length) await this.#locked((index) => this.#publish(index));
     return result;
   }
 

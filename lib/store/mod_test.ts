@@ -244,3 +244,78 @@ Deno.test("store: a writer deletes orphan files of dead writers, keeps live writ
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("store: many small commits are compacted at commit; ties keep commit order", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wattwave-store-" });
+  try {
+    const store = await Store.open(dir, { compactMinDebt: 16, blockSize: 64 });
+    const want = new Map<string, { ts: number[]; v: number[] }>();
+    const series = Array.from(
+      { length: 6 },
+      (_, s): LabelPairs => [["__name__", "m"], ["s", `${s}`]],
+    );
+    let compactions = 0;
+    for (let c = 0; c < 120; c++) {
+      for (let s = 0; s < series.length; s++) {
+        // Each commit repeats the previous commit's last timestamp: ties across ranges.
+        const ts = [c * 10, c * 10 + 1, c * 10 + 2, c * 10 + 10];
+        const v = ts.map((t, i) => t * 100 + s + i / 8);
+        await store.append(series[s], ts, new Float64Array(v));
+        const w = want.get(`${s}`) ?? { ts: [], v: [] };
+        w.ts.push(...ts);
+        w.v.push(...v);
+        want.set(`${s}`, w);
+      }
+      const r = await store.commit();
+      if (r.compaction) compactions++;
+    }
+    assert(compactions >= 3, `${compactions} compactions`);
+    const stats = store.stats();
+    assert(stats.ranges <= series.length * 12, `${stats.ranges} ranges after 120 commits`);
+    assert(stats.segments <= 15, `${stats.segments} files after 120 commits`);
+    let files = 0;
+    for await (const e of Deno.readDir(`${dir}/${SEGMENTS_DIR}`)) {
+      if (e.name.endsWith(".flac")) files++;
+    }
+    assertEquals(files, stats.segments); // replaced files are deleted
+    const check = async (s: Store) => {
+      for (let i = 0; i < series.length; i++) {
+        const w = want.get(`${i}`)!;
+        // Stable merge of equal timestamps in commit order = sort by ts, then arrival.
+        const order = w.ts.map((_, k) => k).sort((a, b) => w.ts[a] - w.ts[b] || a - b);
+        const back = await readAll(s, series[i]);
+        assertEquals(back.ts, order.map((k) => w.ts[k]));
+        assertEquals(back.bits, bits(new Float64Array(order.map((k) => w.v[k]))));
+      }
+    };
+    await check(store);
+    const full = await store.compact();
+    assert(full.rangesIn > full.rangesOut);
+    assertEquals(store.stats().ranges, series.length);
+    await check(store);
+    await check(await Store.open(dir, { readOnly: true }));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("store: a reader with an old index restarts a read whose files compaction deleted", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wattwave-store-" });
+  try {
+    const writer = await Store.open(dir, { autoCompact: false });
+    for (let c = 0; c < 10; c++) {
+      await writer.append(CPU, [c * 1000, c * 1000 + 500], new Float64Array([c, c + 0.5]));
+      await writer.commit();
+    }
+    const reader = await Store.open(dir, { readOnly: true });
+    assertEquals(reader.series()[0].segments, 10);
+    const r = await writer.compact();
+    assertEquals([r.rangesIn, r.rangesOut, r.filesDeleted], [10, 1, 10]);
+    // The reader has not refreshed: its index names deleted files.
+    const back = await readAll(reader, CPU);
+    assertEquals(back.ts.length, 20);
+    assertEquals(reader.series()[0].segments, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,58 @@
+import { deepStrictEqual as assertEquals } from "node:assert";
+import { compactionDue, planCompaction } from "./compact.ts";
+import { emptyIndex, type RangeEntry, type StoreIndex } from "./index_file.ts";
+
+function indexOf(counts: number[][]): StoreIndex {
+  const index = emptyIndex();
+  counts.forEach((list, s) => {
+    index.series.push({
+      id: `s${s}`,
+      labels: [["__name__", `m${s}`]],
+      ranges: list.map((count, i): RangeEntry => ({
+        file: `f${i}`,
+        at: 0,
+        count,
+        minTs: i,
+        maxTs: i,
+        stepMs: 0,
+        mode: "dec",
+        scale: 0,
+      })),
+    });
+  });
+  return index;
+}
+
+Deno.test("planCompaction: binary-counter runs at the end, big ranges are barriers", () => {
+  const plan = planCompaction(
+    indexOf([
+      [5, 5, 5, 5], // all four: 5 ≤ 5, 5 ≤ 10, 5 ≤ 15
+      [80, 5, 5], // 80 > 10: only the two fives
+      [80, 40, 20, 10, 5, 5], // 5 ≤ 5, 10 ≤ 10, 20 ≤ 20, 40 ≤ 40, 80 ≤ 80: all
+      [100, 5], // one small range after a bigger one: nothing
+      [20000, 5, 5], // 20000 ≥ target: a barrier
+      [7], // a single range: nothing
+    ]),
+    16384,
+  );
+  assertEquals(
+    plan.items.map((it) => [it.seriesId, it.from, it.ranges.length, it.samples]),
+    [["s0", 0, 4, 20], ["s1", 1, 2, 10], ["s2", 0, 6, 160], ["s4", 1, 2, 10]],
+  );
+  assertEquals(plan.debt, 3 + 1 + 5 + 1);
+  const greedy = planCompaction(indexOf([[100, 5], [80, 5, 5], [20000, 3]]), 16384, true);
+  assertEquals(greedy.items.map((it) => [it.seriesId, it.from, it.samples]), [
+    ["s0", 0, 105],
+    ["s1", 0, 90],
+  ]);
+});
+
+Deno.test("compactionDue: enough debt and long enough runs", () => {
+  const many = indexOf(Array.from({ length: 20 }, () => Array(9).fill(5)));
+  assertEquals(compactionDue(planCompaction(many, 16384)), true); // debt 160, runs of 9
+  const short = indexOf(Array.from({ length: 100 }, () => [5, 5]));
+  assertEquals(compactionDue(planCompaction(short, 16384)), false); // debt 100, runs of 2
+  const few = indexOf([Array(30).fill(5)]);
+  assertEquals(compactionDue(planCompaction(few, 16384)), false); // debt 29 < 64
+  assertEquals(compactionDue(planCompaction(few, 16384), { minDebt: 10 }), true);
+});
