@@ -10,7 +10,8 @@ import {
 } from "@commander-js/extra-typings";
 import { collectString } from "../lib/cli/parse.ts";
 import { UsageError } from "../lib/errors.ts";
-import { formatJsonValue } from "../lib/ndjson/contract.ts";
+import { formatJsonValue, formatMetadata } from "../lib/ndjson/contract.ts";
+import type { MetricType } from "../lib/model/sample.ts";
 import { NdjsonWriter } from "../lib/ndjson/writer.ts";
 import {
   type CompiledMatcher,
@@ -77,6 +78,19 @@ async function exportStore(o: ExportOptions): Promise<void> {
   ).filter((s) => s.maxTs >= startMs && s.minTs <= endMs);
   const out = new NdjsonWriter(Deno.stdout.writable, { bufferChars: 256 * 1024 });
   try {
+    // Metadata records first, for the metric names of the exported series (in series order).
+    const names = new Set<string>();
+    for (const s of series) {
+      const name = s.labels.find(([n]) => n === "__name__")?.[1] ?? "";
+      if (names.has(name)) continue;
+      names.add(name);
+      const m = store.metadata(name);
+      if (!m) continue;
+      const p = out.writeLine(
+        formatMetadata({ kind: "metadata", ...m, type: m.type as MetricType }),
+      );
+      if (p) await p;
+    }
     for (const s of series) {
       const prefix = linePrefix(s.labels);
       for await (const block of store.read(s.id, startMs, endMs)) {
@@ -117,7 +131,8 @@ export function exportCommand(): CommandUnknownOpts {
     .option("--end <time>", "last timestamp (ms since epoch or RFC 3339), inclusive", parseTimeMs)
     .addHelpText(
       "after",
-      "\nOutput: each series in turn, its samples in timestamp order (equal timestamps in the\n" +
+      "\nOutput: the stored metadata records (type, unit, help) of the exported metric names\n" +
+        "first, then each series in turn, its samples in timestamp order (equal timestamps in the\n" +
         "order they were stored). Only segments and FLAC frames covering the range are decoded.\n" +
         "Example:\n" +
         "  wattwave export --store ./power-store --match 'rapl_energy_joules_total{domain=\"package\"}' \\\n" +

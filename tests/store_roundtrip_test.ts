@@ -236,3 +236,55 @@ Deno.test("a one-million-sample series round-trips and appends from a later run"
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("metadata records round-trip: stored in the index, exported first for the exported metrics", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wattwave-meta-" });
+  try {
+    const meta = (name: string, type: string, unit: string, help: string) =>
+      JSON.stringify({ metadata: { name, type, unit, help } });
+    const input = [
+      meta("gpu_power_watts", "gauge", "watts", "old help"),
+      line("gpu_power_watts", { gpu: "0" }, T0, "69.85"),
+      meta("rapl_energy_joules_total", "counter", "joules", 'Energy "package" \\ RAPL\nzone'),
+      line("rapl_energy_joules_total", { zone: "package-0" }, T0, "12345.678"),
+      meta("gpu_power_watts", "gauge", "watts", "Board power draw"), // the last one wins
+      meta("never_sampled", "gauge", "", "no samples: not exported"),
+      line("gpu_power_watts", { gpu: "1" }, T0 + 1000, "70"),
+    ].join("\n") + "\n";
+    const c = await runWattwave(["compress", "--store", dir, "--report", "json"], { stdin: input });
+    assertEquals(c.code, 0, c.stderr);
+    assertEquals(JSON.parse(c.stderr.trim().split("\n").at(-1)!).metadataRecords, 4);
+    const e = await runWattwave(["export", "--store", dir]);
+    assertEquals(e.code, 0, e.stderr);
+    const out = e.stdout.trim().split("\n");
+    assertEquals(out.slice(0, 2), [
+      meta("gpu_power_watts", "gauge", "watts", "Board power draw"),
+      meta("rapl_energy_joules_total", "counter", "joules", 'Energy "package" \\ RAPL\nzone'),
+    ]);
+    assertEquals(out.length, 5);
+    assert(out.slice(2).every((l) => JSON.parse(l).timestamp !== undefined));
+    // Re-importing the export gives the same export.
+    const dir2 = `${dir}/again`;
+    const c2 = await runWattwave(["compress", "--store", dir2], { stdin: e.stdout });
+    assertEquals(c2.code, 0, c2.stderr);
+    assertEquals((await runWattwave(["export", "--store", dir2])).stdout, e.stdout);
+    // Only the metadata of the metrics selected.
+    const m = await runWattwave(["export", "--store", dir, "--match", "rapl_energy_joules_total"]);
+    assertEquals(m.stdout.trim().split("\n"), [
+      meta("rapl_energy_joules_total", "counter", "joules", 'Energy "package" \\ RAPL\nzone'),
+      line("rapl_energy_joules_total", { zone: "package-0" }, T0, "12345.678"),
+    ]);
+    // A later run updates a record.
+    const c3 = await runWattwave(["compress", "--store", dir], {
+      stdin: meta("rapl_energy_joules_total", "counter", "joules", "new help") + "\n",
+    });
+    assertEquals(c3.code, 0, c3.stderr);
+    const m2 = await runWattwave(["export", "--store", dir, "--match", "rapl_energy_joules_total"]);
+    assertEquals(
+      m2.stdout.split("\n")[0],
+      meta("rapl_energy_joules_total", "counter", "joules", "new help"),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
