@@ -2,9 +2,10 @@
  * Benchmark: the same data (default 1,000 series × 1 h at 1 s) in Prometheus' local TSDB and in a
  * wattwave store read through `remote_read` by a second Prometheus. Measures PromQL range-query
  * latency over all series and over one series on each path (medians, ratio, in one run) and the
- * peak RSS of `serve-read` (VmHWM). Two serve-reads answer: one with its default sample cache and
- * one with `--cache-bytes 0` (every query reads and decodes the store); the first query of the
- * cached one (cold cache) is reported too. The paths take turns within each run.
+ * peak RSS of `serve-read` (VmHWM). Three serve-reads answer: one with its defaults (sample cache,
+ * read workers), one with `--cache-bytes 0` (every query reads and decodes the store, in the read
+ * workers) and one with `--cache-bytes 0 --read-workers 0` (all in the main thread); the first
+ * query of the cached one (cold cache) is reported too. The paths take turns within each run.
  *
  * Run: `deno run -A bench/serve_read_bench.ts [--series 1000] [--runs 7] [--compress]`
  * (`--compress` passes `--compress-responses` to both serve-reads).
@@ -154,7 +155,12 @@ try {
 
   const extra = args.compress ? ["--compress-responses"] : [];
   const paths: { name: string; url: string; pid?: number }[] = [{ name: "local", url: local.url }];
-  for (const [name, flags] of [["cached", []], ["uncached", ["--cache-bytes", "0"]]] as const) {
+  const variants = [
+    ["cached", []],
+    ["uncached", ["--cache-bytes", "0"]],
+    ["uncached, no workers", ["--cache-bytes", "0", "--read-workers", "0"]],
+  ] as const;
+  for (const [name, flags] of variants) {
     const server = await startServeRead(["--store", dir, ...flags, ...extra]);
     cleanup.unshift(server.stop);
     const remote = await startPrometheus({
@@ -186,14 +192,15 @@ try {
       }
     }
     const l = median(times.local);
-    let row = `${c.name.padEnd(10)}  ${c.query.padEnd(30)}  local TSDB ${
-      l.toFixed(1).padStart(6)
-    } ms`;
+    rows.push(`${c.name}, ${c.query}: local TSDB ${l.toFixed(1)} ms`);
     for (const p of paths.slice(1)) {
       const r = median(times[p.name]);
-      row += `  remote_read ${p.name} ${r.toFixed(1).padStart(6)} ms (${(r / l).toFixed(2)}×)`;
+      rows.push(
+        `  remote_read, ${p.name.padEnd(20)} ${r.toFixed(1).padStart(7)} ms  ${
+          (r / l).toFixed(2)
+        }×`,
+      );
     }
-    rows.push(row);
   }
   console.log(
     `serve-read benchmark: ${SERIES} series × ${SAMPLES} samples at 1 s, range query over 1 h, ` +
@@ -202,9 +209,8 @@ try {
   for (const row of rows) console.log(row);
   console.log(`first query of the cached serve-read (cold cache): ${coldMs.toFixed(1)} ms`);
   for (const p of paths.slice(1)) {
-    console.log(
-      `serve-read ${p.name} peak RSS (VmHWM): ${(await peakRssMiB(p.pid!)).toFixed(0)} MiB`,
-    );
+    const rss = (await peakRssMiB(p.pid!)).toFixed(0);
+    console.log(`serve-read (${p.name}) peak RSS (VmHWM): ${rss} MiB`);
   }
 } finally {
   for (const c of cleanup) await c().catch(() => {});

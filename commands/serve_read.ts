@@ -35,8 +35,8 @@ interface ServeReadOptions {
 
 const MIN_FRAME_BYTES = 4096;
 
-/** Default of `--read-workers`: one per core, at most 4. */
-const DEFAULT_READ_WORKERS = Math.max(1, Math.min(4, navigator.hardwareConcurrency ?? 1));
+/** Default of `--read-workers`: one per core besides the main thread's (which reads too), at most 3. */
+const DEFAULT_READ_WORKERS = Math.max(1, Math.min(3, (navigator.hardwareConcurrency ?? 2) - 1));
 
 /** A count, 0 included. */
 function parseCount(text: string): number {
@@ -161,8 +161,8 @@ export function serveReadCommand(): CommandUnknownOpts {
     )
     .option(
       "--read-workers <n>",
-      "workers reading and decoding series in parallel for queries over many uncached series " +
-        "(0: read in the main thread)",
+      "workers reading and decoding series alongside the main thread, for queries over many " +
+        "uncached series (0: main thread only; default: cores - 1)",
       parseCount,
       DEFAULT_READ_WORKERS,
     )

@@ -49,8 +49,12 @@ export class PoolBudgetError extends Error {
   override name = "PoolBudgetError";
 }
 
+/** Reads a job's items in the calling thread (the caller's share of {@linkcode SeriesReadPool.read}). */
+export type ReadHere = (items: PoolJobItem[], budget: number) => Promise<WireSamples[]>;
+
 interface Job {
   id: number;
+  owner: object;
   items: PoolJobItem[];
   budget: number;
   resolve: (r: WireSamples[]) => void;
@@ -113,28 +117,45 @@ export class SeriesReadPool {
   }
 
   /**
-   * Reads `items` split into jobs spread over the workers; results come back in item order.
-   * Rejects with {@linkcode PoolBudgetError} when a job reads more than `budget` samples, with
-   * {@linkcode PoolUnavailableError} when the pool cannot be used.
+   * Reads `items` split into jobs spread over the workers (and over `here`, the calling thread,
+   * when given: it takes this call's jobs that no worker has taken yet); results come back in
+   * item order. Rejects with {@linkcode PoolBudgetError} when a job reads more than `budget`
+   * samples, with {@linkcode PoolUnavailableError} when the pool cannot be used.
    */
-  async read(items: PoolJobItem[], budget: number): Promise<WireSamples[]> {
+  async read(items: PoolJobItem[], budget: number, here?: ReadHere): Promise<WireSamples[]> {
     const workers = this.readyWorkers;
     if (workers === 0) throw new PoolUnavailableError(this.#broken ?? "no read worker is ready");
-    // About four jobs per worker: even shares of work even when series differ in length.
-    const per = Math.max(1, Math.ceil(items.length / (workers * 4)));
+    // About four jobs per reader: even shares of work even when series differ in length.
+    const readers = workers + (here ? 1 : 0);
+    const per = Math.max(1, Math.ceil(items.length / (readers * 4)));
+    const owner = {};
     const jobs: Promise<WireSamples[]>[] = [];
     for (let i = 0; i < items.length; i += per) {
-      jobs.push(this.#submit(items.slice(i, i + per), budget));
+      jobs.push(
+        new Promise((resolve, reject) => {
+          const job = { id: this.#nextJob++, owner, items: items.slice(i, i + per), budget };
+          this.#queue.push({ ...job, resolve, reject });
+        }),
+      );
     }
-    const parts = await Promise.all(jobs);
-    return parts.flat();
-  }
-
-  #submit(items: PoolJobItem[], budget: number): Promise<WireSamples[]> {
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ id: this.#nextJob++, items, budget, resolve, reject });
-      this.#pump();
-    });
+    this.#pump();
+    const all = Promise.all(jobs);
+    if (here) {
+      let failed = false;
+      all.catch(() => failed = true); // (awaited below) the loop stops at the first failure
+      while (!failed) {
+        const at = this.#queue.findIndex((j) => j.owner === owner);
+        if (at < 0) break;
+        const [job] = this.#queue.splice(at, 1);
+        try {
+          job.resolve(await here(job.items, job.budget));
+        } catch (err) {
+          job.reject(err as Error);
+          break;
+        }
+      }
+    }
+    return (await all).flat();
   }
 
   #pump(): void {

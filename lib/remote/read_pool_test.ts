@@ -48,6 +48,23 @@ Deno.test("SeriesReadPool: workers read what the store reads in-process, in item
       strictEqual(got[i].count, want.count, `item ${i}`);
       deepStrictEqual(got[i].bytes, want.bytes, `item ${i}`);
     }
+    // With the calling thread reading too: the same answer, shared between both.
+    let hereItems = 0;
+    const here = async (list: PoolJobItem[]) => {
+      hereItems += list.length;
+      const out = [];
+      for (const it of list) {
+        const b = new WireSamplesBuilder();
+        for await (const block of store.read(it.id, it.startMs, it.endMs)) {
+          b.add(block.timestampsMs, block.values, 0, block.timestampsMs.length);
+        }
+        out.push(b.finish());
+      }
+      return out;
+    };
+    const shared = await pool.read(items, 1e9, here);
+    ok(hereItems > 0 && hereItems < items.length, `${hereItems} items read here`);
+    deepStrictEqual(shared.map((w) => w.bytes), got.map((w) => w.bytes));
     // Segments committed later are seen by the next job.
     await store.append([["__name__", "m"], ["s", "new"]], [T0], new Float64Array([1]));
     await store.commit();

@@ -88,7 +88,11 @@ export interface SeriesReader {
   /** Whether {@linkcode read} can be called now. */
   readonly usable: boolean;
   /** The samples of each item, in order; rejects with `PoolBudgetError` beyond `budget` samples. */
-  read(items: PoolJobItem[], budget: number): Promise<WireSamples[]>;
+  read(
+    items: PoolJobItem[],
+    budget: number,
+    here?: (items: PoolJobItem[], budget: number) => Promise<WireSamples[]>,
+  ): Promise<WireSamples[]>;
 }
 
 /** What the write path needs from a store. */
@@ -253,16 +257,55 @@ export function createReadHandler(
       const [from, to] = hit.indexRange(startMs, endMs);
       return { samples: hit, from, to };
     }
-    const builder = new WireSamplesBuilder(s.count ?? 256);
-    for await (const block of store.read(s.id, startMs, endMs)) {
+    const samples = await readOne(s.id, startMs, endMs, s.count ?? 256, budget);
+    if (!samples) throw tooManySamples(queryIndex, maxSamples);
+    cache.set(s, startMs, endMs, samples);
+    return { samples, from: 0, to: samples.count };
+  }
+
+  /** Reads and encodes one series range; undefined once more than `budget` samples are read. */
+  async function readOne(
+    id: string,
+    startMs: number,
+    endMs: number,
+    expectedSamples: number,
+    budget: number,
+  ): Promise<WireSamples | undefined> {
+    const builder = new WireSamplesBuilder(expectedSamples);
+    for await (const block of store.read(id, startMs, endMs)) {
       const n = block.timestampsMs.length;
       if (n === 0) continue;
       builder.add(block.timestampsMs, block.values, 0, n);
-      if (builder.count > budget) throw tooManySamples(queryIndex, maxSamples);
+      if (builder.count > budget) return undefined;
     }
-    const samples = builder.finish();
-    cache.set(s, startMs, endMs, samples);
-    return { samples, from: 0, to: samples.count };
+    return builder.finish();
+  }
+
+  /**
+   * The read pool's in-process share: reads a job's items `READ_CONCURRENCY` at a time (file
+   * reads overlap decoding); rejects with `PoolBudgetError` beyond `budget` samples.
+   */
+  async function readJobHere(items: PoolJobItem[], budget: number): Promise<WireSamples[]> {
+    const out: WireSamples[] = new Array(items.length);
+    let total = 0;
+    let next = 0;
+    let failed = false;
+    const runner = async () => {
+      while (next < items.length && !failed) {
+        const i = next++;
+        const it = items[i];
+        const w = await readOne(it.id, it.startMs, it.endMs, it.expectedSamples, budget - total);
+        if (!w || (total += w.count) > budget) {
+          failed = true;
+          throw new PoolBudgetError("sample budget exceeded");
+        }
+        out[i] = w;
+      }
+    };
+    const runners: Promise<void>[] = [];
+    for (let k = 0; k < Math.min(READ_CONCURRENCY, items.length); k++) runners.push(runner());
+    await Promise.all(runners);
+    return out;
   }
 
   /**
@@ -302,6 +345,7 @@ export function createReadHandler(
               expectedSamples: selected[i].count ?? 256,
             })),
             maxSamples - samples,
+            readJobHere,
           );
           for (let k = 0; k < missed.length; k++) {
             const s = selected[missed[k]];
@@ -388,6 +432,7 @@ export function createReadHandler(
       options.onAnswered?.({ ...info, elapsedMs: performance.now() - t0 });
       return new Response(body, { status: 200, headers });
     }
+    const headerLength = snappyLiteralHeaderLength(length);
     // One snappy literal: its header, then the message streamed piece by piece. Sample pieces go
     // out as views of the cached (immutable) arrays: nothing of the size of the response is
     // allocated or copied.
@@ -402,7 +447,7 @@ export function createReadHandler(
     }, { highWaterMark: 0 });
     return new Response(body, {
       status: 200,
-      headers: { ...headers, "Content-Length": String(snappyLiteralHeaderLength(length) + length) },
+      headers: { ...headers, "Content-Length": String(headerLength + length) },
     });
   }
 
