@@ -77,7 +77,11 @@ export interface StoreOptions {
   maxSegmentSamples?: number;
   /** Total bytes all series buffers (and cut, not yet written ranges) may hold before the largest are cut. Default 64 MiB. */
   memoryBudgetBytes?: number;
-  /** FLAC block size (samples per frame and seek granularity). Default 4096. */
+  /**
+   * FLAC block size (samples per frame and seek granularity). Default: per file, 512 when its
+   * ranges average fewer than 1024 samples (packed short series: frames that do not mix too
+   * many series predict better), else 1024.
+   */
   blockSize?: number;
   /** FLAC compression level (0–8) passed to the codec. Default the codec's default. */
   level?: number;
@@ -328,7 +332,7 @@ export class Store {
     this.#options = {
       maxSegmentSamples,
       memoryBudgetBytes: options.memoryBudgetBytes ?? 64 << 20,
-      blockSize: options.blockSize ?? 4096,
+      blockSize: options.blockSize ?? 0,
       readOnly: options.readOnly ?? false,
       verify: options.verify ?? false,
       level: options.level,
@@ -689,7 +693,8 @@ export class Store {
   /** Encodes blocks into one new file (written, not yet fsynced or indexed). */
   async #writeFile(blocks: SampleBlock[]): Promise<{ file: FileEntry; ranges: RangeEntry[] }> {
     const encoded = encodePack(blocks, {
-      blockSize: this.#options.blockSize,
+      blockSize: this.#options.blockSize ||
+        (encodedSamples(blocks) < 1024 * blocks.length ? 512 : 1024),
       ...(this.#options.level !== undefined ? { level: this.#options.level } : {}),
     });
     if (!this.#writer) throw new Error("store closed or opened read-only");
@@ -1089,6 +1094,13 @@ export class Store {
   segmentPath(file: string): string {
     return `${this.dir}/${SEGMENTS_DIR}/${file}`;
   }
+}
+
+/** Samples in blocks. */
+function encodedSamples(blocks: SampleBlock[]): number {
+  let n = 0;
+  for (const b of blocks) n += b.timestampsMs.length;
+  return n;
 }
 
 /** A span covering every sample of a file (for verification). */

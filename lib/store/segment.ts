@@ -23,7 +23,7 @@ import type { ExceptionEntry, FileEntry, RangeEntry } from "./index_file.ts";
 import { type MappedValues, mapValues, unmapValues } from "./value_map.ts";
 import { rebuildTimestamps, timestampChannel, typicalStepMs } from "./timestamps.ts";
 
-/** Default FLAC block size of segments (samples per frame, also the seek granularity). */
+/** Block size {@linkcode encodePack} uses when none is given (the store picks 512 or 1024 per file). */
 export const DEFAULT_BLOCK_SIZE = 4096;
 
 /** FLAC sample rate written into segments (a hint: one timestamp unit is 1 ms). */
