@@ -73,6 +73,8 @@ export interface SeriesReadPoolOptions {
   workers?: number;
   /** Called once if the pool becomes unusable, with the reason (for logs). */
   onUnavailable?: (reason: string) => void;
+  /** The worker module. Default `read_worker.ts` beside this file (tests point it elsewhere). */
+  workerUrl?: URL;
 }
 
 /** Workers reading series of the store at `dir` (see the module doc). */
@@ -90,7 +92,8 @@ export class SeriesReadPool {
     for (let i = 0; i < n; i++) {
       let worker: Worker;
       try {
-        worker = new Worker(new URL("./read_worker.ts", import.meta.url), { type: "module" });
+        const url = options.workerUrl ?? new URL("./read_worker.ts", import.meta.url);
+        worker = new Worker(url, { type: "module" });
       } catch (err) {
         this.#fail(`cannot start a read worker: ${(err as Error).message}`);
         return;

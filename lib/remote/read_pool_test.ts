@@ -7,6 +7,10 @@ import {
   SeriesReadPool,
 } from "./read_pool.ts";
 import { WireSamplesBuilder } from "./read_samples.ts";
+import { createReadHandler } from "./read_server.ts";
+import { encodeReadRequest } from "./read_request.ts";
+import { decodeReadResponse } from "./read_response.ts";
+import { snappyDecode, snappyEncode } from "./snappy.ts";
 
 const T0 = 1_732_350_000_000;
 
@@ -103,5 +107,48 @@ Deno.test("SeriesReadPool: a store that cannot be opened makes it unusable, once
     );
   } finally {
     pool.close();
+  }
+});
+
+Deno.test("SeriesReadPool: a worker module that cannot load (a compiled binary without it) falls back", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wattwave-read-pool-" });
+  const reasons: string[] = [];
+  // (Deno prints the worker's load error on stderr; the pool only has to survive it.)
+  const pool = new SeriesReadPool(dir, {
+    workers: 1,
+    workerUrl: new URL("./no_such_worker.js", import.meta.url),
+    onUnavailable: (r) => reasons.push(r),
+  });
+  try {
+    const store = await Store.open(dir);
+    for (let s = 0; s < 10; s++) {
+      await store.append(
+        [["__name__", "m"], ["s", String(s)]],
+        [T0, T0 + 1000],
+        new Float64Array([s, s]),
+      );
+    }
+    await store.commit();
+    await waitUntil(() => reasons.length > 0, "the failure");
+    ok(!pool.usable);
+    // The read handler reads in-process instead.
+    const handler = createReadHandler({ store, readPool: pool, cacheBytes: 0 });
+    const body = snappyEncode(encodeReadRequest({
+      queries: [{
+        startMs: 0,
+        endMs: 2 * T0,
+        matchers: [{ name: "__name__", type: "=", value: "m" }],
+      }],
+      acceptedResponseTypes: [],
+    }));
+    const r = await handler(new Request("http://x/api/v1/read", { method: "POST", body }));
+    strictEqual(r.status, 200);
+    const [series] = decodeReadResponse(
+      snappyDecode(new Uint8Array(await r.arrayBuffer()), 1 << 20),
+    );
+    strictEqual(series.length, 10);
+  } finally {
+    pool.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });
