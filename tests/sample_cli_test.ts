@@ -387,8 +387,10 @@ Deno.test("sample --naming pyjoules: per-interval µJ deltas per component", asy
     "pyjoules",
     "--period",
     "300ms",
+    "--gpu-period",
+    "100ms",
     "--count",
-    "3",
+    "4",
   ]);
   const stderr = collect(child.stderr);
   const out = lineReader(child.stdout);
@@ -419,18 +421,23 @@ Deno.test("sample --naming pyjoules: per-interval µJ deltas per component", asy
     ) assert(components.has(c), `${c} missing: ${[...components]}`);
     assert(recs.every((x) => !x.name || x.name === "pyjoules_remote_write_energy_uj"));
     const pkg0 = samplesOf(recs, "pyjoules_remote_write_energy_uj", { component: "package_0" });
-    assertEquals(pkg0.map((x) => x.value), [12_345, 0]); // no baseline sample at tick 0
+    assertEquals(pkg0.map((x) => x.value), [12_345, 0, 0]); // no baseline sample at tick 0
     assertEquals(
       samplesOf(recs, "pyjoules_remote_write_energy_uj", { component: "dram_1" }).map((x) =>
         x.value
       ),
-      [777, 0],
+      [777, 0, 0],
     );
-    const gpu = samplesOf(recs, "pyjoules_remote_write_energy_uj", { component: "nvidia_gpu_0" });
-    assert(gpu.length >= 1);
-    // 100 W for ~300 ms ≈ 30 J = 3e7 µJ (row timing jitter allowed).
-    for (const g of gpu) {
-      assert(Number.isInteger(g.value) && Math.abs(g.value! - 3e7) < 0.6e7, `${g.value}`);
+    const gpu0 = samplesOf(recs, "pyjoules_remote_write_energy_uj", { component: "nvidia_gpu_0" });
+    const gpu1 = samplesOf(recs, "pyjoules_remote_write_energy_uj", { component: "nvidia_gpu_1" });
+    assert(gpu0.length >= 1 && gpu0.length === gpu1.length, JSON.stringify([gpu0, gpu1]));
+    for (let i = 0; i < gpu0.length; i++) {
+      const [a, b] = [gpu0[i].value!, gpu1[i].value!];
+      assert(Number.isInteger(a) && Number.isInteger(b));
+      // Rows of the same loop, nearly the same intervals: 100 W vs 50 W is twice the energy.
+      assert(Math.abs(a - 2 * b) <= 0.03 * a, `${a} vs ${b}`);
+      // 100 W for about one 300 ms tick ≈ 30 J = 3e7 µJ (row timing jitter allowed).
+      assert(a > 1.5e7 && a < 4.5e7, `${a}`);
     }
   } finally {
     try {
