@@ -6,8 +6,10 @@
  * read workers), one with `--cache-bytes 0` (every query reads and decodes the store, in the read
  * workers) and one with `--cache-bytes 0 --read-workers 0` (all in the main thread); the first
  * query of the cached one (cold cache) is reported too. The paths take turns within each run.
+ * Then `--live` rounds (default 5) each commit 15 s more of every series and run the all-series
+ * query over the last hour again (where the cache only reads the new tails).
  *
- * Run: `deno run -A bench/serve_read_bench.ts [--series 1000] [--runs 7] [--compress]`
+ * Run: `deno run -A bench/serve_read_bench.ts [--series 1000] [--runs 7] [--live 5] [--compress]`
  * (`--compress` passes `--compress-responses` to both serve-reads).
  *
  * @module
@@ -25,11 +27,13 @@ const { values: args } = parseArgs({
     runs: { type: "string", default: "7" },
     step: { type: "string", default: "15" },
     compress: { type: "boolean", default: false },
+    live: { type: "string", default: "5" },
   },
 });
 const SERIES = Number(args.series);
 const RUNS = Number(args.runs);
 const STEP_S = Number(args.step);
+const LIVE_ROUNDS = Number(args.live);
 const SAMPLES = 3600;
 
 function median(xs: number[]): number {
@@ -137,20 +141,23 @@ try {
 
   const local = await startPrometheus();
   cleanup.unshift(local.stop);
+  const writeLocal = async (series: WireSeries[]) => {
+    for (let i = 0; i < series.length; i += 50) {
+      const r = await fetch(`${local.url}/api/v1/write`, {
+        method: "POST",
+        headers: {
+          "Content-Encoding": "snappy",
+          "Content-Type": "application/x-protobuf",
+          "X-Prometheus-Remote-Write-Version": "0.1.0",
+        },
+        body: new Uint8Array(snappyEncode(encodeWriteRequest(series.slice(i, i + 50)))),
+      });
+      if (!r.ok) throw new Error(`local write: ${r.status} ${await r.text()}`);
+      await r.body?.cancel();
+    }
+  };
   t0 = performance.now();
-  for (let i = 0; i < data.length; i += 50) {
-    const r = await fetch(`${local.url}/api/v1/write`, {
-      method: "POST",
-      headers: {
-        "Content-Encoding": "snappy",
-        "Content-Type": "application/x-protobuf",
-        "X-Prometheus-Remote-Write-Version": "0.1.0",
-      },
-      body: new Uint8Array(snappyEncode(encodeWriteRequest(data.slice(i, i + 50)))),
-    });
-    if (!r.ok) throw new Error(`local write: ${r.status} ${await r.text()}`);
-    await r.body?.cancel();
-  }
+  await writeLocal(data);
   console.error(`Prometheus local TSDB loaded in ${(performance.now() - t0).toFixed(0)} ms`);
 
   const extra = args.compress ? ["--compress-responses"] : [];
@@ -201,6 +208,41 @@ try {
         }×`,
       );
     }
+  }
+  // Live data: every round commits 15 s more of every series (to the store and the local TSDB,
+  // as remote write would) and runs the all-series query over the last hour again.
+  const live: Record<string, number[]> = {};
+  for (const p of paths) live[p.name] = [];
+  let liveEndMs = endMs;
+  for (let round = 0; round < LIVE_ROUNDS; round++) {
+    const ts = Array.from({ length: 15 }, (_, i) => liveEndMs + (i + 1) * 1000);
+    liveEndMs += 15_000;
+    const more = data.map((s) => ({
+      labels: s.labels,
+      timestampsMs: ts,
+      values: Float64Array.from(ts, (_, i) => s.values[(round * 15 + i) % SAMPLES]),
+    }));
+    for (const s of more) await store.append(s.labels, s.timestampsMs, s.values);
+    await store.commit();
+    await writeLocal(more);
+    for (const p of paths) {
+      const endS = liveEndMs / 1000;
+      const { ms } = await rangeQueryMs(p.url, cases[0].query, endS - SAMPLES + 1, endS);
+      live[p.name].push(ms);
+    }
+  }
+  const liveLocal = median(live.local);
+  rows.push(
+    `all series after each commit of 15 s more data (${LIVE_ROUNDS} rounds): ` +
+      `local TSDB ${liveLocal.toFixed(1)} ms`,
+  );
+  for (const p of paths.slice(1)) {
+    const r = median(live[p.name]);
+    rows.push(
+      `  remote_read, ${p.name.padEnd(20)} ${r.toFixed(1).padStart(7)} ms  ${
+        (r / liveLocal).toFixed(2)
+      }×`,
+    );
   }
   console.log(
     `serve-read benchmark: ${SERIES} series × ${SAMPLES} samples at 1 s, range query over 1 h, ` +

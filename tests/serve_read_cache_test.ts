@@ -181,10 +181,11 @@ Deno.test("serve-read: cached, uncached and compressed answers agree; commits sh
     deepStrictEqual(before[0][0].ts, ts);
     deepStrictEqual(before[1][0].ts, ts.slice(101, 1201));
 
-    // Commit a late sample inside the cached range of gpu 0, later samples of gpu 1 and a new
-    // series; every server must show them in its next answer.
+    // Commit a late sample inside the cached range of gpu 0 (with a later one: its cached
+    // samples cannot just be extended), later samples of gpu 1 (extended: only the tail is
+    // read) and a new series; every server must show them in its next answer.
     const writer = await Store.open(dir);
-    await writer.append(a, [T0 + 150_500], new Float64Array([-1.25]));
+    await writer.append(a, [T0 + 150_500, T0 + n * 1000 + 9000], new Float64Array([-1.25, 3]));
     await writer.append(b, [T0 + n * 1000, T0 + n * 1000 + 1000], new Float64Array([5, 6]));
     const c: Pairs = [["__name__", "power_watts"], ["gpu", "2"]];
     await writer.append(c, [T0 + 2_550_000], new Float64Array([7]));
@@ -199,6 +200,20 @@ Deno.test("serve-read: cached, uncached and compressed answers agree; commits sh
     );
     deepStrictEqual(after[0][1].ts.slice(-2), [T0 + n * 1000, T0 + n * 1000 + 1000]);
     deepStrictEqual(after[2][2].labels, c);
+    deepStrictEqual(after[0][0].ts.slice(-2), [T0 + (n - 1) * 1000, T0 + n * 1000 + 9000]);
+
+    // Grow gpu 1 again, with a repeated timestamp (the first sample stays), twice over.
+    for (const round of [1, 2]) {
+      const t = T0 + (n + 10 * round) * 1000;
+      await writer.append(b, [t, t, t + 1000], new Float64Array([round, 99, round + 0.5]));
+      await writer.commit();
+      const grown = await check(`grown ${round}`);
+      deepStrictEqual(grown[0][1].ts.slice(-2), [t, t + 1000]);
+      deepStrictEqual(
+        grown[0][1].bytes.slice(-16),
+        valueBytes(new Float64Array([round, round + 0.5])),
+      );
+    }
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
     await Deno.remove(dir, { recursive: true });

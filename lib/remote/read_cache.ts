@@ -7,8 +7,9 @@
  * committed segments change, and then its fingerprint (sample count, segment count, first and last
  * timestamp, as `Store.series()` lists them after `refresh()`) changes too. An entry is used only
  * when its fingerprint equals the series' current one and its time range covers the query; a
- * series whose fingerprint moved is read again (and its entry replaced). Entries are bounded by
- * bytes; the least recently used go first.
+ * series whose fingerprint moved is read again (and its entry replaced), except when it only grew
+ * at the end ({@linkcode SeriesSampleCache.extendable}): then only the new tail is read and
+ * appended. Entries are bounded by bytes; the least recently used go first.
  *
  * @module
  */
@@ -39,6 +40,10 @@ export function seriesFingerprint(s: SeriesVersion): string | undefined {
 
 interface Entry {
   fingerprint: string;
+  /** The series as listed when the entry was read. */
+  count: number;
+  minTs: number;
+  maxTs: number;
   /** Queries with startMs ≥ fromMs and endMs ≤ toMs are covered (-Infinity/Infinity: open). */
   fromMs: number;
   toMs: number;
@@ -95,6 +100,31 @@ export class SeriesSampleCache {
   }
 
   /**
+   * The entry of a series that has changed only by growing (more samples, same first timestamp,
+   * a later last one) and that holds everything up to its old last sample: the caller reads the
+   * samples after `afterMs` and keeps the result only if they number exactly `addedSamples`
+   * (the store never drops samples, so then no sample landed at or before `afterMs`). Undefined
+   * when there is no such entry or it does not cover `startMs`.
+   */
+  extendable(
+    series: SeriesVersion,
+    startMs: number,
+  ): { samples: WireSamples; fromMs: number; afterMs: number; addedSamples: number } | undefined {
+    if (this.maxBytes === 0 || series.count === undefined) return undefined;
+    const e = this.#entries.get(series.id);
+    if (
+      !e || e.toMs !== Infinity || e.fromMs > startMs || e.minTs !== series.minTs ||
+      !(series.count > e.count) || !(series.maxTs > e.maxTs)
+    ) return undefined;
+    return {
+      samples: e.samples,
+      fromMs: e.fromMs,
+      afterMs: e.maxTs,
+      addedSamples: series.count - e.count,
+    };
+  }
+
+  /**
    * Whether samples of this many bytes could be kept (callers skip building cache entries that
    * would be refused).
    */
@@ -113,6 +143,9 @@ export class SeriesSampleCache {
     this.delete(series.id);
     const entry: Entry = {
       fingerprint,
+      count: series.count!,
+      minTs: series.minTs,
+      maxTs: series.maxTs,
       // A range reaching past the series' first/last sample covers every range beyond it too.
       fromMs: fromMs <= series.minTs ? -Infinity : fromMs,
       toMs: toMs >= series.maxTs ? Infinity : toMs,

@@ -75,3 +75,29 @@ Deno.test("read cache: 0 bytes disables it; stores without counts are not cached
   cache.set(bare, -Infinity, Infinity, samples(10));
   strictEqual(cache.get(bare, T0, T0), undefined);
 });
+
+Deno.test("read cache: an entry reaching the series' end can be extended when it only grew", () => {
+  const cache = new SeriesSampleCache(1 << 20);
+  const v1 = version("a", 100);
+  const w = samples(100);
+  cache.set(v1, -Infinity, Infinity, w);
+  const v2 = { ...v1, count: 130, segments: 2, maxTs: v1.maxTs + 30_000 };
+  deepStrictEqual(cache.extendable(v2, T0), {
+    samples: w,
+    fromMs: -Infinity,
+    afterMs: v1.maxTs,
+    addedSamples: 30,
+  });
+  strictEqual(cache.extendable(v1, T0), undefined, "unchanged: a hit, not an extension");
+  strictEqual(cache.extendable({ ...v2, maxTs: v1.maxTs }, T0), undefined, "no later samples");
+  strictEqual(cache.extendable({ ...v2, minTs: T0 - 1 }, T0), undefined, "an earlier sample");
+  strictEqual(cache.extendable({ ...v2, count: 100 }, T0), undefined, "rewritten, not grown");
+  // An entry that stops before the series' end cannot be extended.
+  cache.set(v1, T0 + 10_000, T0 + 50_000, w);
+  strictEqual(cache.extendable(v2, T0 + 10_000), undefined);
+  // One that starts after the query's start cannot either.
+  cache.set(v1, T0 + 10_000, Infinity, w);
+  strictEqual(cache.extendable(v2, T0 + 9_000), undefined);
+  strictEqual(cache.extendable(v2, T0 + 10_000)?.fromMs, T0 + 10_000);
+  strictEqual(new SeriesSampleCache(0).extendable(v2, T0), undefined);
+});

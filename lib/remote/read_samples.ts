@@ -60,7 +60,22 @@ export class WireSamples {
 
   /** Memory held, bytes (for cache accounting). */
   get byteSize(): number {
-    return this.bytes.byteLength + (this.offsets?.byteLength ?? 0) + 64;
+    const held = this.bytes.buffer.byteLength - this.bytes.byteOffset; // spare room included
+    return held + (this.offsets?.byteLength ?? 0) + 64;
+  }
+
+  #spareClaimed = false;
+
+  /**
+   * The buffer from these samples on, spare room after them included, for the first caller only:
+   * a builder continuing these samples writes after them in place instead of copying them. Bytes
+   * of these samples are never written (views of them stay valid).
+   */
+  claimSpare(): Uint8Array | undefined {
+    const b = this.bytes;
+    if (this.#spareClaimed || b.byteOffset + b.byteLength >= b.buffer.byteLength) return undefined;
+    this.#spareClaimed = true;
+    return new Uint8Array(b.buffer, b.byteOffset, b.buffer.byteLength - b.byteOffset);
   }
 
   /** Byte offset of sample `i` (`i === count` gives the end). */
@@ -155,9 +170,40 @@ export class WireSamplesBuilder {
   #offsets: Uint32Array | undefined;
   #lastTs = -Infinity;
 
-  /** A builder with room for about `expectedSamples` samples (it grows when needed). */
+  /**
+   * A builder with room for about `expectedSamples` samples and a sixteenth more (spare room for
+   * later samples, see {@linkcode continuing}); it grows when needed.
+   */
   constructor(expectedSamples = 256) {
-    this.#buf = new Uint8Array(Math.max(64, Math.min(expectedSamples, 1 << 22) * 18));
+    const n = Math.min(expectedSamples, 1 << 22);
+    this.#buf = new Uint8Array(Math.max(64, (n + (n >> 4)) * 18));
+  }
+
+  /**
+   * A builder that starts with `samples` (which it continues: later samples must have larger
+   * timestamps), with room for `moreSamples` more: written in place after them when their buffer
+   * has spare room no one claimed yet ({@linkcode WireSamples.claimSpare}), else after a copy.
+   */
+  static continuing(samples: WireSamples, moreSamples = 256): WireSamplesBuilder {
+    const b = new WireSamplesBuilder(0);
+    const used = samples.bytes.length;
+    const spare = samples.claimSpare();
+    if (spare) b.#buf = spare;
+    else {
+      b.#buf = new Uint8Array(used + (used >> 4) + Math.max(64, moreSamples * 18));
+      b.#buf.set(samples.bytes);
+    }
+    b.#pos = used;
+    b.#count = samples.count;
+    if (samples.count > 0) {
+      b.#stride = samples.stride;
+      if (samples.stride === 0) {
+        b.#offsets = new Uint32Array(Math.max(16, samples.count * 2 + 2));
+        b.#offsets.set(samples.offsets!.subarray(0, samples.count + 1));
+      }
+      b.#lastTs = samples.timestampAt(samples.count - 1);
+    }
+    return b;
   }
 
   /** Samples added so far. */
@@ -334,12 +380,18 @@ export class WireSamplesBuilder {
     return kept;
   }
 
-  /** The samples added (the builder must not be used afterwards). Trims spare room. */
+  /**
+   * The samples added (the builder must not be used afterwards). Spare room beyond a quarter
+   * of the samples is trimmed to a sixteenth.
+   */
   finish(): WireSamples {
     const used = this.#pos;
-    const bytes = this.#buf.length > used + (used >> 3) + 64
-      ? this.#buf.slice(0, used)
-      : this.#buf.subarray(0, used);
+    let bytes = this.#buf.subarray(0, used);
+    if (this.#buf.length > used + (used >> 2) + 4096) {
+      const trimmed = new Uint8Array(used + (used >> 4));
+      trimmed.set(bytes);
+      bytes = trimmed.subarray(0, used);
+    }
     const stride = this.#stride > 0 ? this.#stride : 0;
     let offsets = this.#offsets;
     if (stride === 0) {

@@ -1,4 +1,4 @@
-import { deepStrictEqual, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { WireSamplesBuilder } from "./read_samples.ts";
 import { ReadResponseEncoder } from "./read_response.ts";
 import { prompbType } from "./prompb.ts";
@@ -142,4 +142,51 @@ Deno.test("WireSamples: the 6-byte fast path drops repeats and hands over to the
   w.decodeInto(0, w.count, outTs, outValues);
   deepStrictEqual([...outTs], want);
   deepStrictEqual([...outValues], [1, 2, 3, 4, 5, 6]);
+});
+
+Deno.test("WireSamplesBuilder.continuing: the same bytes as building everything at once", () => {
+  for (const base of [1_732_350_000_000, 2 ** 35 - 150]) { // stride 18; lengths that change (offsets)
+    const ts = Array.from({ length: 300 }, (_, i) => base + i);
+    const values = withNaNs(ts.length);
+    const whole = new WireSamplesBuilder();
+    whole.add(ts, values, 0, ts.length);
+    const want = whole.finish();
+    const first = new WireSamplesBuilder();
+    first.add(ts, values, 0, 5);
+    const b = WireSamplesBuilder.continuing(first.finish(), 1);
+    b.add([ts[4]], new Float64Array([123]), 0, 1); // repeats the last timestamp: dropped
+    b.add(ts, values, 5, ts.length);
+    const got = b.finish();
+    strictEqual(got.count, want.count);
+    strictEqual(got.stride, want.stride);
+    strictEqual(want.stride, base > 2 ** 40 ? 18 : 0);
+    deepStrictEqual(got.offsets, want.offsets);
+    deepStrictEqual(got.bytes, want.bytes);
+  }
+  const empty = WireSamplesBuilder.continuing(new WireSamplesBuilder().finish());
+  empty.add([5], new Float64Array([1]), 0, 1);
+  strictEqual(empty.finish().timestampAt(0), 5);
+});
+
+Deno.test("WireSamplesBuilder.continuing: writes in place once, never over the samples it continues", () => {
+  const t = 1_732_350_000_000;
+  const ts = Array.from({ length: 1000 }, (_, i) => t + i * 1000);
+  const values = withNaNs(ts.length);
+  const first = new WireSamplesBuilder(990);
+  first.add(ts, values, 0, 990);
+  const base = first.finish();
+  const before = base.bytes.slice();
+  const a = WireSamplesBuilder.continuing(base, 10);
+  a.add(ts, values, 990, 1000);
+  const grownA = a.finish();
+  strictEqual(grownA.bytes.buffer, base.bytes.buffer, "the spare room is used in place");
+  // A second continuation of the same samples (e.g. a concurrent query) must copy.
+  const b = WireSamplesBuilder.continuing(base, 10);
+  b.add([t + 5_000_000], new Float64Array([7]), 0, 1);
+  const grownB = b.finish();
+  ok(grownB.bytes.buffer !== base.bytes.buffer, "copied");
+  deepStrictEqual(base.bytes, before, "the continued samples are untouched");
+  deepStrictEqual(grownA.bytes, referenceSampleFields(ts, values));
+  strictEqual(grownB.timestampAt(990), t + 5_000_000);
+  deepStrictEqual(grownA.bytes.subarray(0, before.length), before);
 });

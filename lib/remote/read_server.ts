@@ -257,6 +257,25 @@ export function createReadHandler(
       const [from, to] = hit.indexRange(startMs, endMs);
       return { samples: hit, from, to };
     }
+    const ext = cache.extendable(s, startMs);
+    if (ext) {
+      // The series only grew at the end since it was cached: read just the new tail.
+      const b = WireSamplesBuilder.continuing(ext.samples, ext.addedSamples);
+      let added = 0;
+      for await (const block of store.read(s.id, ext.afterMs + 1, Infinity)) {
+        const n = block.timestampsMs.length;
+        added += n;
+        if (added > ext.addedSamples) break;
+        b.add(block.timestampsMs, block.values, 0, n);
+      }
+      if (added === ext.addedSamples) {
+        const grown = b.finish();
+        cache.set(s, ext.fromMs, Infinity, grown);
+        const [from, to] = grown.indexRange(startMs, endMs);
+        return { samples: grown, from, to };
+      }
+      // Samples also landed at or before the cached end: read it all again.
+    }
     const samples = await readOne(s.id, startMs, endMs, s.count ?? 256, budget);
     if (!samples) throw tooManySamples(queryIndex, maxSamples);
     cache.set(s, startMs, endMs, samples);
@@ -309,9 +328,10 @@ export function createReadHandler(
   }
 
   /**
-   * {@linkcode seriesSamples} of every series of a query, in order: cached ones at once, the
-   * others read from the store `READ_CONCURRENCY` at a time (file reads overlap decoding).
-   * Refuses (422) once the query's samples pass the limit.
+   * {@linkcode seriesSamples} of every series of a query, in order: cached ones at once; with a
+   * read pool and at least {@linkcode POOL_MIN_SERIES} series to read in full, those are read by
+   * the pool (and this thread); the others `READ_CONCURRENCY` at a time here (file reads overlap
+   * decoding). Refuses (422) once the query's samples pass the limit.
    */
   async function allSeriesSamples(
     selected: StoredSeries[],
@@ -320,66 +340,52 @@ export function createReadHandler(
   ): Promise<SeriesSamples[]> {
     const found: SeriesSamples[] = new Array(selected.length);
     let samples = 0;
-    const pool = options.readPool;
-    if (pool?.usable && selected.length >= POOL_MIN_SERIES) {
-      const missed: number[] = [];
-      for (let i = 0; i < selected.length; i++) {
-        const hit = cache.get(selected[i], q.startMs, q.endMs);
-        if (!hit) {
-          missed.push(i);
-          continue;
-        }
-        const [from, to] = hit.indexRange(q.startMs, q.endMs);
-        found[i] = { samples: hit, from, to };
-        samples += to - from;
-      }
+    const add = (i: number, got: SeriesSamples) => {
+      found[i] = got;
+      samples += got.to - got.from;
       if (samples > maxSamples) throw tooManySamples(qi, maxSamples);
-      if (missed.length === 0) return found;
-      if (missed.length >= POOL_MIN_SERIES) {
-        try {
-          const got = await pool.read(
-            missed.map((i) => ({
-              id: selected[i].id,
-              startMs: q.startMs,
-              endMs: q.endMs,
-              expectedSamples: selected[i].count ?? 256,
-            })),
-            maxSamples - samples,
-            readJobHere,
-          );
-          for (let k = 0; k < missed.length; k++) {
-            const s = selected[missed[k]];
-            const w = got[k];
-            samples += w.count;
-            if (samples > maxSamples) throw tooManySamples(qi, maxSamples);
-            cache.set(s, q.startMs, q.endMs, w);
-            found[missed[k]] = { samples: w, from: 0, to: w.count };
-          }
-          return found;
-        } catch (err) {
-          if (err instanceof PoolBudgetError) throw tooManySamples(qi, maxSamples);
-          if (!(err instanceof PoolUnavailableError)) throw err;
-          // The pool broke down: read in-process below (cached series are hits again).
-        }
-      }
-      samples = 0;
+    };
+    let here: number[] = []; // read (or extended) in this thread
+    const pooled: number[] = [];
+    const pool = options.readPool;
+    for (let i = 0; i < selected.length; i++) {
+      const hit = cache.get(selected[i], q.startMs, q.endMs);
+      if (hit) {
+        const [from, to] = hit.indexRange(q.startMs, q.endMs);
+        add(i, { samples: hit, from, to });
+      } else if (pool && !cache.extendable(selected[i], q.startMs)) pooled.push(i);
+      else here.push(i);
     }
+    if (pool?.usable && pooled.length >= POOL_MIN_SERIES) {
+      try {
+        const got = await pool.read(
+          pooled.map((i) => ({
+            id: selected[i].id,
+            startMs: q.startMs,
+            endMs: q.endMs,
+            expectedSamples: selected[i].count ?? 256,
+          })),
+          maxSamples - samples,
+          readJobHere,
+        );
+        for (let k = 0; k < pooled.length; k++) {
+          const w = got[k];
+          cache.set(selected[pooled[k]], q.startMs, q.endMs, w);
+          add(pooled[k], { samples: w, from: 0, to: w.count });
+        }
+      } catch (err) {
+        if (err instanceof PoolBudgetError) throw tooManySamples(qi, maxSamples);
+        if (!(err instanceof PoolUnavailableError)) throw err;
+        here = here.concat(pooled); // the pool broke down: read them here
+      }
+    } else here = here.concat(pooled);
     let next = 0;
     let failed = false;
     const runner = async () => {
-      while (next < selected.length && !failed) {
-        const i = next++;
+      while (next < here.length && !failed) {
+        const i = here[next++];
         try {
-          const got = await seriesSamples(
-            selected[i],
-            q.startMs,
-            q.endMs,
-            maxSamples - samples,
-            qi,
-          );
-          samples += got.to - got.from;
-          if (samples > maxSamples) throw tooManySamples(qi, maxSamples);
-          found[i] = got;
+          add(i, await seriesSamples(selected[i], q.startMs, q.endMs, maxSamples - samples, qi));
         } catch (err) {
           failed = true;
           throw err;
@@ -387,7 +393,7 @@ export function createReadHandler(
       }
     };
     const runners: Promise<void>[] = [];
-    for (let k = 0; k < Math.min(READ_CONCURRENCY, selected.length); k++) runners.push(runner());
+    for (let k = 0; k < Math.min(READ_CONCURRENCY, here.length); k++) runners.push(runner());
     await Promise.all(runners);
     return found;
   }
