@@ -7,7 +7,10 @@
  * workers) and one with `--cache-bytes 0 --read-workers 0` (all in the main thread); the first
  * query of the cached one (cold cache) is reported too. The paths take turns within each run.
  * Then `--live` rounds (default 5) each commit 15 s more of every series and run the all-series
- * query over the last hour again (where the cache only reads the new tails).
+ * query over the last hour again (where the cache only reads the new tails). For the all-series
+ * query, a fourth Prometheus reads from a server that answers at once with a precomputed answer:
+ * the least remote read can cost Prometheus itself, whatever the server does. Each timed query
+ * waits `--settle` ms (default 500) first, so that no process is still busy with the last one.
  *
  * Run: `deno run -A bench/serve_read_bench.ts [--series 1000] [--runs 7] [--live 5] [--compress]`
  * (`--compress` passes `--compress-responses` to both serve-reads).
@@ -20,6 +23,7 @@ import { startPrometheus } from "../tests/support/prometheus.ts";
 import { Store } from "../lib/store/mod.ts";
 import { encodeWriteRequest, type WireSeries } from "../lib/remote/write_request.ts";
 import { snappyEncode } from "../lib/remote/snappy.ts";
+import { encodeReadRequest } from "../lib/remote/read_request.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -28,13 +32,27 @@ const { values: args } = parseArgs({
     step: { type: "string", default: "15" },
     compress: { type: "boolean", default: false },
     live: { type: "string", default: "5" },
+    settle: { type: "string", default: "500" },
   },
 });
 const SERIES = Number(args.series);
 const RUNS = Number(args.runs);
 const STEP_S = Number(args.step);
 const LIVE_ROUNDS = Number(args.live);
+const SETTLE_MS = Number(args.settle);
+/** Name of the path whose server answers at once with a precomputed answer. */
+const FLOOR = "precomputed answer (floor)";
+const WIDTH = FLOOR.length;
 const SAMPLES = 3600;
+
+/**
+ * A pause before each timed query: a Prometheus that just decoded a large remote-read answer
+ * collects its garbage for a while afterwards, and on a 2-core machine that would slow whichever
+ * query runs next.
+ */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -93,6 +111,26 @@ async function startServeRead(args: string[]) {
       await child.status;
     },
   };
+}
+
+/** The SAMPLES body a serve-read gives for the all-series query (what Prometheus asks for). */
+async function precomputedAnswer(baseUrl: string): Promise<Uint8Array> {
+  const startMs = endMs - (SAMPLES - 1) * 1000 - 300_000; // Prometheus asks from start - 5 min
+  const request = encodeReadRequest({
+    queries: [{
+      startMs,
+      endMs,
+      matchers: [{ name: "__name__", type: "=", value: "bench_power_watts" }],
+    }],
+    acceptedResponseTypes: [],
+  });
+  const r = await fetch(`${baseUrl}/api/v1/read`, {
+    method: "POST",
+    headers: { "Content-Encoding": "snappy", "Content-Type": "application/x-protobuf" },
+    body: new Uint8Array(snappyEncode(request)),
+  });
+  if (!r.ok) throw new Error(`precomputing the answer: ${r.status} ${await r.text()}`);
+  return new Uint8Array(await r.arrayBuffer());
 }
 
 async function peakRssMiB(pid: number): Promise<number> {
@@ -161,7 +199,10 @@ try {
   console.error(`Prometheus local TSDB loaded in ${(performance.now() - t0).toFixed(0)} ms`);
 
   const extra = args.compress ? ["--compress-responses"] : [];
-  const paths: { name: string; url: string; pid?: number }[] = [{ name: "local", url: local.url }];
+  const paths: { name: string; url: string; pid?: number; allOnly?: boolean }[] = [
+    { name: "local", url: local.url },
+  ];
+  let lastBaseUrl = "";
   const variants = [
     ["cached", []],
     ["uncached", ["--cache-bytes", "0"]],
@@ -177,7 +218,33 @@ try {
     });
     cleanup.unshift(remote.stop);
     paths.push({ name, url: remote.url, pid: server.pid });
+    lastBaseUrl = server.baseUrl;
   }
+
+  // Prometheus' own share: a server that answers every read at once with a precomputed answer
+  // (the all-series one, taken from the last serve-read, whose cache is off).
+  const answer = await precomputedAnswer(lastBaseUrl);
+  const floorServer = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    await req.arrayBuffer();
+    const body = new ReadableStream({
+      start(c) {
+        c.enqueue(answer); // one chunk, not copied
+        c.close();
+      },
+    });
+    return new Response(body, {
+      headers: { "Content-Type": "application/x-protobuf", "Content-Encoding": "snappy" },
+    });
+  });
+  cleanup.unshift(() => floorServer.shutdown());
+  const floor = await startPrometheus({
+    config: `remote_read:\n  - url: http://127.0.0.1:${floorServer.addr.port}/api/v1/read\n` +
+      "    read_recent: true\n",
+    remoteWriteReceiver: false,
+    flags: ["--storage.remote.read-sample-limit=0"],
+  });
+  cleanup.unshift(floor.stop);
+  paths.splice(1, 0, { name: FLOOR, url: floor.url, allOnly: true });
 
   const startS = (endMs - (SAMPLES - 1) * 1000) / 1000;
   const endS = endMs / 1000;
@@ -192,6 +259,8 @@ try {
     for (const p of paths) times[p.name] = [];
     for (let run = -1; run < RUNS; run++) { // run -1 warms up
       for (const p of paths) {
+        if (p.allOnly && c !== cases[0]) continue;
+        await settle();
         const { ms, points } = await rangeQueryMs(p.url, c.query, startS, endS);
         if (points === 0) throw new Error(`${c.query} on ${p.name}: no points`);
         if (run >= 0) times[p.name].push(ms);
@@ -201,9 +270,10 @@ try {
     const l = median(times.local);
     rows.push(`${c.name}, ${c.query}: local TSDB ${l.toFixed(1)} ms`);
     for (const p of paths.slice(1)) {
+      if (!times[p.name].length) continue;
       const r = median(times[p.name]);
       rows.push(
-        `  remote_read, ${p.name.padEnd(20)} ${r.toFixed(1).padStart(7)} ms  ${
+        `  remote_read, ${p.name.padEnd(WIDTH)} ${r.toFixed(1).padStart(7)} ms  ${
           (r / l).toFixed(2)
         }×`,
       );
@@ -227,6 +297,7 @@ try {
     await writeLocal(more);
     for (const p of paths) {
       const endS = liveEndMs / 1000;
+      await settle();
       const { ms } = await rangeQueryMs(p.url, cases[0].query, endS - SAMPLES + 1, endS);
       live[p.name].push(ms);
     }
@@ -239,7 +310,7 @@ try {
   for (const p of paths.slice(1)) {
     const r = median(live[p.name]);
     rows.push(
-      `  remote_read, ${p.name.padEnd(20)} ${r.toFixed(1).padStart(7)} ms  ${
+      `  remote_read, ${p.name.padEnd(WIDTH)} ${r.toFixed(1).padStart(7)} ms  ${
         (r / liveLocal).toFixed(2)
       }×`,
     );
@@ -250,7 +321,7 @@ try {
   );
   for (const row of rows) console.log(row);
   console.log(`first query of the cached serve-read (cold cache): ${coldMs.toFixed(1)} ms`);
-  for (const p of paths.slice(1)) {
+  for (const p of paths.slice(2)) {
     const rss = (await peakRssMiB(p.pid!)).toFixed(0);
     console.log(`serve-read (${p.name}) peak RSS (VmHWM): ${rss} MiB`);
   }
