@@ -113,10 +113,13 @@ Deno.test("SeriesReadPool: a store that cannot be opened makes it unusable, once
 Deno.test("SeriesReadPool: a worker module that cannot load (a compiled binary without it) falls back", async () => {
   const dir = await Deno.makeTempDir({ prefix: "wattwave-read-pool-" });
   const reasons: string[] = [];
-  // (Deno prints the worker's load error on stderr; the pool only has to survive it.)
+  // (Deno prints the worker's error on stderr; the pool only has to survive it.)
   const pool = new SeriesReadPool(dir, {
     workers: 1,
-    workerUrl: new URL("./no_such_worker.js", import.meta.url),
+    // A module that fails as it loads, like a missing one: the same error event reaches the pool.
+    workerUrl: new URL(
+      "data:text/javascript,throw new Error('simulated: read worker module missing')",
+    ),
     onUnavailable: (r) => reasons.push(r),
   });
   try {
