@@ -99,6 +99,8 @@ export interface SeriesReader {
 export interface WritableSeriesStore {
   /** Buffers samples of one series (labels sorted, with `__name__`). */
   append(labels: LabelPairs, timestampsMs: ArrayLike<number>, values: Float64Array): Promise<void>;
+  /** Records a metric family's type, unit and help (made durable by the next commit). */
+  setMetadata(entry: { name: string; type: string; unit: string; help: string }): void;
   /** Makes everything appended durable. */
   commit(): Promise<unknown>;
 }
@@ -632,6 +634,11 @@ export class StoreWriteSink {
               if (s.timestampsMs.length === 0) continue;
               await this.#store.append(s.labels, s.timestampsMs, s.values);
               samples += s.timestampsMs.length;
+            }
+            for (const m of request.metadata) {
+              if (m.name) {
+                this.#store.setMetadata({ name: m.name, type: m.type, unit: m.unit, help: m.help });
+              }
             }
           }
           await this.#store.commit();
