@@ -4,8 +4,8 @@
  * are identical, and segments committed while the servers run (new series, later samples, and a
  * late sample inside an already cached range) show in the very next query of each.
  */
+import { startServeRead as startServeReadServer } from "./support/receive.ts";
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import { spawnWattwave } from "./support/cli.ts";
 import { Store } from "../lib/store/mod.ts";
 import {
   type DecodedReadRequest,
@@ -23,36 +23,8 @@ type Pairs = [string, string][];
 
 const T0 = 1_732_350_000_000;
 
-async function startServeRead(args: string[]) {
-  const child = spawnWattwave(["serve-read", "--port", "0", "--quiet", ...args]);
-  await child.stdout.cancel();
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let log = "";
-  let baseUrl = "";
-  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-  try {
-    while (!baseUrl) {
-      const { done, value } = await reader.read();
-      if (done) throw new Error(`serve-read exited: ${log}`);
-      log += value;
-      baseUrl = /listening on (http:\/\/[0-9.:]+)/.exec(log)?.[1] ?? "";
-    }
-  } finally {
-    clearTimeout(timer);
-  }
-  const rest = (async () => {
-    while (!(await reader.read()).done) { /* drain */ }
-  })();
-  return {
-    baseUrl,
-    async stop() {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      await child.status;
-      await rest;
-    },
-  };
+function startServeRead(args: string[]) {
+  return startServeReadServer(["--quiet", ...args]);
 }
 
 async function post(baseUrl: string, request: DecodedReadRequest): Promise<Response> {

@@ -4,8 +4,8 @@
  * over the input (computed by hand, and by a second Prometheus holding the input in its own TSDB),
  * and Prometheus' remote write into `--write-path` reads back as what Prometheus itself has.
  */
+import { startServeRead } from "./support/receive.ts";
 import { deepStrictEqual, ok } from "node:assert/strict";
-import { spawnWattwave } from "./support/cli.ts";
 import {
   promQuery,
   promQueryRange,
@@ -16,47 +16,6 @@ import { startNodeExporter } from "./support/node_exporter.ts";
 import { Store } from "../lib/store/mod.ts";
 import { encodeWriteRequest, type WireSeries } from "../lib/remote/write_request.ts";
 import { snappyEncode } from "../lib/remote/snappy.ts";
-
-interface ServeRead {
-  baseUrl: string;
-  stop(): Promise<string>;
-}
-
-/** Starts `wattwave serve-read --port 0 args...` and waits for its "listening on" line. */
-async function startServeRead(args: string[]): Promise<ServeRead> {
-  const child = spawnWattwave(["serve-read", "--port", "0", ...args]);
-  await child.stdout.cancel();
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let log = "";
-  let baseUrl = "";
-  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-  while (!baseUrl) {
-    const { done, value } = await reader.read();
-    if (done) throw new Error(`serve-read exited: ${log}`);
-    log += value;
-    const m = /listening on (http:\/\/[0-9.:]+)/.exec(log);
-    if (m) baseUrl = m[1];
-  }
-  clearTimeout(timer);
-  const rest = (async () => {
-    while (true) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      log += value;
-    }
-  })();
-  return {
-    baseUrl,
-    async stop() {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      await child.status;
-      await rest;
-      return log;
-    },
-  };
-}
 
 const STEP_MS = 1000;
 const SPAN_MS = 40 * 60_000;

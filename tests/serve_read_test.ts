@@ -4,8 +4,9 @@
  * hostile requests answered promptly while valid queries go on, and segments committed while
  * the server runs visible to the next query.
  */
+import { startServeRead } from "./support/receive.ts";
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import { runWattwave, spawnWattwave } from "./support/cli.ts";
+import { runWattwave } from "./support/cli.ts";
 import { Store } from "../lib/store/mod.ts";
 import {
   type DecodedReadRequest,
@@ -24,47 +25,6 @@ import { decodeXorChunk } from "../lib/remote/xor_chunk.ts";
 import type { LabelMatcher } from "../lib/query/selector.ts";
 
 type Pairs = [string, string][];
-
-interface ServeRead {
-  baseUrl: string;
-  stop(): Promise<string>;
-}
-
-/** Starts `wattwave serve-read --port 0 args...` and waits for its "listening on" line. */
-async function startServeRead(args: string[]): Promise<ServeRead> {
-  const child = spawnWattwave(["serve-read", "--port", "0", ...args]);
-  await child.stdout.cancel();
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let log = "";
-  let baseUrl = "";
-  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-  while (!baseUrl) {
-    const { done, value } = await reader.read();
-    if (done) throw new Error(`serve-read exited: ${log}`);
-    log += value;
-    const m = /listening on (http:\/\/[0-9.:]+)/.exec(log);
-    if (m) baseUrl = m[1];
-  }
-  clearTimeout(timer);
-  const rest = (async () => {
-    while (true) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      log += value;
-    }
-  })();
-  return {
-    baseUrl,
-    async stop() {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      await child.status;
-      await rest;
-      return log;
-    },
-  };
-}
 
 const T0 = 1_732_350_000_000;
 

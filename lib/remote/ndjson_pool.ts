@@ -5,7 +5,7 @@
  * @module
  */
 import type { OutputFormat } from "./ndjson_output.ts";
-import { WriteBodyError } from "./write_handler.ts";
+import { HttpRefusal } from "./write_handler.ts";
 import type { FormatAnswer, FormatJob } from "./ndjson_worker.ts";
 
 /** Options of {@linkcode NdjsonFormatPool}. */
@@ -71,11 +71,11 @@ export class NdjsonFormatPool {
     p.slot.inFlight--;
     if (a.ok) p.resolve({ bytes: new Uint8Array(a.bytes, 0, a.length), samples: a.samples });
     else {p.reject(
-        a.status === 500 ? new Error(a.message) : new WriteBodyError(a.status, a.message),
+        a.status === 500 ? new Error(a.message) : new HttpRefusal(a.status, a.message),
       );}
   }
 
-  /** Formats one snappy WriteRequest body; throws {@linkcode WriteBodyError} for 400/413 bodies. */
+  /** Formats one snappy WriteRequest body; throws {@linkcode HttpRefusal} for 400/413 bodies. */
   format(body: Uint8Array): Promise<Formatted> {
     let slot = this.#slots[0];
     for (const s of this.#slots) if (s.inFlight < slot.inFlight) slot = s;

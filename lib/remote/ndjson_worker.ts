@@ -5,7 +5,7 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { decodeWriteBody, WriteBodyError } from "./write_handler.ts";
+import { decodeWriteBody, HttpRefusal } from "./write_handler.ts";
 import { formatWriteRequestBytes, type OutputFormat } from "./ndjson_output.ts";
 
 /** A job for the worker. */
@@ -35,7 +35,7 @@ self.onmessage = (e: MessageEvent<FormatJob>) => {
     };
     self.postMessage(answer, [out.buffer as ArrayBuffer]);
   } catch (err) {
-    const status = err instanceof WriteBodyError ? err.status : 500;
+    const status = err instanceof HttpRefusal ? err.status : 500;
     self.postMessage(
       { id, ok: false, status, message: (err as Error).message } satisfies FormatAnswer,
     );

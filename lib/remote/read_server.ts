@@ -43,7 +43,7 @@ import {
   snappyLiteralHeaderLength,
   SnappyTooLargeError,
 } from "./snappy.ts";
-import { readBodyLimited, type SinkResult, textResponse } from "./write_handler.ts";
+import { HttpRefusal, readBodyLimited, type SinkResult, textResponse } from "./write_handler.ts";
 import { type DecodedWriteRequest, encodeLabelBlock } from "./write_request.ts";
 
 /** Label pairs with `__name__`, sorted by name. */
@@ -151,18 +151,6 @@ export interface ReadAnswerInfo {
   samples: number;
   /** Time from request to the last byte produced, ms. */
   elapsedMs: number;
-}
-
-/** A request refused with an HTTP status and a one-line reason. */
-export class HttpRefusal extends Error {
-  override name = "HttpRefusal";
-  /** The HTTP status. */
-  readonly status: number;
-  /** A refusal with `status` and a one-line `message`. */
-  constructor(status: number, message: string) {
-    super(message);
-    this.status = status;
-  }
 }
 
 interface PreparedQuery {
@@ -540,14 +528,7 @@ export function createReadHandler(
       if (encoding !== "snappy") {
         throw new HttpRefusal(415, `Content-Encoding must be snappy (got "${encoding}")`);
       }
-      let body: Uint8Array;
-      try {
-        body = await readBodyLimited(req, maxBodyBytes);
-      } catch (err) {
-        const status = (err as { status?: number }).status;
-        if (typeof status === "number") throw new HttpRefusal(status, (err as Error).message);
-        throw err;
-      }
+      const body = await readBodyLimited(req, maxBodyBytes);
       let request: DecodedReadRequest;
       try {
         request = decodeReadRequest(snappyDecode(body, maxDecodedBytes));

@@ -26,7 +26,7 @@ export interface WriteHandlerOptions {
   sink?: (request: DecodedWriteRequest) => Promise<SinkResult>;
   /**
    * Instead of `sink`: receives the raw (snappy) body and does the decoding itself, e.g. in a
-   * worker; throws {@linkcode WriteBodyError} for bodies that cannot be stored.
+   * worker; throws {@linkcode HttpRefusal} for bodies that cannot be stored.
    */
   bodySink?: (body: Uint8Array) => Promise<SinkResult>;
   /** Called for each refused request with the status and reason (for logs). */
@@ -45,7 +45,10 @@ export function textResponse(
   });
 }
 
-class HttpRefusal extends Error {
+/** A request refused with an HTTP status, a one-line reason and optional headers. */
+export class HttpRefusal extends Error {
+  override name = "HttpRefusal";
+  /** A refusal with `status`, a one-line `message`, and response `headers`. */
   constructor(
     readonly status: number,
     message: string,
@@ -107,33 +110,22 @@ function checkHeaders(req: Request): void {
   }
 }
 
-/** A body that cannot be stored: 400 (malformed, invalid labels) or 413 (decodes too large). */
-export class WriteBodyError extends Error {
-  override name = "WriteBodyError";
-  /** The HTTP status to answer with. */
-  readonly status: number;
-  constructor(status: number, message: string) {
-    super(message);
-    this.status = status;
-  }
-}
-
 /**
  * Decompresses, decodes and validates a remote-write body (snappy WriteRequest).
- * Throws {@linkcode WriteBodyError} with the status to answer when it cannot be stored.
+ * Throws {@linkcode HttpRefusal} with the status to answer when it cannot be stored.
  */
 export function decodeWriteBody(body: Uint8Array, maxDecodedBytes: number): DecodedWriteRequest {
   let decoded: DecodedWriteRequest;
   try {
     decoded = decodeWriteRequest(snappyDecode(body, maxDecodedBytes));
   } catch (err) {
-    if (err instanceof SnappyTooLargeError) throw new WriteBodyError(413, err.message);
-    if (err instanceof InputError) throw new WriteBodyError(400, err.message);
+    if (err instanceof SnappyTooLargeError) throw new HttpRefusal(413, err.message);
+    if (err instanceof InputError) throw new HttpRefusal(400, err.message);
     throw err;
   }
   for (const s of decoded.series) {
     const why = invalidLabelsReason(s.labels);
-    if (why) throw new WriteBodyError(400, `invalid series: ${why}`);
+    if (why) throw new HttpRefusal(400, `invalid series: ${why}`);
   }
   return decoded;
 }
@@ -156,10 +148,9 @@ export function createWriteHandler(
       }
       return new Response(null, { status: 204 });
     } catch (err) {
-      if (err instanceof HttpRefusal || err instanceof WriteBodyError) {
-        const headers = err instanceof HttpRefusal ? err.headers : {};
+      if (err instanceof HttpRefusal) {
         options.onRefused?.(err.status, err.message);
-        return textResponse(err.status, err.message, headers);
+        return textResponse(err.status, err.message, err.headers);
       }
       const msg = `internal error: ${(err as Error).message}`;
       options.onRefused?.(500, msg);

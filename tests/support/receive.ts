@@ -1,14 +1,15 @@
 /**
- * Starting `wattwave receive` on a free port for a test and reading what it prints.
+ * Starting wattwave's servers (`receive`, `serve-read`) on a free port for a test, and reading
+ * what they print.
  *
  * @module
  */
 import { spawnWattwave } from "./cli.ts";
 import { collect } from "./net.ts";
 
-/** A running `wattwave receive`. */
-export interface ReceiveHandle {
-  /** The remote-write URL. */
+/** A running wattwave server. */
+export interface ServerHandle {
+  /** The URL from its "listening on" line (the write or read endpoint). */
   url: string;
   /** Base URL (`http://127.0.0.1:PORT`). */
   baseUrl: string;
@@ -16,21 +17,23 @@ export interface ReceiveHandle {
   stop(): Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
-/** Starts `wattwave receive --port 0 args...` and waits for its "listening on" line. */
-export async function startReceive(args: string[] = []): Promise<ReceiveHandle> {
-  const child = spawnWattwave(["receive", "--port", "0", ...args]);
+/** Starts `wattwave args...` (which must listen on `--port 0`) and waits for its "listening on" line. */
+export async function startWattwaveServer(args: string[]): Promise<ServerHandle> {
+  const child = spawnWattwave(args);
   const stdout = collect(child.stdout);
   const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
   let stderr = "";
   let url = "";
-  const deadline = Date.now() + 30_000;
-  while (!url) {
-    if (Date.now() > deadline) throw new Error(`receive did not start: ${stderr}`);
-    const { done, value } = await reader.read();
-    if (done) throw new Error(`receive exited: ${stderr}`);
-    stderr += value;
-    const m = /listening on (http:\/\/\S+)/.exec(stderr);
-    if (m) url = m[1];
+  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+  try {
+    while (!url) {
+      const { done, value } = await reader.read();
+      if (done) throw new Error(`wattwave ${args[0]} exited: ${stderr}`);
+      stderr += value;
+      url = /listening on (http:\/\/\S+)/.exec(stderr)?.[1] ?? "";
+    }
+  } finally {
+    clearTimeout(timer);
   }
   const rest = (async () => {
     while (true) {
@@ -39,16 +42,33 @@ export async function startReceive(args: string[] = []): Promise<ReceiveHandle> 
       stderr += value;
     }
   })();
+  let stopped: Promise<{ code: number; stdout: string; stderr: string }> | undefined;
   return {
     url,
     baseUrl: new URL(url).origin,
-    async stop() {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      const status = await child.status;
-      await rest;
-      return { code: status.code, stdout: await stdout, stderr };
+    stop() {
+      stopped ??= (async () => {
+        try {
+          child.kill("SIGTERM");
+        } catch { /* gone */ }
+        const status = await child.status;
+        await rest;
+        return { code: status.code, stdout: await stdout, stderr };
+      })();
+      return stopped;
     },
   };
+}
+
+/** Starts `wattwave receive --port 0 args...`. */
+export function startReceive(args: string[] = []): Promise<ServerHandle> {
+  return startWattwaveServer(["receive", "--port", "0", ...args]);
+}
+
+/** Starts `wattwave serve-read --port 0 args...`; `stop()` of the result returns its stderr. */
+export async function startServeRead(
+  args: string[],
+): Promise<{ baseUrl: string; stop(): Promise<string> }> {
+  const s = await startWattwaveServer(["serve-read", "--port", "0", ...args]);
+  return { baseUrl: s.baseUrl, stop: async () => (await s.stop()).stderr };
 }
