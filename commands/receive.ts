@@ -53,6 +53,11 @@ interface ReceiveOptions {
 
 async function receive(o: ReceiveOptions): Promise<void> {
   if (!o.path.startsWith("/")) throw new UsageError(`--path must start with / (got "${o.path}")`);
+  if (o.store !== undefined && o.format !== "ndjson") {
+    throw new UsageError(
+      `--format ${o.format} applies to stdout output; --store writes FLAC segments`,
+    );
+  }
   const shutdown = new AbortController();
   let samples = 0;
   let requests = 0;

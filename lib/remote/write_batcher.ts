@@ -102,7 +102,7 @@ export class RemoteWriteBatcher {
     this.#flushIntervalMs = options.flushIntervalMs ?? 1000;
     this.#timer = setInterval(() => {
       if (Date.now() - this.#lastCutMs >= this.#flushIntervalMs) this.cut();
-    }, Math.max(10, Math.min(this.#flushIntervalMs, 1000)));
+    }, Math.max(10, Math.min(this.#flushIntervalMs / 4, 250)));
   }
 
   #series(name: string, labels: Labels): SeriesBuf {
