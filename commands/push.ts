@@ -9,6 +9,7 @@ import {
   collectLabel,
   collectString,
   parseDurationMs,
+  parseNonNegativeInt,
   parsePositiveInt,
 } from "../lib/cli/parse.ts";
 import { openSources, readNdjson, type ReadStats } from "../lib/ndjson/reader.ts";
@@ -29,6 +30,7 @@ interface PushOptions {
   basicAuthPasswordFile?: string;
   label: Record<string, string>;
   maxRetries: number;
+  shutdownGrace: number;
   strict?: boolean;
 }
 
@@ -122,9 +124,12 @@ async function push(files: string[], o: PushOptions): Promise<void> {
   // promise would keep every batch reachable from that promise's reactions.
   let stopped = false;
   let wake: ((v: "stop") => void) | undefined;
+  let graceTimer: ReturnType<typeof setTimeout> | undefined;
   const unlisten = onShutdownSignal(() => {
     stopped = true;
     wake?.("stop");
+    // Flush what is buffered, but do not wait out every retry against a dead endpoint.
+    graceTimer = setTimeout(() => shutdown.abort(), o.shutdownGrace);
   });
   try {
     while (!stopped) {
@@ -140,6 +145,7 @@ async function push(files: string[], o: PushOptions): Promise<void> {
   } finally {
     // EOF, a signal or an error: flush what is buffered and wait for in-flight requests.
     await batcher.close();
+    clearTimeout(graceTimer);
     unlisten();
   }
   const s = batcher.stats;
@@ -165,28 +171,34 @@ export function pushCommand(): CommandUnknownOpts {
       new Option("--batch-size <samples>", "samples per request").env("BATCH_SIZE")
         .argParser(parsePositiveInt).default(2000),
     )
-    .option(
-      "--flush-interval <duration>",
-      "send a partial batch after this long",
-      parseDurationMs,
-      1000,
+    .addOption(
+      new Option("--flush-interval <duration>", "send a partial batch after this long")
+        .argParser(parseDurationMs).default(1000, "1s"),
     )
-    .option("--timeout <duration>", "timeout of one HTTP attempt", parseDurationMs, 30_000)
+    .addOption(
+      new Option("--timeout <duration>", "timeout of one HTTP attempt")
+        .argParser(parseDurationMs).default(30_000, "30s"),
+    )
+    .addOption(
+      new Option("--shutdown-grace <duration>", "after SIGINT/SIGTERM, how long retries may go on")
+        .argParser(parseDurationMs).default(10_000, "10s"),
+    )
     .option(
       "--max-retries <n>",
       "retries of a request on network errors, 5xx and 429",
-      parsePositiveInt,
+      parseNonNegativeInt,
       10,
     )
-    .option("--header <K:V>", "extra request header (repeatable)", collectString, [] as string[])
+    .addOption(
+      new Option("--header <K:V>", "extra request header (repeatable)")
+        .argParser(collectString).default([] as string[], "none"),
+    )
     .option("--bearer-token-file <path>", "send Authorization: Bearer <contents of file>")
     .option("--basic-auth-user <user>", "HTTP basic auth user")
     .option("--basic-auth-password-file <path>", "HTTP basic auth password, read from a file")
-    .option(
-      "--label <k=v>",
-      "label added to every series that lacks it (repeatable)",
-      collectLabel,
-      {},
+    .addOption(
+      new Option("--label <k=v>", "label added to every series that lacks it (repeatable)")
+        .argParser(collectLabel).default({}, "none"),
     )
     .option("--strict", "stop at the first bad NDJSON line instead of skipping it")
     .addHelpText(

@@ -5,7 +5,12 @@
  * @module
  */
 import { Command, type CommandUnknownOpts, Option } from "@commander-js/extra-typings";
-import { parseByteSize, parsePort, parsePositiveInt } from "../lib/cli/parse.ts";
+import {
+  parseByteSize,
+  parseNonNegativeInt,
+  parsePort,
+  parsePositiveInt,
+} from "../lib/cli/parse.ts";
 import { onShutdownSignal } from "../lib/cli/signals.ts";
 import { UsageError } from "../lib/errors.ts";
 import {
@@ -39,10 +44,6 @@ const MIN_FRAME_BYTES = 4096;
 const DEFAULT_READ_WORKERS = Math.max(1, Math.min(3, (navigator.hardwareConcurrency ?? 2) - 1));
 
 /** A count, 0 included. */
-function parseCount(text: string): number {
-  return /^\s*0+\s*$/.test(text) ? 0 : parsePositiveInt(text);
-}
-
 /** A byte size, or 0 (`--cache-bytes 0` turns the cache off). */
 function parseCacheBytes(text: string): number {
   return /^\s*0+\s*$/.test(text) ? 0 : parseByteSize(text);
@@ -163,7 +164,7 @@ export function serveReadCommand(): CommandUnknownOpts {
       "--read-workers <n>",
       "workers reading and decoding series alongside the main thread, for queries over many " +
         "uncached series (0: main thread only; default: cores - 1)",
-      parseCount,
+      parseNonNegativeInt,
       DEFAULT_READ_WORKERS,
     )
     .option(

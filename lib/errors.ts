@@ -30,6 +30,8 @@ export class RemoteError extends Error {
   readonly retryable: boolean;
   /** For 429 and 503: how long the peer asked us to wait, in milliseconds. */
   readonly retryAfterMs?: number;
+  /** HTTP attempts made before giving up (set by the sender; 1 when not retried). */
+  attempts = 1;
   constructor(
     message: string,
     options: { status: number; retryable: boolean; retryAfterMs?: number; cause?: unknown },

@@ -138,7 +138,7 @@ Deno.test("push: no server → retries are bounded, samples dropped, exit 1", as
   });
   assertEquals(r.code, 1);
   assertMatch(r.stderr, /retry 2 in/);
-  assertMatch(r.stderr, /sent 0, retried 0, dropped 10/);
+  assertMatch(r.stderr, /sent 0, retried 2, dropped 10/);
 });
 
 Deno.test("push: usage errors exit 2 with a clear message", async () => {

@@ -28,6 +28,15 @@ export function parsePositiveInt(text: string): number {
   return n;
 }
 
+/** Parses a non-negative integer (`0`, `10`). */
+export function parseNonNegativeInt(text: string): number {
+  const n = Number(text);
+  if (text.trim() === "" || !Number.isSafeInteger(n) || n < 0) {
+    throw new InvalidArgumentError(`expected a whole number ≥ 0 (got "${text}")`);
+  }
+  return n;
+}
+
 /** Parses a TCP port (0–65535; 0 picks a free one). */
 export function parsePort(text: string): number {
   const n = Number(text);

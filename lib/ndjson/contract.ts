@@ -54,10 +54,10 @@ const sampleSchema = z.object({
   ),
   value: z.custom<number | string>(
     (v) =>
-      typeof v === "number" ||
+      (typeof v === "number" && Number.isFinite(v)) ||
       (typeof v === "string" &&
         ((SPECIAL_VALUES as readonly string[]).includes(v) || HEX_BITS_RE.test(v))),
-    'value must be a number, "NaN", "+Inf", "-Inf", "StaleNaN" or "0x" + 16 hex digits',
+    'value must be a number within float64 range, "NaN", "+Inf", "-Inf", "StaleNaN" or "0x" + 16 hex digits',
   ),
 });
 

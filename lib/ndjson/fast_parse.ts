@@ -167,6 +167,7 @@ export function parseCanonicalSample(line: string): Sample | undefined {
     } else {
       if (!JSON_NUMBER_RE.test(valueText)) return undefined;
       value = Number(valueText);
+      if (!Number.isFinite(value)) return undefined; // 1e400: out of float64 range, zod says so
     }
   }
   const sample: Sample = { kind: "sample", name, labels, timestampMs, value };

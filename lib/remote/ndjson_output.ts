@@ -11,6 +11,10 @@
 import { formatJsonValue, formatMetadata } from "../ndjson/contract.ts";
 import type { DecodedWriteRequest } from "./write_request.ts";
 import { WireWriter } from "./wire.ts";
+import { HttpRefusal } from "./write_handler.ts";
+
+/** The largest |timestamp| a JS Date (and so an ISO-8601 string) holds, ms. */
+const MAX_DATE_MS = 8.64e15;
 
 /** Output record schemas: wattwave's NDJSON contract, or the Arroyo remote-write connector's. */
 export type OutputFormat = "ndjson" | "arroyo";
@@ -208,7 +212,14 @@ function formatArroyo(req: DecodedWriteRequest): string {
     const prefix = `{"metric_name":${JSON.stringify(name)},"timestamp":`;
     const suffix = `,"labels":${JSON.stringify(labels)}}\n`;
     for (let i = 0; i < s.timestampsMs.length; i++) {
-      out += prefix + JSON.stringify(new Date(s.timestampsMs[i]).toISOString()) + ',"value":' +
+      const ts = s.timestampsMs[i];
+      if (!(Math.abs(ts) <= MAX_DATE_MS)) {
+        throw new HttpRefusal(
+          400,
+          `timestamp ${ts} is outside the ISO-8601 range of --format arroyo`,
+        );
+      }
+      out += prefix + JSON.stringify(new Date(ts).toISOString()) + ',"value":' +
         valueText(s.values, i) + suffix;
     }
   }

@@ -482,9 +482,17 @@ export function createReadHandler(
   }
 
   function answerStreamed(queries: PreparedQuery[], t0: number): Response {
-    // Labels too long for a frame are a 4xx before anything is sent.
+    // Labels too long for a frame, and more samples than allowed as far as the index can tell
+    // (series wholly inside the range), are a 4xx before anything is sent; a partly covered series
+    // can still cross the limit mid-stream, which aborts the stream.
     for (let qi = 0; qi < queries.length; qi++) {
-      for (const s of selectSeries(store, queries[qi])) {
+      const q = queries[qi];
+      let knownSamples = 0;
+      for (const s of selectSeries(store, q)) {
+        if (s.count !== undefined && s.minTs >= q.startMs && s.maxTs <= q.endMs) {
+          knownSamples += s.count;
+          if (knownSamples > maxSamples) throw tooManySamples(qi, maxSamples);
+        }
         const need = minFrameBytes(encodeLabelBlock(s.labels));
         if (need > maxBytesInFrame) {
           throw new HttpRefusal(

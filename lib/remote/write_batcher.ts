@@ -12,6 +12,7 @@ import {
   sortedLabelPairs,
 } from "../model/sample.ts";
 import { writeExactValue } from "../model/value.ts";
+import { RemoteError } from "../errors.ts";
 import { snappyEncode } from "./snappy.ts";
 import type { RemoteWriteClient } from "./write_client.ts";
 import { encodeLabelBlock, type SeriesToEncode, WriteRequestEncoder } from "./write_request.ts";
@@ -122,7 +123,9 @@ export class RemoteWriteBatcher {
     for (const k in labels) fast += "\xff" + k + "\xfe" + labels[k];
     let buf = this.#byFastKey.get(fast);
     if (buf) return buf;
-    const merged: Labels = { ...this.#extra, ...labels };
+    // An empty value means no label (Prometheus semantics): drop it, so an extra label can apply.
+    const merged: Labels = { ...this.#extra };
+    for (const k in labels) if (labels[k] !== "") merged[k] = labels[k];
     const pairs = sortedLabelPairs(name, merged);
     let key = "";
     for (const [k, v] of pairs) key += k + "\xfe" + v + "\xff";
@@ -222,6 +225,7 @@ export class RemoteWriteBatcher {
           this.stats.samplesSent += req.samples;
           this.stats.bytesSent += req.body.length;
         } catch (err) {
+          if (err instanceof RemoteError) this.stats.retries += err.attempts - 1;
           this.stats.samplesDropped += req.samples;
           this.#onDropped?.(err, req.samples);
         }

@@ -144,10 +144,9 @@ export class RemoteWriteClient {
         await this.attempt(body);
         return { attempts: attempt };
       } catch (err) {
-        if (!(err instanceof RemoteError) || !err.retryable || attempt > this.#o.maxRetries) {
-          throw err;
-        }
-        if (this.#signal?.aborted) throw err;
+        if (!(err instanceof RemoteError)) throw err;
+        err.attempts = attempt;
+        if (!err.retryable || attempt > this.#o.maxRetries || this.#signal?.aborted) throw err;
         let waitMs: number;
         if (err.retryAfterMs !== undefined) {
           waitMs = Math.min(err.retryAfterMs, this.#o.maxRetryAfterMs);
