@@ -83,6 +83,7 @@ async function replay(files: string[], o: ReplayCsvOptions): Promise<void> {
   const writer = new NdjsonWriter(Deno.stdout.writable);
   const started = performance.now();
   let stats;
+  let failed = true;
   try {
     stats = await replayCsv(files.map(fileSource), writer, {
       format: o.format === "auto" ? undefined : o.format,
@@ -104,8 +105,11 @@ async function replay(files: string[], o: ReplayCsvOptions): Promise<void> {
       signal: shutdown.signal,
       onMessage: (line) => console.error(`wattwave replay-csv: ${line}`),
     });
+    failed = false;
   } finally {
     unlisten();
+    // What was read before an error (--strict, a bad later file) is still delivered.
+    if (failed) await writer.release().catch(() => {});
   }
   await writer.release();
   const seconds = (performance.now() - started) / 1000;

@@ -122,6 +122,8 @@ export class GenericFormat implements CsvFormat {
       if (!METRIC_NAME_RE.test(name)) throw new UsageError(`invalid metric name "${name}"`);
     }
     this.#state = new Uint8Array(this.#valueCols.length);
+    // With --metric the user named the value column: a non-number in it is a bad row, never "text".
+    if (options.metric !== undefined) this.#state.fill(METRIC);
     if (this.#valueCols.length === 0) this.notes.push("no value columns: no samples");
   }
 

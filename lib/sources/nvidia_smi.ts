@@ -352,7 +352,7 @@ export class NvidiaSmiProcess {
       }
       this.#child = child;
       this.spawns++;
-      const stderrText = new Response(child.stderr).text().catch(() => "");
+      const stderrText = firstStderrBytes(child.stderr, 8192);
       const rowsBefore = this.rows;
       await this.#readRows(child.stdout, nowMs);
       const status = await child.status;
@@ -419,4 +419,26 @@ function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
     }, ms);
     signal.addEventListener("abort", onAbort, { once: true });
   });
+}
+
+/**
+ * Reads a child's stderr to its end but keeps only the first `maxBytes` (for the message shown
+ * when it exits): a long-running `nvidia-smi -lms` may write to stderr without end.
+ */
+async function firstStderrBytes(
+  stream: ReadableStream<Uint8Array>,
+  maxBytes: number,
+): Promise<string> {
+  const kept = new Uint8Array(maxBytes);
+  let length = 0;
+  try {
+    for await (const chunk of stream) {
+      if (length < maxBytes) {
+        const n = Math.min(chunk.length, maxBytes - length);
+        kept.set(chunk.subarray(0, n), length);
+        length += n;
+      }
+    }
+  } catch { /* the child went away: keep what came */ }
+  return new TextDecoder().decode(kept.subarray(0, length));
 }
