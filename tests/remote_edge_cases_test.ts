@@ -105,3 +105,22 @@ Deno.test("push: an empty label value is no label, so --label applies; 1e400 is 
     await recv.stop();
   }
 });
+
+Deno.test("push: a line over 1 MiB is a bad line (skipped, counted), not the end of the run", async () => {
+  const recv = await startReceive();
+  try {
+    const huge = `{"name":"m","labels":{"k":"${"x".repeat(2 << 20)}"},"timestamp":1,"value":1}`;
+    const push = await runWattwave(["push", "--url", recv.url], {
+      stdin:
+        `{"name":"m","timestamp":1000,"value":1}\n${huge}\n{"name":"m","timestamp":2000,"value":2}\n`,
+    });
+    assertEquals(push.code, 1);
+    assertMatch(
+      push.stderr,
+      new RegExp(`stdin:2: line of ${huge.length} characters is longer than the 1 MiB limit`),
+    );
+    assertMatch(push.stderr, /read 2 samples \(1 bad lines\), sent 2/);
+  } finally {
+    await recv.stop();
+  }
+});

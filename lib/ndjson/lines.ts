@@ -14,7 +14,7 @@ export interface LineBatch {
 
 /** Options of {@linkcode LineBatchStream}. */
 export interface LineBatchStreamOptions {
-  /** Longest line accepted, in characters; a longer one errors the stream. Default 1 MiB. */
+  /** Longest line kept, in characters; a longer one becomes an {@linkcode OVERSIZED_LINE_MARK} line. Default 1 MiB. */
   maxLineChars?: number;
   /** Whether to drop a leading UTF-8 byte order mark. Default true. */
   stripBom?: boolean;
@@ -29,8 +29,11 @@ export class LineBatchStream extends TransformStream<string, LineBatch> {
     const maxLineChars = options.maxLineChars ?? 1 << 20;
     let stripBom = options.stripBom ?? true;
     let partial = "";
+    let skipped = 0; // characters of an oversized line dropped so far (0: not in one)
     let lineNo = 1;
     const cut = (line: string) => (line.endsWith("\r") ? line.slice(0, -1) : line);
+    /** The line that stands for an oversized one: its length, never its text. */
+    const oversized = (tail: string) => OVERSIZED_LINE_MARK + String(skipped + tail.length);
     super({
       transform(chunk, controller) {
         if (stripBom && chunk.length > 0) {
@@ -41,18 +44,16 @@ export class LineBatchStream extends TransformStream<string, LineBatch> {
         let start = 0;
         const lines: string[] = [];
         for (let nl = text.indexOf("\n"); nl !== -1; nl = text.indexOf("\n", start)) {
-          lines.push(cut(text.slice(start, nl)));
+          const line = cut(text.slice(start, nl));
+          lines.push(skipped > 0 ? oversized(line) : line);
+          skipped = 0;
           start = nl + 1;
         }
         partial = text.slice(start);
         text = "";
-        if (partial.length > maxLineChars) {
-          controller.error(
-            new RangeError(
-              `line ${lineNo + lines.length} is longer than ${maxLineChars} characters`,
-            ),
-          );
-          return;
+        if (partial.length > maxLineChars) { // drop the text, keep counting until its newline
+          skipped += partial.length;
+          partial = "";
         }
         if (lines.length) {
           controller.enqueue({ lines, firstLineNo: lineNo });
@@ -60,11 +61,22 @@ export class LineBatchStream extends TransformStream<string, LineBatch> {
         }
       },
       flush(controller) {
-        if (partial.length) controller.enqueue({ lines: [cut(partial)], firstLineNo: lineNo });
+        if (partial.length || skipped > 0) {
+          controller.enqueue({
+            lines: [skipped > 0 ? oversized(partial) : cut(partial)],
+            firstLineNo: lineNo,
+          });
+        }
       },
     });
   }
 }
+
+/**
+ * Prefix of the line {@linkcode LineBatchStream} emits in place of one longer than
+ * `maxLineChars`, followed by that line's length: readers report it as a bad line.
+ */
+export const OVERSIZED_LINE_MARK = "\u0000oversized line:";
 
 /** Bytes → batches of lines (UTF-8). */
 export function linesOf(

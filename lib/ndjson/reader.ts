@@ -6,7 +6,7 @@
 import type { NdjsonRecord } from "../model/sample.ts";
 import { InputError } from "../errors.ts";
 import { BadLine, parseLine } from "./contract.ts";
-import { linesOf } from "./lines.ts";
+import { linesOf, OVERSIZED_LINE_MARK } from "./lines.ts";
 
 /** Options of {@linkcode readNdjson}. */
 export interface ReadNdjsonOptions {
@@ -71,6 +71,13 @@ export async function* readNdjson(
         if (line.trim() === "") continue;
         stats.lines++;
         try {
+          if (line.startsWith(OVERSIZED_LINE_MARK)) {
+            throw new BadLine(
+              `line of ${
+                line.slice(OVERSIZED_LINE_MARK.length)
+              } characters is longer than the 1 MiB limit`,
+            );
+          }
           records.push(parseLine(line));
         } catch (err) {
           if (!(err instanceof BadLine)) throw err;
