@@ -6,11 +6,14 @@
  * range list into one range, chosen like a binary counter so that every sample is rewritten
  * about log2(target / commit size) times: walking back from the newest range, a range joins the
  * run while it is smaller than `targetSamples` and not larger than the ranges already in the run
- * together. Ranges of `targetSamples` or more are never rewritten.
+ * together. Ranges of `targetSamples` or more are never rewritten. A range joins only when its
+ * time span is within `MAX_GAP_MS` of the run's (overlapping or close): merging ranges a larger
+ * gap separates would only split them apart again, so such a run would never shrink.
  *
  * @module
  */
 import type { RangeEntry, StoreIndex } from "./index_file.ts";
+import { MAX_GAP_MS } from "./timestamps.ts";
 
 /** The ranges of one series to merge: `ranges` are `series.ranges[from, from + ranges.length)`. */
 export interface CompactionItem {
@@ -48,9 +51,18 @@ export function planCompaction(
     const r = s.ranges;
     let sum = 0;
     let from = r.length;
+    // Time hull of the run so far: every range added touches it (within MAX_GAP_MS), so the
+    // merged samples have no gap over MAX_GAP_MS and merge into one range.
+    let hullMin = Infinity;
+    let hullMax = -Infinity;
     for (let i = r.length - 1; i >= 0; i--) {
       const c = r[i].count;
       if (c >= targetSamples || (!greedy && sum > 0 && c > sum)) break;
+      if (sum > 0 && (r[i].maxTs + MAX_GAP_MS < hullMin || r[i].minTs - MAX_GAP_MS > hullMax)) {
+        break;
+      }
+      if (r[i].minTs < hullMin) hullMin = r[i].minTs;
+      if (r[i].maxTs > hullMax) hullMax = r[i].maxTs;
       sum += c;
       from = i;
     }

@@ -56,3 +56,34 @@ Deno.test("compactionDue: enough debt and long enough runs", () => {
   assertEquals(compactionDue(planCompaction(few, 16384)), false); // debt 29 < 64
   assertEquals(compactionDue(planCompaction(few, 16384), { minDebt: 10 }), true);
 });
+
+Deno.test("planCompaction: never merges ranges a gap over MAX_GAP_MS separates", () => {
+  const index = emptyIndex();
+  const range = (file: string, minTs: number, maxTs: number): RangeEntry => ({
+    file,
+    at: 0,
+    count: 1,
+    minTs,
+    maxTs,
+    stepMs: 0,
+    mode: "dec",
+    scale: 0,
+  });
+  const gap = 2 ** 30 + 1;
+  // Two ranges 3e9 ms apart: nothing to merge.
+  index.series.push({
+    id: "a",
+    labels: [["__name__", "a"]],
+    ranges: [range("f0", 0, 0), range("f1", 3e9, 3e9)],
+  });
+  // Close newest two, then a far older one: only the newest two.
+  index.series.push({
+    id: "b",
+    labels: [["__name__", "b"]],
+    ranges: [range("f0", 0, 0), range("f1", gap, gap), range("f2", gap + 10, gap + 20)],
+  });
+  for (const greedy of [false, true]) {
+    const plan = planCompaction(index, 16384, greedy);
+    assertEquals(plan.items.map((it) => [it.seriesId, it.from, it.ranges.length]), [["b", 1, 2]]);
+  }
+});

@@ -819,7 +819,8 @@ export class Store {
         options.maxSamples ?? this.#options.compactMaxSamples,
       );
       for (const k of Object.keys(total) as (keyof CompactResult)[]) total[k] += r[k];
-      if (!full || r.rangesIn === 0) break;
+      // Stop when a pass made no progress (nothing merged, or nothing got fewer ranges).
+      if (!full || r.rangesIn === 0 || r.rangesOut >= r.rangesIn) break;
     }
     return total;
   }
