@@ -9,7 +9,7 @@ import {
   InvalidArgumentError,
   Option,
 } from "@commander-js/extra-typings";
-import { NdjsonFormatPool } from "../lib/remote/ndjson_pool.ts";
+import { defaultWorkerCount, NdjsonFormatPool } from "../lib/remote/ndjson_pool.ts";
 import { parseByteSize, parsePort } from "../lib/cli/parse.ts";
 import { onShutdownSignal } from "../lib/cli/signals.ts";
 import { UsageError } from "../lib/errors.ts";
@@ -26,9 +26,6 @@ import {
   OrderedByteOutput,
   type OutputFormat,
 } from "../lib/remote/ndjson_output.ts";
-
-/** Default `--workers`: the cores, at most 4. */
-const DEFAULT_WORKERS = Math.min(4, Math.max(1, navigator.hardwareConcurrency || 1));
 
 function parseWorkerCount(text: string): number {
   const n = Number(text);
@@ -180,7 +177,7 @@ export function receiveCommand(): CommandUnknownOpts {
       "--workers <n>",
       "threads that decode and format requests (0: on the main thread)",
       parseWorkerCount,
-      DEFAULT_WORKERS,
+      defaultWorkerCount(),
     )
     .option("--quiet", "do not log refused requests")
     .addHelpText(

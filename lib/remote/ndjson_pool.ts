@@ -8,9 +8,14 @@ import type { OutputFormat } from "./ndjson_output.ts";
 import { HttpRefusal } from "./write_handler.ts";
 import type { FormatAnswer, FormatJob } from "./ndjson_worker.ts";
 
+/** One worker per core but the main thread's (cores - 1), at least 1, at most 4. */
+export function defaultWorkerCount(): number {
+  return Math.min(4, Math.max(1, (navigator.hardwareConcurrency || 1) - 1));
+}
+
 /** Options of {@linkcode NdjsonFormatPool}. */
 export interface NdjsonFormatPoolOptions {
-  /** Worker count. Default: the number of cores, at most 4. */
+  /** Worker count. Default {@linkcode defaultWorkerCount}. */
   workers?: number;
   /** Output schema. Default "ndjson". */
   format?: OutputFormat;
@@ -44,7 +49,7 @@ export class NdjsonFormatPool {
 
   /** Starts the workers. Call {@linkcode close} when done. */
   constructor(options: NdjsonFormatPoolOptions = {}) {
-    const n = options.workers ?? Math.min(4, Math.max(1, navigator.hardwareConcurrency || 1));
+    const n = options.workers ?? defaultWorkerCount();
     this.#format = options.format ?? "ndjson";
     this.#maxDecodedBytes = options.maxDecodedBytes ?? 64 * 1024 * 1024;
     for (let i = 0; i < n; i++) {
