@@ -250,6 +250,12 @@ function sortSamples(ts: Float64Array, words: Uint32Array, n: number): void {
   }
 }
 
+/** Whether `err` (or the error it wraps) says a file does not exist. */
+function isNotFound(err: unknown): boolean {
+  if (err instanceof Deno.errors.NotFound) return true;
+  return err instanceof Error && err.cause instanceof Deno.errors.NotFound;
+}
+
 /** Splits a sorted block where consecutive timestamps are more than {@linkcode MAX_GAP_MS} apart. */
 function splitAtGaps(block: SampleBlock): SampleBlock[] {
   const ts = block.timestampsMs;
@@ -784,9 +790,18 @@ export class Store {
       } as CommitResult;
     });
     if (this.#options.autoCompact && files.length) {
-      const plan = planCompaction(this.#index, this.#options.compactTargetSamples);
-      if (compactionDue(plan, { minDebt: this.#options.compactMinDebt })) {
-        result.compaction = await this.#compact(plan.items, this.#options.compactMaxSamples);
+      // The commit is published: a failed compaction must not make it look failed.
+      try {
+        const plan = planCompaction(this.#index, this.#options.compactTargetSamples);
+        if (compactionDue(plan, { minDebt: this.#options.compactMinDebt })) {
+          result.compaction = await this.#compact(plan.items, this.#options.compactMaxSamples);
+        }
+      } catch (err) {
+        console.error(
+          `wattwave store: automatic compaction failed (the commit succeeded): ${
+            (err as Error).message
+          }`,
+        );
       }
     }
     return result;
@@ -864,9 +879,18 @@ export class Store {
     };
     for (const it of chosen) {
       const blocks: SampleBlock[] = [];
-      await this.#withOpenFiles(it.ranges, async (open) => {
-        for (const r of it.ranges) blocks.push(await this.#readRange(open, r, -Infinity, Infinity));
-      });
+      try {
+        await this.#withOpenFiles(it.ranges, async (open) => {
+          for (const r of it.ranges) {
+            blocks.push(await this.#readRange(open, r, -Infinity, Infinity));
+          }
+        });
+      } catch (err) {
+        // Another writer compacted this run meanwhile and deleted its files: skip it (the
+        // index check below would drop it anyway).
+        if (isNotFound(err)) continue;
+        throw err;
+      }
       const block = mergeBlocks(blocks, blocks.map((_, i) => i));
       for (const part of splitAtGaps(block)) {
         jobs.push({ key: keyOf.get(it.seriesId) ?? "", block: part, item: it });
