@@ -9,9 +9,11 @@ import {
   InvalidArgumentError,
   Option,
 } from "@commander-js/extra-typings";
-import { parseByteSize, parsePositiveInt } from "../lib/cli/parse.ts";
+import { parseByteSize, parseDurationMs, parsePositiveInt } from "../lib/cli/parse.ts";
+import { onShutdownSignal } from "../lib/cli/signals.ts";
 import { IncompleteRunError } from "../lib/errors.ts";
 import { seriesKey, sortedLabelPairs } from "../lib/model/sample.ts";
+import type { NdjsonRecord } from "../lib/model/sample.ts";
 import { openSources, readNdjson, type ReadStats } from "../lib/ndjson/reader.ts";
 import { type CompactResult, type LabelPairs, Store } from "../lib/store/mod.ts";
 
@@ -23,6 +25,7 @@ interface CompressOptions {
   segmentSamples: number;
   memoryBudget: number;
   commitSamples: number;
+  commitInterval: number;
   level?: number;
   progress: boolean;
   compact?: boolean;
@@ -34,9 +37,13 @@ export interface CompressReport {
   samples: number;
   /** Series those samples belong to. */
   series: number;
-  /** Segment files written by this run. */
+  /** Segment files written by this run: by its commits and by its compactions. */
   segments: number;
-  /** Bytes this run added on disk: its segment files plus the growth of the index. */
+  /**
+   * Growth of the store on disk during this run (segment files plus index, after minus before;
+   * compaction's new and deleted files included, so it is negative when `--compact` freed more
+   * than this run added). Commits of other writers meanwhile are counted too.
+   */
   bytesOnDisk: number;
   /** `bytesOnDisk / samples`. */
   bytesPerSample: number;
@@ -50,8 +57,10 @@ export interface CompressReport {
   metadataRecords: number;
   /** What `--compact` (or an automatic compaction at a commit) merged. */
   compaction: CompactResult;
-  /** Samples decoded back and compared (`--verify`), else 0. */
+  /** Samples of this run's input decoded back and compared (`--verify`), else 0. */
   verifiedSamples: number;
+  /** Samples compaction rewrote, decoded back and compared (`--verify`), else 0. */
+  verifiedCompactedSamples: number;
   /** Totals of the whole store after this run. */
   store: { series: number; segments: number; samples: number; bytes: number };
   /** Wall-clock seconds. */
@@ -74,7 +83,7 @@ async function compress(files: string[], o: CompressOptions): Promise<void> {
     verify: o.verify,
     ...(o.level !== undefined ? { level: o.level } : {}),
   });
-  const indexBytesBefore = store.stats().indexBytes;
+  const before = store.stats();
   // `--compact` alone compacts without reading input; with files (or -) it stores them first.
   const sources = o.compact && files.length === 0 ? [] : await openSources(files);
   const compaction: CompactResult = {
@@ -94,8 +103,8 @@ async function compress(files: string[], o: CompressOptions): Promise<void> {
   let samples = 0;
   let metadataRecords = 0;
   let segments = 0;
-  let segmentBytes = 0;
   let sinceCommit = 0;
+  let lastCommit = performance.now();
   const progress = o.progress && Deno.stderr.isTerminal();
   let lastProgress = performance.now();
   const enc = new TextEncoder();
@@ -104,8 +113,8 @@ async function compress(files: string[], o: CompressOptions): Promise<void> {
     const r = await store.commit();
     addCompaction(r.compaction);
     segments += r.segments;
-    segmentBytes += r.bytes;
     sinceCommit = 0;
+    lastCommit = performance.now();
     if (r.segments > 0 && !progress) {
       console.error(
         `wattwave compress: committed ${r.samples} samples in ${r.segments} segments (generation ${r.generation}, ${samples} samples read so far)`,
@@ -113,7 +122,7 @@ async function compress(files: string[], o: CompressOptions): Promise<void> {
     }
   };
 
-  for await (const batch of readNdjson(sources, stats, { strict: o.strict })) {
+  const appendBatch = (batch: NdjsonRecord[]) => {
     for (const r of batch) {
       if (r.kind !== "sample") {
         store.setMetadata(r);
@@ -130,35 +139,91 @@ async function compress(files: string[], o: CompressOptions): Promise<void> {
       samples++;
       sinceCommit++;
     }
-    await store.flushDue();
-    if (sinceCommit >= o.commitSamples) await commit();
-    if (progress && performance.now() - lastProgress > 1000) {
-      lastProgress = performance.now();
-      const s = (lastProgress - started) / 1000;
-      await Deno.stderr.write(enc.encode(
-        `\r\x1b[Kwattwave compress: ${samples} samples, ${series.size} series, ${
-          Math.round(samples / s)
-        } samples/s`,
-      ));
+  };
+
+  const input = readNdjson(sources, stats, { strict: o.strict })[Symbol.asyncIterator]();
+  // A signal ends the read loop even while a read is pending (stdin may never send EOF), and
+  // a timer wakes it to commit a live pipe every --commit-interval. Each wait gets its own
+  // promise (as in push.ts): one long-lived promise raced against every read would keep every
+  // batch reachable from its reactions.
+  let stopped = false;
+  let wake: ((v: "stop" | "tick") => void) | undefined;
+  const unlisten = onShutdownSignal(() => {
+    stopped = true;
+    wake?.("stop");
+  });
+  const ticker = setInterval(() => {
+    if (sinceCommit > 0) wake?.("tick");
+  }, Math.max(10, Math.min(o.commitInterval, 1000)));
+  let pending: Promise<IteratorResult<NdjsonRecord[]>> | undefined;
+  try {
+    while (!stopped) {
+      pending ??= input.next();
+      const read = pending;
+      const next = await new Promise<"stop" | "tick" | IteratorResult<NdjsonRecord[]>>(
+        (resolve, reject) => {
+          wake = resolve;
+          read.then(resolve, reject);
+        },
+      );
+      wake = undefined;
+      if (next === "stop") break;
+      if (next !== "tick") {
+        pending = undefined;
+        if (next.done) break;
+        appendBatch(next.value);
+        await store.flushDue();
+      }
+      if (
+        sinceCommit >= o.commitSamples ||
+        (sinceCommit > 0 && performance.now() - lastCommit >= o.commitInterval)
+      ) await commit();
+      if (progress && performance.now() - lastProgress > 1000) {
+        lastProgress = performance.now();
+        const s = (lastProgress - started) / 1000;
+        await Deno.stderr.write(enc.encode(
+          `\r\x1b[Kwattwave compress: ${samples} samples, ${series.size} series, ${
+            Math.round(samples / s)
+          } samples/s`,
+        ));
+      }
     }
+  } catch (err) {
+    // --strict (or a read error): what came before the bad line is still committed.
+    try {
+      await commit();
+    } catch (commitErr) {
+      console.error(`wattwave compress: final commit failed: ${(commitErr as Error).message}`);
+    }
+    throw err;
+  } finally {
+    clearInterval(ticker);
+    unlisten();
+  }
+  if (stopped) {
+    console.error("wattwave compress: stopping on signal; committing what was read");
+    // Release the pending read (stdin stays open until the process exits).
+    void input.return?.(undefined).catch(() => {});
   }
   await commit();
-  if (o.compact) addCompaction(await store.compact());
+  if (o.compact && !stopped) addCompaction(await store.compact());
   if (progress) await Deno.stderr.write(enc.encode("\r\x1b[K"));
   const total = store.stats();
-  const bytesOnDisk = segmentBytes + Math.max(0, total.indexBytes - indexBytesBefore);
+  const bytesOnDisk = total.segmentBytes + total.indexBytes -
+    (before.segmentBytes + before.indexBytes);
   const report: CompressReport = {
     samples,
     series: series.size,
-    segments,
+    segments: segments + compaction.filesWritten,
     bytesOnDisk,
     bytesPerSample: samples ? bytesOnDisk / samples : 0,
     inputBytes: stats.chars,
-    ratio: bytesOnDisk ? stats.chars / bytesOnDisk : 0,
+    ratio: bytesOnDisk > 0 ? stats.chars / bytesOnDisk : 0,
     badLines: stats.badLines,
     metadataRecords,
     compaction,
     verifiedSamples: store.verifiedSamples,
+    verifiedCompactedSamples: store.verifiedCompactedSamples,
     store: {
       series: total.series,
       segments: total.segments,
@@ -173,7 +238,12 @@ async function compress(files: string[], o: CompressOptions): Promise<void> {
       `wattwave compress: ${report.samples} samples, ${report.series} series, ${report.segments} segments, ` +
         `${report.bytesOnDisk} bytes on disk (${report.bytesPerSample.toFixed(3)} bytes/sample), ` +
         `${report.ratio.toFixed(1)}x smaller than the ${report.inputBytes} bytes of NDJSON` +
-        (o.verify ? `, ${report.verifiedSamples} samples verified` : "") +
+        (o.verify
+          ? `, ${report.verifiedSamples} samples verified` +
+            (report.verifiedCompactedSamples
+              ? ` (and ${report.verifiedCompactedSamples} rewritten by compaction)`
+              : "")
+          : "") +
         (compaction.rangesIn
           ? `, compacted ${compaction.rangesIn} ranges of ${compaction.series} series into ${compaction.rangesOut} (${compaction.filesDeleted} files deleted)`
           : "") +
@@ -219,6 +289,12 @@ export function compressCommand(): CommandUnknownOpts {
       parsePositiveInt,
       1_000_000,
     )
+    .addOption(
+      new Option(
+        "--commit-interval <duration>",
+        "also commit this long after the last commit when samples are pending (for live pipes)",
+      ).argParser(parseDurationMs).default(10_000, "10s"),
+    )
     .option("--level <n>", "FLAC compression level 0-8 (default: the codec's)", parseLevel)
     .option("--no-progress", "no progress line on stderr (shown only on a terminal)")
     .addHelpText(
@@ -230,6 +306,7 @@ export function compressCommand(): CommandUnknownOpts {
         "samples at..at+count-1 of the file: channel 0 = ts[i]-ts[i-1]-stepMs; channel 1 = n with\n" +
         "value = n / 10^scale (mode dec), or channels 1,2 = hi,lo of n (dec2) or of the float64 bits\n" +
         "(f64). See lib/store/README.md.\n" +
+        "SIGINT/SIGTERM stops reading, commits what was read and exits 0.\n" +
         "Commits also compact automatically once enough small ranges piled up (bounded work).\n" +
         "Example:\n  wattwave sample --period 1s | wattwave compress --store ./power-store --verify",
     )

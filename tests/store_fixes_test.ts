@@ -3,7 +3,8 @@
  * with automatic compaction, SIGINT and --strict still commit, export date validation.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
-import { parseNdjson, runWattwave } from "./support/cli.ts";
+import { parseNdjson, runWattwave, spawnWattwave } from "./support/cli.ts";
+import { collect } from "./support/net.ts";
 
 Deno.test("compress --compact terminates on a series with a gap over 2^30 ms", async () => {
   const dir = await Deno.makeTempDir({ prefix: "wattwave-gap-" });
@@ -75,6 +76,94 @@ Deno.test("concurrent compress writers with automatic compaction: all succeed, e
       rows.map((r) => `${(r.labels as Record<string, string>).s}@${r.timestamp}`),
     );
     assertEquals(seen.size, rows.length);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("compress: SIGINT on a live pipe commits what was read and exits 0; --commit-interval commits meanwhile", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wattwave-sigint-" });
+  const child = spawnWattwave(
+    ["compress", "--store", dir, "--commit-interval", "200ms", "--no-progress", "-"],
+    { stdin: "piped" },
+  );
+  try {
+    const w = child.stdin.getWriter();
+    const enc = new TextEncoder();
+    for (let i = 0; i < 3; i++) {
+      await w.write(enc.encode(`{"name":"slow","timestamp":${1000 + i},"value":${i}}\n`));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // The interval commit makes them visible while the pipe is still open.
+    let seen = 0;
+    for (let t = 0; t < 50 && seen < 3; t++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const out = await runWattwave(["export", "--store", dir]);
+      if (out.code === 0) seen = parseNdjson(out.stdout).length;
+    }
+    assertEquals(seen, 3);
+    await w.write(enc.encode(`{"name":"slow","timestamp":2000,"value":9}\n`));
+    await new Promise((r) => setTimeout(r, 100));
+    child.kill("SIGINT");
+    const status = await child.status;
+    const stderr = await collect(child.stderr);
+    assertEquals(status.code, 0, stderr);
+    w.releaseLock();
+    const out = await runWattwave(["export", "--store", dir]);
+    assertEquals(out.code, 0, out.stderr);
+    assertEquals(parseNdjson(out.stdout).map((r) => r.value), [0, 1, 2, 9]);
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already exited */ }
+    await child.status;
+    await child.stdout.cancel().catch(() => {});
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("compress --strict: the valid lines before a bad one are committed, exit 1", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wattwave-strict-" });
+  try {
+    const input =
+      '{"name":"m","timestamp":1,"value":1}\n{"name":"m","timestamp":2,"value":2}\nnot json\n' +
+      '{"name":"m","timestamp":3,"value":3}\n';
+    const r = await runWattwave(["compress", "--store", dir, "--strict", "-"], { stdin: input });
+    assertEquals(r.code, 1, r.stderr);
+    const out = await runWattwave(["export", "--store", dir]);
+    assertEquals(out.code, 0, out.stderr);
+    assertEquals(parseNdjson(out.stdout).map((x) => x.value), [1, 2]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("compress summary counts compaction's files and bytes, and verification separately", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wattwave-summary-" });
+  try {
+    const run = async (from: number, extra: string[]) => {
+      const lines = Array.from(
+        { length: 10 },
+        (_, i) => `{"name":"m","timestamp":${(from + i) * 1000},"value":${from + i}}`,
+      );
+      const r = await runWattwave(
+        ["compress", "--store", dir, "--report", "json", "--no-progress", ...extra, "-"],
+        { stdin: lines.join("\n") + "\n" },
+      );
+      assertEquals(r.code, 0, r.stderr);
+      return JSON.parse(r.stderr.trim().split("\n").at(-1)!);
+    };
+    let last;
+    for (let k = 0; k < 3; k++) last = await run(k * 10, []);
+    const r = await run(30, ["--compact", "--verify"]);
+    assertEquals(r.compaction.rangesIn, 4);
+    assertEquals(r.compaction.rangesOut, 1);
+    assertEquals(r.samples, 10);
+    assertEquals(r.verifiedSamples, 10);
+    assertEquals(r.verifiedCompactedSamples, 40);
+    assertEquals(r.segments, 1 + r.compaction.filesWritten);
+    assertEquals(r.bytesOnDisk, r.store.bytes - last.store.bytes);
+    assertEquals(r.store.segments, 1);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

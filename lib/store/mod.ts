@@ -329,8 +329,10 @@ export class Store {
   #unsyncedFiles: string[] = [];
   #cache = new FrameCache(1 << 18);
   #writer?: WriterLock;
-  /** Samples read back and compared so far (with `verify`). */
+  /** Appended samples read back and compared so far (with `verify`); compaction not counted. */
   verifiedSamples = 0;
+  /** Samples compaction rewrote, read back and compared (with `verify`). */
+  verifiedCompactedSamples = 0;
 
   private constructor(dir: string, options: StoreOptions) {
     this.dir = dir;
@@ -697,7 +699,10 @@ export class Store {
   }
 
   /** Encodes blocks into one new file (written, not yet fsynced or indexed). */
-  async #writeFile(blocks: SampleBlock[]): Promise<{ file: FileEntry; ranges: RangeEntry[] }> {
+  async #writeFile(
+    blocks: SampleBlock[],
+    compacting = false,
+  ): Promise<{ file: FileEntry; ranges: RangeEntry[] }> {
     const encoded = encodePack(blocks, {
       blockSize: this.#options.blockSize ||
         (encodedSamples(blocks) < 1024 * blocks.length ? 512 : 1024),
@@ -722,7 +727,8 @@ export class Store {
             `verify failed: ${path} range ${i} sample ${mismatch} does not decode to what was written`,
           );
         }
-        this.verifiedSamples += r.count;
+        if (compacting) this.verifiedCompactedSamples += r.count;
+        else this.verifiedSamples += r.count;
       });
     }
     return { file, ranges };
@@ -866,7 +872,7 @@ export class Store {
     let jobSamples = 0;
     const flush = async () => {
       for (const group of this.#groupRuns(jobs)) {
-        const { file, ranges } = await this.#writeFile(group.map((j) => j.block));
+        const { file, ranges } = await this.#writeFile(group.map((j) => j.block), true);
         newFiles.push(file);
         group.forEach((j, i) => {
           const list = merged.get(j.item) ?? [];
