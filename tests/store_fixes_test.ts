@@ -2,7 +2,8 @@
  * Regression tests of store fixes: compaction across long gaps terminates, concurrent writers
  * with automatic compaction, SIGINT and --strict still commit, export date validation.
  */
-import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
+import { deepStrictEqual as assertEquals, ok as assert, throws as assertThrows } from "node:assert";
+import { parseTimeMs } from "../commands/export.ts";
 import { parseNdjson, runWattwave, spawnWattwave } from "./support/cli.ts";
 import { collect } from "./support/net.ts";
 
@@ -164,6 +165,50 @@ Deno.test("compress summary counts compaction's files and bytes, and verificatio
     assertEquals(r.segments, 1 + r.compaction.filesWritten);
     assertEquals(r.bytesOnDisk, r.store.bytes - last.store.bytes);
     assertEquals(r.store.segments, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("export --start/--end: RFC 3339 fields are range-checked, leap second accepted", async () => {
+  assertEquals(parseTimeMs("2024-11-23T08:20:00Z"), Date.UTC(2024, 10, 23, 8, 20, 0));
+  assertEquals(
+    parseTimeMs("2024-11-23T08:20:00.1239+01:00"),
+    Date.UTC(2024, 10, 23, 7, 20, 0, 123),
+  );
+  assertEquals(parseTimeMs("2024-02-29T00:00Z"), Date.UTC(2024, 1, 29));
+  assertEquals(parseTimeMs("2016-12-31T23:59:60Z"), Date.UTC(2016, 11, 31, 23, 59, 59, 999));
+  assertEquals(parseTimeMs("2016-12-31T23:59:60.5Z"), Date.UTC(2016, 11, 31, 23, 59, 59, 999));
+  assertEquals(parseTimeMs("1732350000123"), 1732350000123);
+  for (
+    const bad of [
+      "2024-02-30T00:00:00Z",
+      "2023-02-29T00:00:00Z",
+      "2024-04-31T00:00:00Z",
+      "2024-13-01T00:00:00Z",
+      "2024-00-01T00:00:00Z",
+      "2024-01-00T00:00:00Z",
+      "2024-01-01T24:00:00Z",
+      "2024-01-01T00:60:00Z",
+      "2024-01-01T00:00:61Z",
+      "2024-01-01T00:00:00+24:00",
+      "2024-01-01",
+    ]
+  ) {
+    assertThrows(() => parseTimeMs(bad), (e: Error) => e.message.includes(`"${bad}"`), bad);
+  }
+  const dir = await Deno.makeTempDir({ prefix: "wattwave-export-time-" });
+  try {
+    const w = await runWattwave(["compress", "--store", dir, "-"], {
+      stdin: '{"name":"m","timestamp":1,"value":1}\n',
+    });
+    assertEquals(w.code, 0, w.stderr);
+    const r = await runWattwave(["export", "--store", dir, "--start", "2024-02-30T00:00:00Z"]);
+    assertEquals(r.code, 2, r.stderr);
+    assert(r.stderr.includes("2024-02-30T00:00:00Z"), r.stderr);
+    const ok = await runWattwave(["export", "--store", dir, "--end", "2016-12-31T23:59:60Z"]);
+    assertEquals(ok.code, 0, ok.stderr);
+    assertEquals(parseNdjson(ok.stdout).length, 1);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
