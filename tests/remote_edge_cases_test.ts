@@ -124,3 +124,38 @@ Deno.test("push: a line over 1 MiB is a bad line (skipped, counted), not the end
     await recv.stop();
   }
 });
+
+Deno.test("receive --workers 2: push | receive is bit-exact through the worker pool too", async () => {
+  const recv = await startReceive(["--workers", "2"]);
+  try {
+    const values = [
+      '"NaN"',
+      '"StaleNaN"',
+      '"+Inf"',
+      '"-Inf"',
+      "-0",
+      '"0x7ff8000000000123"',
+      "5e-324",
+      "0.1",
+      "69.85",
+    ];
+    const lines = [];
+    for (let r = 0; r < 30; r++) {
+      for (let i = 0; i < values.length; i++) {
+        lines.push(
+          `{"name":"m","labels":{"r":"${r}"},"timestamp":${1795420800000 + i},"value":${
+            values[i]
+          }}`,
+        );
+      }
+    }
+    const push = await runWattwave(["push", "--url", recv.url, "--batch-size", "20"], {
+      stdin: lines.join("\n"),
+    });
+    assertEquals(push.code, 0, push.stderr);
+    const out = await recv.stop();
+    assertEquals(out.stdout.trimEnd().split("\n").sort(), [...lines].sort());
+  } finally {
+    await recv.stop();
+  }
+});
