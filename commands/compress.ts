@@ -98,7 +98,7 @@ async function compress(files: string[], o: CompressOptions): Promise<void> {
     if (!c) return;
     for (const k of Object.keys(compaction) as (keyof CompactResult)[]) compaction[k] += c[k];
   };
-  const stats: ReadStats = { lines: 0, badLines: 0, chars: 0 };
+  const stats: ReadStats = { lines: 0, badLines: 0, bytes: 0 };
   const series = new Map<string, LabelPairs>();
   let samples = 0;
   let metadataRecords = 0;
@@ -217,8 +217,8 @@ async function compress(files: string[], o: CompressOptions): Promise<void> {
     segments: segments + compaction.filesWritten,
     bytesOnDisk,
     bytesPerSample: samples ? bytesOnDisk / samples : 0,
-    inputBytes: stats.chars,
-    ratio: bytesOnDisk > 0 ? stats.chars / bytesOnDisk : 0,
+    inputBytes: stats.bytes,
+    ratio: bytesOnDisk > 0 ? stats.bytes / bytesOnDisk : 0,
     badLines: stats.badLines,
     metadataRecords,
     compaction,

@@ -116,7 +116,7 @@ async function push(files: string[], o: PushOptions): Promise<void> {
     onDropped: (err, samples) =>
       console.error(`wattwave push: dropped ${samples} samples: ${(err as Error).message}`),
   });
-  const readStats: ReadStats = { lines: 0, badLines: 0, chars: 0 };
+  const readStats: ReadStats = { lines: 0, badLines: 0, bytes: 0 };
   const sources = await openSources(files);
   const input = readNdjson(sources, readStats, { strict: o.strict })[Symbol.asyncIterator]();
   // A signal ends the read loop even while a read is pending (stdin may never send EOF).

@@ -117,7 +117,7 @@ Deno.test("push: a line over 1 MiB is a bad line (skipped, counted), not the end
     assertEquals(push.code, 1);
     assertMatch(
       push.stderr,
-      new RegExp(`stdin:2: line of ${huge.length} characters is longer than the 1 MiB limit`),
+      new RegExp(`stdin:2: line of ${huge.length} bytes is longer than the 1 MiB limit`),
     );
     assertMatch(push.stderr, /read 2 samples \(1 bad lines\), sent 2/);
   } finally {

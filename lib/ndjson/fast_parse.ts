@@ -1,5 +1,6 @@
 /**
- * A fast path for the canonical NDJSON sample line, the exact shape wattwave writes:
+ * A fast path for the canonical NDJSON sample line, the exact shape wattwave writes, read
+ * straight from its UTF-8 bytes:
  * `{"name":"…","labels":{"k":"v",…},"timestamp":N,"value":V}` (`labels` optional), with
  * strings free of escapes. It accepts only lines the zod schema in `contract.ts` accepts and
  * gives the same record; any other line (other key order, escapes, extra keys, errors) returns
@@ -17,35 +18,39 @@ const HEX_BITS_RE = /^0x[0-9a-fA-F]{16}$/;
 
 const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 
+// Not fatal: bad UTF-8 becomes U+FFFD, as in the text path; a U+FEFF in a value is kept.
+const utf8Decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+const utf8Encoder = new TextEncoder();
+
 /**
- * A JSON number in `line[from, end)` of the form `-?digits(.digits)?` with at most 15
+ * A JSON number in `bytes[from, end)` of the form `-?digits(.digits)?` with at most 15
  * significant digits, as the double nearest to it; undefined for anything else. The mantissa
  * and 10^k are exact doubles, so one IEEE division gives the correctly rounded result
  * (Clinger's fast path), the same double `Number(text)` gives.
  */
-function decimalAt(line: string, from: number, end: number): number | undefined {
+function decimalAt(bytes: Uint8Array, from: number, end: number): number | undefined {
   let i = from;
   let neg = false;
-  if (line.charCodeAt(i) === 45) {
+  if (bytes[i] === 45) { // '-'
     neg = true;
     i++;
   }
   const intStart = i;
   let m = 0;
-  let c = line.charCodeAt(i);
+  let c = i < end ? bytes[i] : -1;
   while (c >= 48 && c <= 57) {
     m = m * 10 + (c - 48);
-    c = line.charCodeAt(++i);
+    c = ++i < end ? bytes[i] : -1;
   }
   const intDigits = i - intStart;
-  if (intDigits === 0 || (intDigits > 1 && line.charCodeAt(intStart) === 48)) return undefined;
+  if (intDigits === 0 || (intDigits > 1 && bytes[intStart] === 48)) return undefined;
   let fracDigits = 0;
   if (c === 46) { // '.'
-    c = line.charCodeAt(++i);
+    c = ++i < end ? bytes[i] : -1;
     while (c >= 48 && c <= 57) {
       m = m * 10 + (c - 48);
       fracDigits++;
-      c = line.charCodeAt(++i);
+      c = ++i < end ? bytes[i] : -1;
     }
     if (fracDigits === 0) return undefined;
   }
@@ -54,15 +59,10 @@ function decimalAt(line: string, from: number, end: number): number | undefined 
   return neg ? -v : v;
 }
 
-/** Label texts already parsed and validated (label sets repeat from line to line). */
-const labelCache = new Map<string, Labels | null>();
-const nameCache = new Map<string, boolean>();
-const EMPTY_LABELS: Labels = Object.freeze({});
-
-/** Index of the closing quote of a string starting after `from`, or -1 if it has escapes or controls. */
-function stringEnd(line: string, from: number): number {
-  for (let i = from; i < line.length; i++) {
-    const c = line.charCodeAt(i);
+/** Index of the closing quote of a string starting at `from`, or -1 if it has escapes or controls. */
+function stringEnd(text: string, from: number): number {
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i);
     if (c === 34) return i; // "
     if (c === 92 || c < 0x20) return -1; // backslash or control: leave it to JSON.parse
   }
@@ -91,70 +91,156 @@ function parseLabels(text: string): Labels | null {
   }
 }
 
-function cachedLabels(text: string): Labels | null {
-  let labels = labelCache.get(text);
-  if (labels === undefined) {
-    labels = parseLabels(text);
-    if (labels) Object.freeze(labels); // shared between lines: read-only
-    if (labelCache.size > 100_000) labelCache.clear();
-    labelCache.set(text, labels);
+/**
+ * The series part of a line, `name"` or `name","labels":{…}` as bytes, once parsed: lines of
+ * one series repeat these bytes, so they are validated and decoded once.
+ */
+interface SeriesEntry {
+  /** The bytes of the series part. */
+  key: Uint8Array;
+  /** A view on `key`. */
+  keyView: DataView;
+  /** Metric name, or undefined when the series part is not canonical (the line takes JSON.parse). */
+  name: string | undefined;
+  /** Labels (frozen, shared by every line of the series). */
+  labels: Labels;
+  /** Another entry with the same hash. */
+  next: SeriesEntry | undefined;
+}
+
+/** Series parts seen, by FNV-1a hash of their bytes; cleared beyond {@linkcode MAX_CACHED_SERIES}. */
+const seriesCache = new Map<number, SeriesEntry>();
+const MAX_CACHED_SERIES = 100_000;
+const EMPTY_LABELS: Labels = Object.freeze({});
+let lastEntry: SeriesEntry | undefined;
+let lastBytes: Uint8Array | undefined;
+let lastView: DataView | undefined;
+
+/** A DataView on `bytes` (the one made for the previous call when it is the same array). */
+function viewOf(bytes: Uint8Array): DataView {
+  if (bytes !== lastBytes) {
+    lastBytes = bytes;
+    lastView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
-  return labels;
+  return lastView!;
+}
+
+/** Whether `entry.key` equals `view[from, to)` (4 bytes at a time, then the rest). */
+function keyEquals(entry: SeriesEntry, view: DataView, from: number, to: number): boolean {
+  const len = to - from;
+  if (entry.key.length !== len) return false;
+  const key = entry.keyView;
+  let i = 0;
+  for (; i + 4 <= len; i += 4) if (key.getInt32(i) !== view.getInt32(from + i)) return false;
+  for (; i < len; i++) if (key.getUint8(i) !== view.getUint8(from + i)) return false;
+  return true;
 }
 
 /**
- * Parses a canonical sample line, or returns undefined when the line is anything else.
- * The returned `labels` object is frozen and shared between lines with the same label text.
+ * The entry for the series part `bytes[from, to)`, whose name ends (with its quote) at
+ * `nameEnd`; `labelsFrom` is where the labels' inside starts (-1 when the line has none).
  */
-export function parseCanonicalSample(line: string): Sample | undefined {
-  if (!line.startsWith('{"name":"')) return undefined;
-  const nameEnd = stringEnd(line, 9);
-  if (nameEnd < 0) return undefined;
-  const name = line.slice(9, nameEnd);
-  let ok = nameCache.get(name);
-  if (ok === undefined) {
-    ok = METRIC_NAME_RE.test(name);
-    if (nameCache.size > 100_000) nameCache.clear();
-    nameCache.set(name, ok);
+function seriesEntry(
+  bytes: Uint8Array,
+  from: number,
+  to: number,
+  nameEnd: number,
+  labelsFrom: number,
+): SeriesEntry {
+  const view = viewOf(bytes);
+  if (lastEntry !== undefined && keyEquals(lastEntry, view, from, to)) return lastEntry;
+  let h = 0x811c9dc5;
+  for (let i = from; i < to; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+  const first = seriesCache.get(h);
+  for (let e = first; e !== undefined; e = e.next) {
+    if (keyEquals(e, view, from, to)) return lastEntry = e;
   }
-  if (!ok) return undefined;
-  let i = nameEnd + 1;
+  // First sight: decode and validate as the text path would.
+  let name: string | undefined = utf8Decoder.decode(bytes.subarray(from, nameEnd));
   let labels: Labels | null = EMPTY_LABELS;
-  if (line.startsWith(',"labels":{', i)) {
-    const close = line.indexOf("}", i + 11);
-    if (close < 0) return undefined;
-    labels = cachedLabels(line.slice(i + 11, close));
-    if (labels === null) return undefined;
+  if (stringEnd(name + '"', 0) !== name.length || !METRIC_NAME_RE.test(name)) name = undefined;
+  else if (labelsFrom >= 0) {
+    labels = parseLabels(utf8Decoder.decode(bytes.subarray(labelsFrom, to - 1)));
+    if (labels === null) name = undefined;
+    else Object.freeze(labels); // shared between lines: read-only
+  }
+  if (seriesCache.size >= MAX_CACHED_SERIES) seriesCache.clear();
+  const key = bytes.slice(from, to);
+  const entry: SeriesEntry = {
+    key,
+    keyView: new DataView(key.buffer),
+    name,
+    labels: labels ?? EMPTY_LABELS,
+    next: seriesCache.has(h) ? first : undefined,
+  };
+  seriesCache.set(h, entry);
+  return lastEntry = entry;
+}
+
+/** Whether `bytes[at, …)` starts with the ASCII text `prefix`. */
+function startsWithAscii(bytes: Uint8Array, at: number, end: number, prefix: string): boolean {
+  if (end - at < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (bytes[at + i] !== prefix.charCodeAt(i)) return false;
+  return true;
+}
+
+/**
+ * Parses the canonical sample line in `bytes[start, end)` (UTF-8, without its newline), or
+ * returns undefined when the line is anything else. The returned `labels` object is frozen and
+ * shared between lines with the same series.
+ */
+export function parseCanonicalSampleBytes(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+): Sample | undefined {
+  if (!startsWithAscii(bytes, start, end, '{"name":"')) return undefined;
+  const from = start + 9;
+  let quote = from; // the name's closing quote (escapes are checked once per series)
+  while (quote < end && bytes[quote] !== 34) quote++;
+  if (quote === end) return undefined;
+  let i = quote + 1;
+  let labelsFrom = -1;
+  if (startsWithAscii(bytes, i, end, ',"labels":{')) {
+    labelsFrom = i + 11;
+    let close = labelsFrom; // the first "}"
+    while (close < end && bytes[close] !== 125) close++;
+    if (close === end) return undefined;
     i = close + 1;
   }
-  if (!line.startsWith(',"timestamp":', i)) return undefined;
+  const series = seriesEntry(bytes, from, i, quote, labelsFrom);
+  const name = series.name;
+  if (name === undefined) return undefined;
+  if (!startsWithAscii(bytes, i, end, ',"timestamp":')) return undefined;
   i += 13;
   // timestamp: an integer, no leading zeros, safe
   let neg = false;
-  if (line.charCodeAt(i) === 45) {
+  if (bytes[i] === 45) {
     neg = true;
     i++;
   }
   const tsStart = i;
   let timestampMs = 0;
-  for (let c = line.charCodeAt(i); c >= 48 && c <= 57; c = line.charCodeAt(++i)) {
+  for (let c = i < end ? bytes[i] : -1; c >= 48 && c <= 57; c = ++i < end ? bytes[i] : -1) {
     timestampMs = timestampMs * 10 + (c - 48);
   }
   const tsDigits = i - tsStart;
-  if (tsDigits === 0 || tsDigits > 16 || (tsDigits > 1 && line.charCodeAt(tsStart) === 48)) {
+  if (tsDigits === 0 || tsDigits > 16 || (tsDigits > 1 && bytes[tsStart] === 48)) {
     return undefined;
   }
   if (!Number.isSafeInteger(timestampMs)) return undefined;
   if (neg) timestampMs = -timestampMs;
-  if (!line.startsWith(',"value":', i)) return undefined;
+  if (!startsWithAscii(bytes, i, end, ',"value":')) return undefined;
   i += 9;
   // the value runs to the final "}" (trailing spaces are left to the slow path)
-  const end = line.length - 1;
-  if (line.charCodeAt(end) !== 125) return undefined;
-  let value = decimalAt(line, i, end);
+  const last = end - 1;
+  if (last < i || bytes[last] !== 125) return undefined;
+  let value = decimalAt(bytes, i, last);
   let nanBits: string | undefined;
   if (value === undefined) {
-    const valueText = line.slice(i, end);
+    if (last - i > 64) return undefined; // no special is this long; long numbers go to JSON.parse
+    // Non-ASCII bytes become Latin-1 letters here, which neither form below accepts.
+    const valueText = String.fromCharCode(...bytes.subarray(i, last));
     if (valueText.charCodeAt(0) === 34) {
       if (valueText.length < 2 || valueText.charCodeAt(valueText.length - 1) !== 34) {
         return undefined;
@@ -170,7 +256,17 @@ export function parseCanonicalSample(line: string): Sample | undefined {
       if (!Number.isFinite(value)) return undefined; // 1e400: out of float64 range, zod says so
     }
   }
-  const sample: Sample = { kind: "sample", name, labels, timestampMs, value };
+  const sample: Sample = { kind: "sample", name, labels: series.labels, timestampMs, value };
   if (nanBits !== undefined) sample.nanBits = nanBits;
   return sample;
+}
+
+/**
+ * Parses a canonical sample line given as text (see {@linkcode parseCanonicalSampleBytes}), or
+ * returns undefined when the line is anything else.
+ */
+export function parseCanonicalSample(line: string): Sample | undefined {
+  if (!line.isWellFormed()) return undefined; // lone surrogates: UTF-8 cannot carry them
+  const bytes = utf8Encoder.encode(line);
+  return parseCanonicalSampleBytes(bytes, 0, bytes.length);
 }

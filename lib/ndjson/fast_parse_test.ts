@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../../tests/support/assert.ts";
-import { parseCanonicalSample } from "./fast_parse.ts";
+import { parseCanonicalSample, parseCanonicalSampleBytes } from "./fast_parse.ts";
 import { BadLine, formatRecord, parseLineWithZod } from "./contract.ts";
 import { hexOfNumber } from "../model/value.ts";
 import type { NdjsonRecord, Sample } from "../model/sample.ts";
@@ -109,4 +109,53 @@ Deno.test("fast path: decimal values equal Number(text) bit for bit", () => {
     }
     assertEquals(hexOfNumber(fast.value), hexOfNumber(expected), text);
   }
+});
+
+Deno.test("fast path on bytes: mutated UTF-8 (multi-byte, invalid, controls) agrees with decoding + zod", () => {
+  const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+  const encoder = new TextEncoder();
+  const extra = [
+    0x22,
+    0x5c,
+    0x7d,
+    0x00,
+    0x0a,
+    0x80,
+    0xc3,
+    0xa9,
+    0xe2,
+    0x98,
+    0x83,
+    0xef,
+    0xbb,
+    0xbf,
+    0xff,
+  ];
+  let accepted = 0;
+  for (let n = 0; n < 30_000; n++) {
+    const base = encoder.encode(CANONICAL[n % CANONICAL.length]);
+    const bytes = new Uint8Array(base.length + 4);
+    bytes.set(base);
+    let len = base.length;
+    const at = Math.floor(Math.random() * len);
+    const b = extra[Math.floor(Math.random() * extra.length)];
+    if (n % 2) bytes[at] = b;
+    else {
+      bytes.copyWithin(at + 1, at, len);
+      bytes[at] = b;
+      len++;
+    }
+    const fast = parseCanonicalSampleBytes(bytes, 0, len);
+    if (fast === undefined) continue;
+    const line = decoder.decode(bytes.subarray(0, len));
+    let slow: NdjsonRecord;
+    try {
+      slow = parseLineWithZod(line);
+    } catch (err) {
+      throw new Error(`fast path accepted a line zod refuses: ${line}: ${(err as Error).message}`);
+    }
+    same(fast, slow);
+    accepted++;
+  }
+  assert(accepted > 300, `too few mutants took the fast path (${accepted})`);
 });

@@ -1,87 +1,123 @@
 /**
- * Splitting byte streams into lines, as Web Streams, in constant memory per line.
+ * Splitting byte streams into lines without decoding them: a batch of line ranges per input
+ * chunk, in constant memory per line. Parsers read the bytes directly and decode text only when
+ * they need it (see `fast_parse.ts`), so no string is made for most lines.
  *
  * @module
  */
 
-/** A batch of complete lines from one chunk of input, with the 1-based number of the first. */
-export interface LineBatch {
-  /** The lines, without `\n` or `\r\n`. */
-  lines: string[];
-  /** Line number of `lines[0]` in its source (1-based). */
+/**
+ * The complete lines of one chunk of input: line `i` is `bytes[starts[i], ends[i])`, without
+ * `\n` or `\r\n`. A line longer than the limit is not kept: its `starts[i]` is -1 and
+ * `ends[i]` its length in bytes.
+ */
+export interface ByteLineBatch {
+  /** The bytes the ranges index (an input chunk, or a line joined across chunks). */
+  bytes: Uint8Array;
+  /** Start of each line in `bytes`, or -1 for an oversized line. */
+  starts: number[];
+  /** End (exclusive) of each line in `bytes`, or the byte length of an oversized line. */
+  ends: number[];
+  /** Line number of the first line in its source (1-based). */
   firstLineNo: number;
 }
 
-/** Options of {@linkcode LineBatchStream}. */
-export interface LineBatchStreamOptions {
-  /** Longest line kept, in characters; a longer one becomes an {@linkcode OVERSIZED_LINE_MARK} line. Default 1 MiB. */
-  maxLineChars?: number;
-  /** Whether to drop a leading UTF-8 byte order mark. Default true. */
+/** Options of {@linkcode byteLinesOf}. */
+export interface ByteLinesOptions {
+  /** Longest line kept, in bytes; a longer one is reported by its length only. Default 1 MiB. */
+  maxLineBytes?: number;
+  /** Whether to drop a UTF-8 byte order mark at the start of the stream. Default true. */
   stripBom?: boolean;
 }
 
-/**
- * Text → batches of lines. One output batch per input chunk keeps per-line stream overhead low.
- * A final line without a newline is emitted too; `\r\n` is accepted.
- */
-export class LineBatchStream extends TransformStream<string, LineBatch> {
-  constructor(options: LineBatchStreamOptions = {}) {
-    const maxLineChars = options.maxLineChars ?? 1 << 20;
-    let stripBom = options.stripBom ?? true;
-    let partial = "";
-    let skipped = 0; // characters of an oversized line dropped so far (0: not in one)
-    let lineNo = 1;
-    const cut = (line: string) => (line.endsWith("\r") ? line.slice(0, -1) : line);
-    /** The line that stands for an oversized one: its length, never its text. */
-    const oversized = (tail: string) => OVERSIZED_LINE_MARK + String(skipped + tail.length);
-    super({
-      transform(chunk, controller) {
-        if (stripBom && chunk.length > 0) {
-          if (chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
-          stripBom = false;
-        }
-        let text = partial + chunk;
-        let start = 0;
-        const lines: string[] = [];
-        for (let nl = text.indexOf("\n"); nl !== -1; nl = text.indexOf("\n", start)) {
-          const line = cut(text.slice(start, nl));
-          lines.push(skipped > 0 ? oversized(line) : line);
-          skipped = 0;
-          start = nl + 1;
-        }
-        partial = text.slice(start);
-        text = "";
-        if (partial.length > maxLineChars) { // drop the text, keep counting until its newline
-          skipped += partial.length;
-          partial = "";
-        }
-        if (lines.length) {
-          controller.enqueue({ lines, firstLineNo: lineNo });
-          lineNo += lines.length;
-        }
-      },
-      flush(controller) {
-        if (partial.length || skipped > 0) {
-          controller.enqueue({
-            lines: [skipped > 0 ? oversized(partial) : cut(partial)],
-            firstLineNo: lineNo,
-          });
-        }
-      },
-    });
-  }
+const LF = 10;
+const CR = 13;
+
+/** Whether `bytes[start, end)` begins with the UTF-8 byte order mark EF BB BF. */
+function hasBom(bytes: Uint8Array, start: number, end: number): boolean {
+  return end - start >= 3 && bytes[start] === 0xef && bytes[start + 1] === 0xbb &&
+    bytes[start + 2] === 0xbf;
 }
 
 /**
- * Prefix of the line {@linkcode LineBatchStream} emits in place of one longer than
- * `maxLineChars`, followed by that line's length: readers report it as a bad line.
+ * Bytes → batches of line ranges. A final line without a newline is emitted too; `\r\n` is
+ * accepted. Each batch is valid until the next one is requested.
  */
-export const OVERSIZED_LINE_MARK = "\u0000oversized line:";
+export async function* byteLinesOf(
+  stream: ReadableStream<Uint8Array>,
+  options: ByteLinesOptions = {},
+): AsyncGenerator<ByteLineBatch> {
+  const maxLineBytes = options.maxLineBytes ?? 1 << 20;
+  let bomPending = options.stripBom ?? true;
+  let carry = new Uint8Array(1024); // the unfinished line, copied out of its chunk
+  let carryLen = 0;
+  let skipped = 0; // bytes of an oversized line dropped so far (0: not in one)
+  let lineNo = 1;
 
-/** Bytes → batches of lines (UTF-8). */
-export function linesOf(
-  bytes: ReadableStream<Uint8Array>,
-  options: LineBatchStreamOptions = {},
-): ReadableStream<LineBatch> {
-  return bytes.pipeThrough(new TextDecoderStream()).pipeThrough(new LineBatchStream(options));
+  /** The batch of the one line in `bytes[0, end)` (carried across chunks) or of an oversized line. */
+  const carried = (bytes: Uint8Array, end: number): ByteLineBatch => {
+    const crlf = end > 0 && bytes[end - 1] === CR;
+    if (crlf) end--;
+    let batch: ByteLineBatch;
+    if (skipped > 0) {
+      batch = { bytes, starts: [-1], ends: [skipped - (crlf ? 1 : 0)], firstLineNo: lineNo };
+    } else {
+      const start = bomPending && lineNo === 1 && hasBom(bytes, 0, end) ? 3 : 0;
+      batch = { bytes, starts: [start], ends: [end], firstLineNo: lineNo };
+    }
+    bomPending = false;
+    skipped = 0;
+    lineNo++;
+    return batch;
+  };
+
+  for await (const chunk of stream) {
+    let pos = 0;
+    if (carryLen > 0 || skipped > 0) {
+      const nl = chunk.indexOf(LF);
+      const upTo = nl < 0 ? chunk.length : nl;
+      if (skipped > 0) skipped += upTo;
+      else if (carryLen + upTo > maxLineBytes) {
+        skipped = carryLen + upTo;
+        carryLen = 0;
+      } else {
+        if (carryLen + upTo > carry.length) {
+          const grown = new Uint8Array(Math.max(carry.length * 2, carryLen + upTo));
+          grown.set(carry.subarray(0, carryLen));
+          carry = grown;
+        }
+        carry.set(chunk.subarray(0, upTo), carryLen);
+        carryLen += upTo;
+      }
+      if (nl < 0) continue;
+      const len = carryLen;
+      carryLen = 0;
+      yield skipped > 0 ? carried(chunk, nl) : carried(carry, len);
+      pos = nl + 1;
+    }
+    const starts: number[] = [];
+    const ends: number[] = [];
+    const firstLineNo = lineNo;
+    for (let nl = chunk.indexOf(LF, pos); nl !== -1; nl = chunk.indexOf(LF, pos)) {
+      let start = pos;
+      const end = nl > pos && chunk[nl - 1] === CR ? nl - 1 : nl;
+      if (bomPending) {
+        if (lineNo === 1 && hasBom(chunk, start, end)) start += 3;
+        bomPending = false;
+      }
+      starts.push(start);
+      ends.push(end);
+      lineNo++;
+      pos = nl + 1;
+    }
+    const rest = chunk.length - pos;
+    if (rest > maxLineBytes) skipped = rest; // drop the text, keep counting until its newline
+    else if (rest > 0) {
+      if (rest > carry.length) carry = new Uint8Array(Math.max(carry.length * 2, rest));
+      carry.set(chunk.subarray(pos));
+      carryLen = rest;
+    }
+    if (starts.length) yield { bytes: chunk, starts, ends, firstLineNo };
+  }
+  if (carryLen > 0 || skipped > 0) yield carried(carry, carryLen);
 }

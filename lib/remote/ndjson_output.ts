@@ -3,8 +3,9 @@
  * queue that tells the receiver when to hold off new requests.
  *
  * The NDJSON path writes bytes directly (no intermediate strings per sample): a series' line
- * prefix is encoded once, timestamps and integer values are written digit by digit, other
- * values through JS's shortest round-trip `String(v)` — the same text `formatJsonValue` gives.
+ * prefix is encoded once, timestamps and short decimal values are written two digits at a time
+ * with int32 arithmetic, other values through JS's shortest round-trip `String(v)` — the same
+ * text `formatJsonValue` gives.
  *
  * @module
  */
@@ -35,115 +36,110 @@ function valueText(values: Float64Array, i: number): string {
   return formatJsonValue(v, hex8(bitsView.getUint32(4, true)) + hex8(bitsView.getUint32(0, true)));
 }
 
-/** A growable byte buffer (a {@linkcode WireWriter}) with the few writes NDJSON needs. */
-class ByteOut extends WireWriter {
-  /** ASCII-only text (callers guarantee it). */
-  ascii(s: string): void {
-    this.ensure(s.length);
-    const buf = this.buf;
-    let p = this.pos;
-    for (let i = 0; i < s.length; i++) buf[p++] = s.charCodeAt(i);
-    this.pos = p;
-  }
-  /** A safe integer in decimal (|n| < 2^53). */
-  int(n: number): void {
-    this.ensure(17);
-    const buf = this.buf;
-    if (n < 0) {
-      buf[this.pos++] = 45; // '-'
-      n = -n;
-    }
-    if (n >= 1e8) {
-      const hi = Math.floor(n / 1e8);
-      this.int(hi);
-      let lo = n - hi * 1e8;
-      for (let p = this.pos + 7; p >= this.pos; p--) {
-        buf[p] = 48 + (lo % 10);
-        lo = (lo / 10) | 0;
-      }
-      this.pos += 8;
-      return;
-    }
-    let digits = 1;
-    for (let t = n; t >= 10; t = (t / 10) | 0) digits++;
-    for (let p = this.pos + digits - 1; p >= this.pos; p--) {
-      buf[p] = 48 + (n % 10);
-      n = (n / 10) | 0;
-    }
-    this.pos += digits;
-  }
-  /**
-   * Writes `v` when it is exactly a decimal with at most 6 fraction digits and 15 significant
-   * digits (then that decimal is also JS's shortest round-trip form); returns false otherwise.
-   */
-  decimal(v: number): boolean {
-    const a = v < 0 ? -v : v;
-    if (!(a >= 1e-6 && a < 1e15)) return false;
-    let p = 10;
-    for (let k = 1; k <= 6; k++, p *= 10) {
-      const m = Math.round(a * p);
-      if (m >= 1e15) return false;
-      if (m / p !== a) continue;
-      if (v < 0) {
-        this.ensure(1);
-        this.buf[this.pos++] = 45; // '-'
-      }
-      const whole = Math.floor(m / p);
-      this.int(whole);
-      this.ensure(k + 1);
-      const buf = this.buf;
-      buf[this.pos] = 46; // '.'
-      let frac = m - whole * p;
-      for (let q = this.pos + k; q > this.pos; q--) {
-        buf[q] = 48 + (frac % 10);
-        frac = Math.floor(frac / 10);
-      }
-      this.pos += k + 1;
-      return true;
-    }
-    return false;
-  }
+/** "00".."99" as ASCII pairs: digit pair `n` is at `[2n, 2n+1]`. */
+const DIGIT_PAIRS = new Uint8Array(200);
+for (let n = 0; n < 100; n++) {
+  DIGIT_PAIRS[2 * n] = 48 + Math.floor(n / 10);
+  DIGIT_PAIRS[2 * n + 1] = 48 + (n % 10);
+}
+
+/** Decimal digits of `n`, an int32 from 0 to 999,999,999. */
+function digitCount32(n: number): number {
+  if (n < 10000) return n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : 4;
+  if (n < 100000000) return n < 100000 ? 5 : n < 1000000 ? 6 : n < 10000000 ? 7 : 8;
+  return 9;
 }
 
 /**
+ * Writes the last `count` decimal digits of `n` (an int32 ≥ 0, zero-padded) so that they end
+ * just before `end`. Integer arithmetic only, two digits per step.
+ */
+function putDigits(buf: Uint8Array, end: number, n: number, count: number): void {
+  let p = end;
+  n |= 0;
+  while (count >= 2) {
+    const q = (n / 100) | 0;
+    const r = (n - q * 100) << 1;
+    buf[--p] = DIGIT_PAIRS[r + 1];
+    buf[--p] = DIGIT_PAIRS[r];
+    n = q;
+    count -= 2;
+  }
+  if (count) buf[--p] = 48 + (n - ((n / 10) | 0) * 10);
+}
+
+/** Writes `n`, an integer from 0 to 10^16 - 1, at `pos`; returns the position after it. */
+function putUint(buf: Uint8Array, pos: number, n: number): number {
+  if (n < 100000000) {
+    const c = digitCount32(n | 0);
+    putDigits(buf, pos + c, n, c);
+    return pos + c;
+  }
+  const hi = Math.floor(n / 100000000); // < 10^8
+  const c = digitCount32(hi | 0);
+  putDigits(buf, pos + c, hi, c);
+  putDigits(buf, pos + c + 8, n - hi * 100000000, 8);
+  return pos + c + 8;
+}
+
+/** Powers of ten used as decimal scales by {@linkcode putDecimal}. */
+const SCALES = [1, 10, 100, 1000, 10000, 100000, 1000000];
+
+/**
+ * Writes `v` when it is exactly a decimal with at most 6 fraction digits and 15 significant
+ * digits (then that decimal is also JS's shortest round-trip form, `String(v)`) and returns the
+ * position after it; returns -1 (writing nothing) otherwise.
+ */
+function putDecimal(buf: Uint8Array, pos: number, v: number): number {
+  const a = v < 0 ? -v : v;
+  if (!(a >= 1e-6 && a < 1e15)) return -1;
+  for (let k = 1; k <= 6; k++) {
+    const p = SCALES[k];
+    const m = Math.round(a * p);
+    if (m >= 1e15) return -1;
+    if (m / p !== a) continue;
+    if (v < 0) buf[pos++] = 45; // '-'
+    const whole = Math.floor(a);
+    pos = putUint(buf, pos, whole);
+    buf[pos] = 46; // '.'
+    putDigits(buf, pos + 1 + k, m - whole * p, k);
+    return pos + 1 + k;
+  }
+  return -1;
+}
+
+/** Writes the ASCII string `s` at `pos`; returns the position after it. */
+function putAscii(buf: Uint8Array, pos: number, s: string): number {
+  for (let i = 0; i < s.length; i++) buf[pos++] = s.charCodeAt(i);
+  return pos;
+}
+
+/** The longest a line's tail can be after its head: timestamp, `,"value":`, value, `}\n`. */
+const MAX_TAIL_BYTES = 64;
+
+/**
  * Writes one line per sample: `head` (the series' `{"name":…,"labels":{…},"timestamp":`),
- * the timestamp, `,"value":`, the value, `}\n`. Locals, not properties, in the loop.
+ * the timestamp, `,"value":`, the value, `}\n`. Space for the whole series is reserved first.
  */
 function formatSeries(
-  out: ByteOut,
+  out: WireWriter,
   head: Uint8Array,
   ts: ArrayLike<number>,
   values: Float64Array,
 ): void {
+  const n = ts.length;
+  const headLen = head.length;
+  out.ensure(n * (headLen + MAX_TAIL_BYTES));
+  const buf = out.buf;
+  let pos = out.pos;
   let lastValue = NaN;
   let lastText = "";
-  const headLen = head.length;
-  for (let i = 0; i < ts.length; i++) {
-    out.ensure(headLen + 64);
-    const buf = out.buf;
-    let pos = out.pos;
+  for (let i = 0; i < n; i++) {
     buf.set(head, pos);
     pos += headLen;
     const t = ts[i];
-    if (t >= 1e12 && t < 1e13) { // 13-digit ms timestamps (2001–2286): 5 + 8 digits, integer ops only
-      const hi = Math.floor(t / 1e8);
-      let lo = t - hi * 1e8;
-      let h = hi;
-      for (let p = pos + 4; p >= pos; p--) {
-        buf[p] = 48 + (h % 10);
-        h = (h / 10) | 0;
-      }
-      for (let p = pos + 12; p >= pos + 5; p--) {
-        buf[p] = 48 + (lo % 10);
-        lo = (lo / 10) | 0;
-      }
-      pos += 13;
-      out.pos = pos;
-    } else {
-      out.pos = pos;
-      out.int(t);
-      pos = out.pos;
-    }
+    if (t >= 0 && t < 1e16) pos = putUint(buf, pos, t);
+    else pos = putAscii(buf, pos, String(t)); // a safe integer: String gives its digits
     // ,"value":
     buf[pos] = 44;
     buf[pos + 1] = 34;
@@ -154,19 +150,29 @@ function formatSeries(
     buf[pos + 6] = 101;
     buf[pos + 7] = 34;
     buf[pos + 8] = 58;
-    out.pos = pos + 9;
+    pos += 9;
     const v = values[i];
-    if (v === lastValue && v !== 0) out.ascii(lastText);
-    else if (Number.isInteger(v) && Math.abs(v) < 1e15 && !(v === 0 && 1 / v < 0)) out.int(v);
-    else if (!out.decimal(v)) {
-      lastValue = v;
-      lastText = valueText(values, i);
-      out.ascii(lastText);
+    if (Number.isInteger(v) && v < 1e15 && v > -1e15 && !(v === 0 && 1 / v < 0)) {
+      if (v < 0) {
+        buf[pos++] = 45; // '-'
+        pos = putUint(buf, pos, -v);
+      } else pos = putUint(buf, pos, v);
+    } else {
+      const end = putDecimal(buf, pos, v);
+      if (end >= 0) pos = end;
+      else {
+        if (!(v === lastValue && v !== 0)) {
+          lastValue = v;
+          lastText = valueText(values, i);
+        }
+        pos = putAscii(buf, pos, lastText);
+      }
     }
-    out.ensure(2);
-    out.buf[out.pos++] = 125; // }
-    out.buf[out.pos++] = 10; // \n
+    buf[pos] = 125; // }
+    buf[pos + 1] = 10; // \n
+    pos += 2;
   }
+  out.pos = pos;
 }
 
 /** The NDJSON bytes (lines ending in `\n`) for one decoded request. */
@@ -175,9 +181,8 @@ export function formatWriteRequestBytes(
   format: OutputFormat = "ndjson",
 ): Uint8Array {
   if (format === "arroyo") return utf8.encode(formatArroyo(req));
-  let estimate = 0;
-  for (const s of req.series) estimate += s.timestampsMs.length * 120;
-  const out = new ByteOut(Math.max(estimate + 1024, 256));
+  const heads: Uint8Array[] = [];
+  let reserve = 1024;
   for (const s of req.series) {
     let name = "";
     let labels = "{";
@@ -189,7 +194,13 @@ export function formatWriteRequestBytes(
       labels += (labels.length > 1 ? "," : "") + JSON.stringify(k) + ":" + JSON.stringify(v);
     }
     const head = utf8.encode(`{"name":${JSON.stringify(name)},"labels":${labels}},"timestamp":`);
-    formatSeries(out, head, s.timestampsMs, s.values);
+    heads.push(head);
+    reserve += s.timestampsMs.length * (head.length + MAX_TAIL_BYTES);
+  }
+  const out = new WireWriter(reserve); // one allocation: formatSeries never grows it
+  for (let i = 0; i < heads.length; i++) {
+    const s = req.series[i];
+    formatSeries(out, heads[i], s.timestampsMs, s.values);
   }
   if (req.metadata.length) {
     let text = "";

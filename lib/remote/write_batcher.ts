@@ -81,6 +81,9 @@ export class RemoteWriteBatcher {
   #byFastKey = new Map<string, SeriesBuf>();
   #byLabelsObject = new WeakMap<Labels, Map<string, SeriesBuf>>();
   #byKey = new Map<string, SeriesBuf>();
+  #lastLabels: Labels | undefined;
+  #lastName = "";
+  #lastSeries: SeriesBuf | undefined;
   #active: SeriesBuf[] = [];
   #pendingSamples = 0;
   #metadata: MetricMetadata[] = [];
@@ -107,6 +110,18 @@ export class RemoteWriteBatcher {
   }
 
   #series(name: string, labels: Labels): SeriesBuf {
+    // Runs of lines of one series: the same labels object and name as the line before.
+    if (labels === this.#lastLabels && name === this.#lastName) return this.#lastSeries!;
+    const buf = this.#seriesUncached(name, labels);
+    if (Object.isFrozen(labels)) {
+      this.#lastLabels = labels;
+      this.#lastName = name;
+      this.#lastSeries = buf;
+    }
+    return buf;
+  }
+
+  #seriesUncached(name: string, labels: Labels): SeriesBuf {
     // Parsers share one frozen labels object between lines with the same label text: look it up first.
     if (!Object.isFrozen(labels)) return this.#seriesByText(name, labels);
     let byName = this.#byLabelsObject.get(labels);
@@ -209,6 +224,7 @@ export class RemoteWriteBatcher {
       this.#byFastKey.clear();
       this.#byKey.clear();
       this.#byLabelsObject = new WeakMap();
+      this.#lastLabels = this.#lastSeries = undefined;
     }
     this.#queue.push({ body, samples });
     this.#pump();

@@ -12,7 +12,7 @@
  * @module
  */
 import { METRIC_TYPES, type MetricMetadata, type MetricType } from "../model/sample.ts";
-import { varintLength, WireReader, WireWriter, WT_I64, WT_LEN, WT_VARINT } from "./wire.ts";
+import { WireReader, WireWriter, WT_I64, WT_LEN, WT_VARINT } from "./wire.ts";
 
 /** A series as it travels in a WriteRequest: labels (with `__name__`) and column-wise samples. */
 export interface WireSeries {
@@ -202,11 +202,22 @@ export class WriteRequestEncoder {
       const mark = w.beginLength(1); // WriteRequest 1: timeseries
       w.bytes(s.labelBlock); // TimeSeries 1: labels
       const valueBytes = new Uint8Array(s.values.buffer, s.values.byteOffset, s.values.byteLength);
+      w.ensure(s.count * 20); // a sample with a timestamp under 2^42 takes at most 18 bytes
       for (let i = 0; i < s.count; i++) {
         const ts = s.timestampsMs[i];
         if (ts >= 0 && ts < 4398046511104) { // < 2^42: a timestamp varint of at most 6 bytes
-          const tsLen = varintLength(ts);
-          w.ensure(12 + tsLen);
+          // The varint from int32 halves: 28 low bits (4 groups of 7) and the bits above them.
+          const hi = Math.floor(ts / 268435456) | 0; // < 2^14
+          const lo = (ts - hi * 268435456) | 0;
+          const tsLen = hi !== 0
+            ? (hi < 128 ? 5 : 6)
+            : lo < 128
+            ? 1
+            : lo < 16384
+            ? 2
+            : lo < 2097152
+            ? 3
+            : 4;
           const buf = w.buf;
           let p = w.pos;
           buf[p++] = 2 << 3 | WT_LEN; // TimeSeries 2: samples
@@ -216,15 +227,28 @@ export class WriteRequestEncoder {
           for (let b = 0; b < 8; b++) buf[p + b] = valueBytes[v + b];
           p += 8;
           buf[p++] = 2 << 3 | WT_VARINT; // Sample 2: timestamp (int64)
-          let t = ts;
-          while (t >= 128) {
-            buf[p++] = (t % 128) | 0x80;
-            t = Math.floor(t / 128);
+          if (hi === 0) {
+            let t = lo;
+            while (t >= 128) {
+              buf[p++] = (t & 0x7f) | 0x80;
+              t >>>= 7;
+            }
+            buf[p++] = t;
+          } else {
+            buf[p++] = (lo & 0x7f) | 0x80;
+            buf[p++] = ((lo >>> 7) & 0x7f) | 0x80;
+            buf[p++] = ((lo >>> 14) & 0x7f) | 0x80;
+            buf[p++] = ((lo >>> 21) & 0x7f) | 0x80;
+            if (hi < 128) buf[p++] = hi;
+            else {
+              buf[p++] = (hi & 0x7f) | 0x80;
+              buf[p++] = hi >>> 7;
+            }
           }
-          buf[p++] = t;
           w.pos = p;
           continue;
         }
+        w.ensure(24 * (s.count - i)); // this sample (at most 22 bytes) and the rest
         const sm = w.beginLength(2, 1); // TimeSeries 2: samples (≤ 20 bytes: 1-byte length)
         w.key(1, WT_I64); // Sample 1: value (double)
         w.doubleBytes(valueBytes, i * 8);

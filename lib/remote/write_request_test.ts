@@ -171,3 +171,27 @@ Deno.test("snappy: round trip, size limit checked from the preamble", () => {
   );
   assertThrows(() => snappyDecode(new Uint8Array([0x05, 0xff, 0xff]), 1 << 20), InputError);
 });
+
+Deno.test("WriteRequest: timestamps at every varint length edge encode byte for byte as protobufjs", () => {
+  const edges: number[] = [];
+  for (let bits = 0; bits <= 53; bits += 7) {
+    const p = 2 ** bits;
+    edges.push(p - 1, p, p + 1);
+  }
+  edges.push(2 ** 42 - 1, 2 ** 42, 2 ** 53 - 1, 1732350000123, -1, -(2 ** 42), -(2 ** 53 - 1));
+  // Many samples, fast and slow paths interleaved, so that the buffer grows mid-series.
+  const ts: number[] = [];
+  // (protobufjs leaves out zero fields, which we write: no zeros here.)
+  const nonZero = edges.filter((t) => t !== 0);
+  for (let i = 0; i < 5000; i++) ts.push(nonZero[(i * 7) % nonZero.length]);
+  const values = new Float64Array(ts.length).map((_, i) => (i + 1) / 3);
+  const mine = encodeWriteRequest([{ labels: [["__name__", "m"]], timestampsMs: ts, values }]);
+  const T = prompbType("WriteRequest");
+  const ref = T.encode(T.fromObject({
+    timeseries: [{
+      labels: [{ name: "__name__", value: "m" }],
+      samples: ts.map((timestamp, i) => ({ value: values[i], timestamp })),
+    }],
+  })).finish();
+  assertEquals(Array.from(mine), Array.from(ref));
+});

@@ -144,6 +144,8 @@ export class TimestampParser {
 
   #parse(text: string): number {
     if (text === "") throw new BadTimestamp("empty timestamp");
+    const unix = unixDigits(text);
+    if (unix >= 0) return unixNumberToMs(unix, text);
     const fast = this.#fastWallClock(text);
     if (fast === fast) return fast;
     const c = text.charCodeAt(0);
@@ -237,6 +239,19 @@ function digitsAt(text: string, start: number, count: number): number {
 
 function daysInMonth(year: number, month: number): number {
   return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+/** `text` as a number when it is 1 to 15 ASCII digits (a plain Unix time), else -1. */
+function unixDigits(text: string): number {
+  const n = text.length;
+  if (n > 15) return -1;
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
 }
 
 function unixNumberToMs(n: number, text: string): number {

@@ -193,6 +193,8 @@ export async function replayCsv(
       const { stream, sizeBytes } = await source.open();
       let format: CsvFormat | undefined;
       const local = new Map<string, SeriesState>(); // this file's series keys → state
+      const lastKeys: string[] = []; // per sample slot: the previous row's key and state
+      const lastStates: SeriesState[] = [];
       let fileBytes = 0;
       const bytesBefore = stats.bytes;
       const rows = readCsvRows(stream, {
@@ -274,7 +276,12 @@ export async function replayCsv(
           // Resolve the series of every sample (first time only), check order, write.
           let bad: BadRow | undefined;
           for (let i = 0; i < row.count; i++) {
-            let state = local.get(row.keys[i]);
+            const key = row.keys[i];
+            if (key === lastKeys[i]) { // rows of one series often follow each other
+              states[i] = lastStates[i];
+              continue;
+            }
+            let state = local.get(key);
             if (state === undefined) {
               try {
                 state = resolveSeries(format, fields!, row, i, series);
@@ -283,9 +290,10 @@ export async function replayCsv(
                 bad = err;
                 break;
               }
-              local.set(row.keys[i], state);
+              local.set(key, state);
             }
-            states[i] = state;
+            states[i] = lastStates[i] = state;
+            lastKeys[i] = key;
           }
           if (bad !== undefined) {
             const where = `${source.name}:${line}`;
