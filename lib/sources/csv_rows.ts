@@ -3,9 +3,10 @@
  * and newlines inside quotes), a UTF-8 BOM, LF or CRLF, comment lines, rows of any length, and
  * stray quotes inside unquoted fields kept as text (as real logs have them).
  *
- * It is hand-written for speed (about ten times the rows/s of `csv-parse`, which was used
- * before): each input chunk is decoded once and scanned by character code, and a field is one
- * `slice` of the chunk's text. `csv_rows_test.ts` checks it against `csv-parse` on random CSV.
+ * It is hand-written for speed (0.44–0.67 µs per NAB row here against 2.2–2.3 µs with
+ * `csv-parse`, which was used before): each input chunk is decoded once and scanned by character
+ * code, and a field is one `slice` of the chunk's text. `csv_rows_test.ts` checks it against
+ * `csv-parse` (kept as the test's reference) on random CSV.
  *
  * Rows are handed out in batches, one batch per input chunk, so no per-row stream or promise
  * overhead is paid.
