@@ -198,7 +198,10 @@ export const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
 /** Fewest series not in the cache for a query to be read by the read pool. */
 export const POOL_MIN_SERIES = 8;
 
-/** Series read from the store at the same time for one query. */
+/**
+ * Series read from the store at the same time for one query. Segment reads are synchronous
+ * (page-cache reads, see `Store.read`): the runners take turns between series.
+ */
 const READ_CONCURRENCY = 4;
 
 /** Samples `[from, to)` of a series' {@linkcode WireSamples}: those in a query's range. */
@@ -291,8 +294,8 @@ export function createReadHandler(
   }
 
   /**
-   * The read pool's in-process share: reads a job's items `READ_CONCURRENCY` at a time (file
-   * reads overlap decoding); rejects with `PoolBudgetError` beyond `budget` samples.
+   * The read pool's in-process share: reads a job's items `READ_CONCURRENCY` at a time;
+   * rejects with `PoolBudgetError` beyond `budget` samples.
    */
   async function readJobHere(items: PoolJobItem[], budget: number): Promise<WireSamples[]> {
     const out: WireSamples[] = new Array(items.length);
@@ -320,8 +323,8 @@ export function createReadHandler(
   /**
    * {@linkcode seriesSamples} of every series of a query, in order: cached ones at once; with a
    * read pool and at least {@linkcode POOL_MIN_SERIES} series to read in full, those are read by
-   * the pool (and this thread); the others `READ_CONCURRENCY` at a time here (file reads overlap
-   * decoding). Refuses (422) once the query's samples pass the limit.
+   * the pool (and this thread); the others `READ_CONCURRENCY` at a time here. Refuses (422)
+   * once the query's samples pass the limit.
    */
   async function allSeriesSamples(
     selected: StoredSeries[],
