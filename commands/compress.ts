@@ -13,7 +13,7 @@ import { parseByteSize, parseDurationMs, parsePositiveInt } from "../lib/cli/par
 import { onShutdownSignal } from "../lib/cli/signals.ts";
 import { IncompleteRunError } from "../lib/errors.ts";
 import { seriesKey, sortedLabelPairs } from "../lib/model/sample.ts";
-import type { NdjsonRecord } from "../lib/model/sample.ts";
+import type { Labels, NdjsonRecord } from "../lib/model/sample.ts";
 import { openSources, readNdjson, type ReadStats } from "../lib/ndjson/reader.ts";
 import { type CompactResult, type LabelPairs, Store } from "../lib/store/mod.ts";
 
@@ -122,6 +122,11 @@ async function compress(files: string[], o: CompressOptions): Promise<void> {
     }
   };
 
+  // Runs of lines of one series share the parser's frozen labels object: skip the key then.
+  let lastLabels: Labels | undefined;
+  let lastName = "";
+  let lastKey = "";
+  let lastPairs: LabelPairs = [];
   const appendBatch = (batch: NdjsonRecord[]) => {
     for (const r of batch) {
       if (r.kind !== "sample") {
@@ -129,11 +134,21 @@ async function compress(files: string[], o: CompressOptions): Promise<void> {
         metadataRecords++;
         continue;
       }
-      const key = seriesKey(r.name, r.labels);
-      let pairs = series.get(key);
-      if (!pairs) {
-        pairs = sortedLabelPairs(r.name, r.labels);
-        series.set(key, pairs);
+      let key = lastKey;
+      let pairs = lastPairs;
+      if (r.labels !== lastLabels || r.name !== lastName) {
+        key = seriesKey(r.name, r.labels);
+        pairs = series.get(key)!;
+        if (!pairs) {
+          pairs = sortedLabelPairs(r.name, r.labels);
+          series.set(key, pairs);
+        }
+        if (Object.isFrozen(r.labels)) {
+          lastLabels = r.labels;
+          lastName = r.name;
+          lastKey = key;
+          lastPairs = pairs;
+        }
       }
       store.appendSample(pairs, r.timestampMs, r.value, r.nanBits, key);
       samples++;
