@@ -124,7 +124,9 @@ class CsvScanner {
     while (true) {
       // One field starts at i.
       if (this.ltrim) {
-        while (i < end && ((c = text.charCodeAt(i)) === SPACE || c === TAB)) i++;
+        while (
+          i < end && ((c = text.charCodeAt(i)) === SPACE || c === TAB) && c !== delimiter
+        ) i++;
       }
       if (i >= end) {
         if (!final) return Scan.NeedMore;
@@ -163,7 +165,9 @@ class CsvScanner {
           i = q + 1;
           break;
         }
-        while (i < end && ((c = text.charCodeAt(i)) === SPACE || c === TAB)) i++;
+        while (
+          i < end && ((c = text.charCodeAt(i)) === SPACE || c === TAB) && c !== delimiter
+        ) i++;
         if (i >= end && !final) return Scan.NeedMore;
         c = text.charCodeAt(i);
         fields.push(value);

@@ -135,6 +135,16 @@ Deno.test("csv rows: RFC 4180 quoting, BOM, CRLF, comments and line numbers acro
   // nvidia-smi style: ", " between fields, a tab delimiter.
   assertEquals((await rowsOf("a, b,  c\n", 2))[0].fields, ["a", "b", "c"]);
   assertEquals((await rowsOf("a\t b\n", 2, { delimiter: "\t" }))[0].fields, ["a", "b"]);
+  // A blank that is the delimiter is not trimmed away: empty fields stay.
+  assertEquals((await rowsOf('a\t\tb\t"c"\t \t\n', 2, { delimiter: "\t" }))[0].fields, [
+    "a",
+    "",
+    "b",
+    "c",
+    "",
+    "",
+  ]);
+  assertEquals((await rowsOf("a  b\n", 2, { delimiter: " " }))[0].fields, ["a", "", "b"]);
 });
 
 Deno.test("csv rows: stray quotes are text, wrong lengths carry a reason, unclosed quotes are bad rows", async () => {
