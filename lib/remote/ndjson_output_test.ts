@@ -2,6 +2,7 @@ import { assertEquals } from "../../tests/support/assert.ts";
 import { formatMetadata, formatSample } from "../ndjson/contract.ts";
 import { formatWriteRequest } from "./ndjson_output.ts";
 import type { DecodedWriteRequest, WireSeries } from "./write_request.ts";
+import { seededRandom } from "../../tests/support/random.ts";
 
 /** The NDJSON of `req` through the plain string formatter of the contract (the reference). */
 function reference(req: DecodedWriteRequest): string {
@@ -36,16 +37,6 @@ function fromBits(values: Float64Array, i: number, hi: number, lo: number): void
   const view = new DataView(values.buffer, values.byteOffset + i * 8, 8);
   view.setUint32(4, hi, true);
   view.setUint32(0, lo, true);
-}
-
-/** A deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function request(series: WireSeries[]): DecodedWriteRequest {
@@ -118,7 +109,7 @@ Deno.test("formatWriteRequest writes edge-case values and timestamps as the cont
 });
 
 Deno.test("formatWriteRequest equals the reference formatter on 200k random samples", () => {
-  const rand = rng(7);
+  const rand = seededRandom(7);
   const series: WireSeries[] = [];
   for (let s = 0; s < 200; s++) {
     const n = 1000;

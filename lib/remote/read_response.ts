@@ -8,8 +8,8 @@
  *
  * @module
  */
-import { decodeWriteRequest, type WireSeries } from "./write_request.ts";
-import { varintLength, WireReader, WireWriter, WT_I64, WT_LEN, WT_VARINT } from "./wire.ts";
+import { decodeWriteRequest, type WireSeries, writeSampleFields } from "./write_request.ts";
+import { varintLength, WireReader, WireWriter, WT_LEN } from "./wire.ts";
 
 /**
  * Builds a ReadResponse result by result, series by series:
@@ -47,68 +47,7 @@ export class ReadResponseEncoder {
     from: number,
     to: number,
   ): void {
-    const w = this.#w;
-    const valueBytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-    w.ensure((to - from) * 22);
-    const buf = w.buf;
-    let p = w.pos;
-    for (let i = from; i < to; i++) {
-      let t = timestampsMs[i];
-      if (t < 0 || t >= 2 ** 49) { // rare: the general writer handles 10-byte negatives
-        w.pos = p;
-        const mark = w.beginLength(2, 1); // TimeSeries 2: samples
-        w.key(1, WT_I64); // Sample 1: value (double)
-        w.doubleBytes(valueBytes, i * 8);
-        w.key(2, WT_VARINT); // Sample 2: timestamp (int64)
-        w.int64(t);
-        w.endLength(mark, 1);
-        p = w.pos;
-        continue;
-      }
-      // t < 2^49 fits a varint of at most 7 bytes: 28 low bits, then the rest
-      const hi = Math.floor(t / 268435456);
-      let lo = t - hi * 268435456;
-      const tsLen = hi === 0
-        ? (lo < 128 ? 1 : lo < 16384 ? 2 : lo < 2097152 ? 3 : 4)
-        : hi < 128
-        ? 5
-        : hi < 16384
-        ? 6
-        : 7;
-      buf[p++] = 0x12; // TimeSeries 2: samples (length-delimited)
-      buf[p++] = 10 + tsLen; // length: value key + 8 bytes + timestamp key + varint
-      buf[p++] = 0x09; // Sample 1: value (double, 64-bit)
-      const v = i * 8;
-      buf[p] = valueBytes[v]; // 8 bytes: the value, little-endian, exact bits
-      buf[p + 1] = valueBytes[v + 1];
-      buf[p + 2] = valueBytes[v + 2];
-      buf[p + 3] = valueBytes[v + 3];
-      buf[p + 4] = valueBytes[v + 4];
-      buf[p + 5] = valueBytes[v + 5];
-      buf[p + 6] = valueBytes[v + 6];
-      buf[p + 7] = valueBytes[v + 7];
-      p += 8;
-      buf[p++] = 0x10; // Sample 2: timestamp (varint)
-      if (hi === 0) {
-        while (lo >= 128) {
-          buf[p++] = (lo & 0x7f) | 0x80;
-          lo >>>= 7;
-        }
-        buf[p++] = lo;
-      } else {
-        buf[p++] = (lo & 0x7f) | 0x80;
-        buf[p++] = ((lo >>> 7) & 0x7f) | 0x80;
-        buf[p++] = ((lo >>> 14) & 0x7f) | 0x80;
-        buf[p++] = ((lo >>> 21) & 0x7f) | 0x80;
-        t = hi;
-        while (t >= 128) {
-          buf[p++] = (t & 0x7f) | 0x80;
-          t >>>= 7;
-        }
-        buf[p++] = t;
-      }
-    }
-    w.pos = p;
+    writeSampleFields(this.#w, timestampsMs, values, from, to);
     this.sampleCount += to - from;
   }
 

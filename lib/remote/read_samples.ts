@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { putSampleHead } from "./write_request.ts";
 
 const TWO_32 = 2 ** 32;
 /** Bytes from the start of a sample to its timestamp varint: key, length, key, 8 value bytes, key. */
@@ -265,20 +266,7 @@ export class WireSamplesBuilder {
           ? 6
           : 7;
       } else tsLen = tsVarintLength(t);
-      buf[p++] = 0x12; // TimeSeries 2: samples (length-delimited)
-      buf[p++] = 10 + tsLen; // length: value key + 8 bytes + timestamp key + varint (< 128)
-      buf[p++] = 0x09; // Sample 1: value (double, 64-bit)
-      const v = i * 8;
-      buf[p] = valueBytes[v]; // 8 bytes: the value, little-endian, exact bits
-      buf[p + 1] = valueBytes[v + 1];
-      buf[p + 2] = valueBytes[v + 2];
-      buf[p + 3] = valueBytes[v + 3];
-      buf[p + 4] = valueBytes[v + 4];
-      buf[p + 5] = valueBytes[v + 5];
-      buf[p + 6] = valueBytes[v + 6];
-      buf[p + 7] = valueBytes[v + 7];
-      p += 8;
-      buf[p++] = 0x10; // Sample 2: timestamp (int64 varint)
+      p = putSampleHead(buf, p, tsLen, valueBytes, i * 8);
       if (t >= 0) {
         if (t < 268435456) {
           while (t >= 128) {

@@ -190,6 +190,91 @@ export interface SeriesToEncode {
   count: number;
 }
 
+/**
+ * Writes the part of one `TimeSeries.samples` entry before its timestamp varint at `p`: the field
+ * key and length (the varint's `tsLen` bytes must follow), the value field with the 8 bytes at
+ * `valueBytes[valueOffset]` (exact bits), and the timestamp's key. Returns where the varint goes.
+ */
+export function putSampleHead(
+  buf: Uint8Array,
+  p: number,
+  tsLen: number,
+  valueBytes: Uint8Array,
+  valueOffset: number,
+): number {
+  buf[p] = 0x12; // TimeSeries 2: samples (length-delimited)
+  buf[p + 1] = 10 + tsLen; // length: value key + 8 bytes + timestamp key + varint (< 128)
+  buf[p + 2] = 0x09; // Sample 1: value (double, 64-bit)
+  for (let b = 0; b < 8; b++) buf[p + 3 + b] = valueBytes[valueOffset + b]; // little-endian bits
+  buf[p + 11] = 0x10; // Sample 2: timestamp (int64 varint)
+  return p + 12;
+}
+
+/**
+ * Writes samples `[from, to)` of the columns as `TimeSeries` field 2 (`samples`) at the writer's
+ * position: the value's 8 bytes as given (NaN payloads stay exact), the timestamp as an int64
+ * varint, with a fast path for 0 ≤ t < 2^49 (a varint of at most 7 bytes from two int32-sized
+ * halves). Shared by the WriteRequest and ReadResponse encoders.
+ */
+export function writeSampleFields(
+  w: WireWriter,
+  timestampsMs: ArrayLike<number>,
+  values: Float64Array,
+  from: number,
+  to: number,
+): void {
+  const valueBytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  // A sample takes at most 22 bytes (the general path, a negative timestamp): with this room
+  // reserved the buffer cannot grow inside the loop, so `buf` stays the writer's buffer.
+  w.ensure((to - from) * 22);
+  const buf = w.buf;
+  let p = w.pos;
+  for (let i = from; i < to; i++) {
+    let t = timestampsMs[i];
+    if (t < 0 || t >= 2 ** 49) { // rare: the general writer handles 10-byte negatives
+      w.pos = p;
+      const mark = w.beginLength(2, 1); // TimeSeries 2: samples
+      w.key(1, WT_I64); // Sample 1: value (double)
+      w.doubleBytes(valueBytes, i * 8);
+      w.key(2, WT_VARINT); // Sample 2: timestamp (int64)
+      w.int64(t);
+      w.endLength(mark, 1);
+      p = w.pos;
+      continue;
+    }
+    // t < 2^49 fits a varint of at most 7 bytes: 28 low bits, then the rest
+    const hi = Math.floor(t / 268435456);
+    let lo = t - hi * 268435456;
+    const tsLen = hi === 0
+      ? (lo < 128 ? 1 : lo < 16384 ? 2 : lo < 2097152 ? 3 : 4)
+      : hi < 128
+      ? 5
+      : hi < 16384
+      ? 6
+      : 7;
+    p = putSampleHead(buf, p, tsLen, valueBytes, i * 8);
+    if (hi === 0) {
+      while (lo >= 128) {
+        buf[p++] = (lo & 0x7f) | 0x80;
+        lo >>>= 7;
+      }
+      buf[p++] = lo;
+    } else {
+      buf[p++] = (lo & 0x7f) | 0x80;
+      buf[p++] = ((lo >>> 7) & 0x7f) | 0x80;
+      buf[p++] = ((lo >>> 14) & 0x7f) | 0x80;
+      buf[p++] = ((lo >>> 21) & 0x7f) | 0x80;
+      t = hi;
+      while (t >= 128) {
+        buf[p++] = (t & 0x7f) | 0x80;
+        t >>>= 7;
+      }
+      buf[p++] = t;
+    }
+  }
+  w.pos = p;
+}
+
 /** Reusable encoder for WriteRequests (the buffer grows to the largest request and is kept). */
 export class WriteRequestEncoder {
   #w = new WireWriter(64 * 1024);
@@ -201,61 +286,7 @@ export class WriteRequestEncoder {
     for (const s of series) {
       const mark = w.beginLength(1); // WriteRequest 1: timeseries
       w.bytes(s.labelBlock); // TimeSeries 1: labels
-      const valueBytes = new Uint8Array(s.values.buffer, s.values.byteOffset, s.values.byteLength);
-      w.ensure(s.count * 20); // a sample with a timestamp under 2^42 takes at most 18 bytes
-      for (let i = 0; i < s.count; i++) {
-        const ts = s.timestampsMs[i];
-        if (ts >= 0 && ts < 4398046511104) { // < 2^42: a timestamp varint of at most 6 bytes
-          // The varint from int32 halves: 28 low bits (4 groups of 7) and the bits above them.
-          const hi = Math.floor(ts / 268435456) | 0; // < 2^14
-          const lo = (ts - hi * 268435456) | 0;
-          const tsLen = hi !== 0
-            ? (hi < 128 ? 5 : 6)
-            : lo < 128
-            ? 1
-            : lo < 16384
-            ? 2
-            : lo < 2097152
-            ? 3
-            : 4;
-          const buf = w.buf;
-          let p = w.pos;
-          buf[p++] = 2 << 3 | WT_LEN; // TimeSeries 2: samples
-          buf[p++] = 10 + tsLen; // Sample length: 1 + 8 + 1 + tsLen
-          buf[p++] = 1 << 3 | WT_I64; // Sample 1: value (double), its 8 bytes as given
-          const v = i * 8;
-          for (let b = 0; b < 8; b++) buf[p + b] = valueBytes[v + b];
-          p += 8;
-          buf[p++] = 2 << 3 | WT_VARINT; // Sample 2: timestamp (int64)
-          if (hi === 0) {
-            let t = lo;
-            while (t >= 128) {
-              buf[p++] = (t & 0x7f) | 0x80;
-              t >>>= 7;
-            }
-            buf[p++] = t;
-          } else {
-            buf[p++] = (lo & 0x7f) | 0x80;
-            buf[p++] = ((lo >>> 7) & 0x7f) | 0x80;
-            buf[p++] = ((lo >>> 14) & 0x7f) | 0x80;
-            buf[p++] = ((lo >>> 21) & 0x7f) | 0x80;
-            if (hi < 128) buf[p++] = hi;
-            else {
-              buf[p++] = (hi & 0x7f) | 0x80;
-              buf[p++] = hi >>> 7;
-            }
-          }
-          w.pos = p;
-          continue;
-        }
-        w.ensure(24 * (s.count - i)); // this sample (at most 22 bytes) and the rest
-        const sm = w.beginLength(2, 1); // TimeSeries 2: samples (≤ 20 bytes: 1-byte length)
-        w.key(1, WT_I64); // Sample 1: value (double)
-        w.doubleBytes(valueBytes, i * 8);
-        w.key(2, WT_VARINT); // Sample 2: timestamp (int64)
-        w.int64(ts);
-        w.endLength(sm, 1);
-      }
+      writeSampleFields(w, s.timestampsMs, s.values, 0, s.count);
       w.endLength(mark);
     }
     for (const m of metadata) {

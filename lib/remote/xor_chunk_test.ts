@@ -1,15 +1,6 @@
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
 import { decodeXorChunk, SAMPLES_PER_CHUNK, XorChunkEncoder } from "./xor_chunk.ts";
-
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../../tests/support/random.ts";
 
 function roundTrip(ts: number[], values: Float64Array): void {
   const enc = new XorChunkEncoder(8); // tiny start: exercises growth
@@ -44,7 +35,7 @@ Deno.test("XOR chunk: every timestamp bucket and value window round-trips bit-ex
 });
 
 Deno.test("XOR chunk: random walks, gauges and counters", () => {
-  const r = rng(42);
+  const r = seededRandom(42);
   for (let trial = 0; trial < 200; trial++) {
     const n = 1 + Math.floor(r() * SAMPLES_PER_CHUNK);
     const ts: number[] = [];

@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertMatch } from "../../tests/support/assert.ts";
 import { parse } from "csv-parse/sync";
 import { readCsvRows } from "./csv_rows.ts";
+import { seededRandom } from "../../tests/support/random.ts";
 
 interface Row {
   fields?: string[];
@@ -90,17 +91,8 @@ function randomCsv(rand: () => number): string {
   return (rand() < 0.2 ? "\ufeff" : "") + rows.join(eol) + (rand() < 0.7 ? eol : "");
 }
 
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 Deno.test("csv rows: the same fields, line numbers and length errors as csv-parse on 3000 random CSVs", async () => {
-  const rand = rng(11);
+  const rand = seededRandom(11);
   for (let n = 0; n < 3000; n++) {
     const text = randomCsv(rand);
     const want = reference(text, "#").map((r) => ({
