@@ -40,8 +40,13 @@ interface ServeReadOptions {
 
 const MIN_FRAME_BYTES = 4096;
 
-/** Default of `--read-workers`: one per core besides the main thread's (which reads too), at most 3. */
-const DEFAULT_READ_WORKERS = Math.max(1, Math.min(3, (navigator.hardwareConcurrency ?? 2) - 1));
+/**
+ * Default of `--read-workers`: cores - 2, from 0 to 3. The main thread reads too, and a core is
+ * left to the querying Prometheus: on 2 cores (`bench/serve_read_bench.ts`, 1,000 uncached
+ * series) the main thread alone answered in 1.84-1.95x the local TSDB's time in three runs of
+ * four, one worker in 2.00-2.27x.
+ */
+const DEFAULT_READ_WORKERS = Math.max(0, Math.min(3, (navigator.hardwareConcurrency ?? 2) - 2));
 
 /** A count, 0 included. */
 /** A byte size, or 0 (`--cache-bytes 0` turns the cache off). */
@@ -163,7 +168,7 @@ export function serveReadCommand(): CommandUnknownOpts {
     .option(
       "--read-workers <n>",
       "workers reading and decoding series alongside the main thread, for queries over many " +
-        "uncached series (0: main thread only; default: cores - 1)",
+        "uncached series (0: main thread only; default: cores - 2)",
       parseNonNegativeInt,
       DEFAULT_READ_WORKERS,
     )

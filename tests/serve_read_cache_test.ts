@@ -115,7 +115,7 @@ Deno.test("serve-read: cached, uncached and compressed answers agree; commits sh
   await store.commit();
   const servers = await Promise.all([
     startServeRead(["--store", dir]),
-    startServeRead(["--store", dir, "--cache-bytes", "0"]),
+    startServeRead(["--store", dir, "--cache-bytes", "0", "--read-workers", "2"]), // the pool
     startServeRead(["--store", dir, "--compress-responses"]),
     startServeRead(["--store", dir, "--cache-bytes", "64KiB"]), // room for one series only
     startServeRead(["--store", dir, "--read-workers", "0", "--cache-bytes", "0"]), // in-process
