@@ -10,7 +10,7 @@ import {
 } from "@commander-js/extra-typings";
 import { collectString } from "../lib/cli/parse.ts";
 import { UsageError } from "../lib/errors.ts";
-import { formatJsonValue, formatMetadata } from "../lib/ndjson/contract.ts";
+import { formatMetadata } from "../lib/ndjson/contract.ts";
 import type { MetricType } from "../lib/model/sample.ts";
 import { NdjsonWriter } from "../lib/ndjson/writer.ts";
 import {
@@ -27,6 +27,8 @@ interface ExportOptions {
   start?: number;
   end?: number;
 }
+
+const utf8 = new TextEncoder();
 
 const RFC3339 =
   /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|([+-])(\d{2}):(\d{2}))$/i;
@@ -113,7 +115,7 @@ async function exportStore(o: ExportOptions): Promise<void> {
   const series = store.series((labels) =>
     selectors.length === 0 || selectors.some((m) => matchesAllPairs(m, labels))
   ).filter((s) => s.maxTs >= startMs && s.minTs <= endMs);
-  const out = new NdjsonWriter(Deno.stdout.writable, { bufferChars: 256 * 1024 });
+  const out = new NdjsonWriter(Deno.stdout.writable, { bufferBytes: 256 * 1024 });
   try {
     // Metadata records first, for the metric names of the exported series (in series order).
     const names = new Set<string>();
@@ -129,17 +131,16 @@ async function exportStore(o: ExportOptions): Promise<void> {
       if (p) await p;
     }
     for (const s of series) {
-      const prefix = linePrefix(s.labels);
+      const prefix = utf8.encode(linePrefix(s.labels));
       for await (const block of store.read(s.id, startMs, endMs)) {
         const ts = block.timestampsMs;
         const v = block.values;
         const words = new Uint32Array(v.buffer, v.byteOffset, v.length * 2);
         for (let i = 0; i < ts.length; i++) {
           const x = v[i];
-          const value = x === x
-            ? formatJsonValue(x)
-            : formatJsonValue(NaN, hex8(words[2 * i + 1]) + hex8(words[2 * i]));
-          const p = out.writeLine(`${prefix}${ts[i]},"value":${value}}`);
+          const p = x === x
+            ? out.writeSample(prefix, ts[i], x)
+            : out.writeSample(prefix, ts[i], x, hex8(words[2 * i + 1]) + hex8(words[2 * i]));
           if (p) await p;
         }
       }

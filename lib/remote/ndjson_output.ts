@@ -12,6 +12,7 @@
 import { formatJsonValue, formatMetadata } from "../ndjson/contract.ts";
 import type { DecodedWriteRequest } from "./write_request.ts";
 import { WireWriter } from "./wire.ts";
+import { putAscii, putDecimal, putInteger, putValueKey } from "../ndjson/number_bytes.ts";
 import { HttpRefusal } from "./write_handler.ts";
 
 /** The largest |timestamp| a JS Date (and so an ISO-8601 string) holds, ms. */
@@ -34,84 +35,6 @@ function valueText(values: Float64Array, i: number): string {
   const bytes = new Uint8Array(values.buffer, values.byteOffset + i * 8, 8);
   for (let b = 0; b < 8; b++) bitsView.setUint8(b, bytes[b]);
   return formatJsonValue(v, hex8(bitsView.getUint32(4, true)) + hex8(bitsView.getUint32(0, true)));
-}
-
-/** "00".."99" as ASCII pairs: digit pair `n` is at `[2n, 2n+1]`. */
-const DIGIT_PAIRS = new Uint8Array(200);
-for (let n = 0; n < 100; n++) {
-  DIGIT_PAIRS[2 * n] = 48 + Math.floor(n / 10);
-  DIGIT_PAIRS[2 * n + 1] = 48 + (n % 10);
-}
-
-/** Decimal digits of `n`, an int32 from 0 to 999,999,999. */
-function digitCount32(n: number): number {
-  if (n < 10000) return n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : 4;
-  if (n < 100000000) return n < 100000 ? 5 : n < 1000000 ? 6 : n < 10000000 ? 7 : 8;
-  return 9;
-}
-
-/**
- * Writes the last `count` decimal digits of `n` (an int32 ≥ 0, zero-padded) so that they end
- * just before `end`. Integer arithmetic only, two digits per step.
- */
-function putDigits(buf: Uint8Array, end: number, n: number, count: number): void {
-  let p = end;
-  n |= 0;
-  while (count >= 2) {
-    const q = (n / 100) | 0;
-    const r = (n - q * 100) << 1;
-    buf[--p] = DIGIT_PAIRS[r + 1];
-    buf[--p] = DIGIT_PAIRS[r];
-    n = q;
-    count -= 2;
-  }
-  if (count) buf[--p] = 48 + (n - ((n / 10) | 0) * 10);
-}
-
-/** Writes `n`, an integer from 0 to 10^16 - 1, at `pos`; returns the position after it. */
-function putUint(buf: Uint8Array, pos: number, n: number): number {
-  if (n < 100000000) {
-    const c = digitCount32(n | 0);
-    putDigits(buf, pos + c, n, c);
-    return pos + c;
-  }
-  const hi = Math.floor(n / 100000000); // < 10^8
-  const c = digitCount32(hi | 0);
-  putDigits(buf, pos + c, hi, c);
-  putDigits(buf, pos + c + 8, n - hi * 100000000, 8);
-  return pos + c + 8;
-}
-
-/** Powers of ten used as decimal scales by {@linkcode putDecimal}. */
-const SCALES = [1, 10, 100, 1000, 10000, 100000, 1000000];
-
-/**
- * Writes `v` when it is exactly a decimal with at most 6 fraction digits and 15 significant
- * digits (then that decimal is also JS's shortest round-trip form, `String(v)`) and returns the
- * position after it; returns -1 (writing nothing) otherwise.
- */
-function putDecimal(buf: Uint8Array, pos: number, v: number): number {
-  const a = v < 0 ? -v : v;
-  if (!(a >= 1e-6 && a < 1e15)) return -1;
-  for (let k = 1; k <= 6; k++) {
-    const p = SCALES[k];
-    const m = Math.round(a * p);
-    if (m >= 1e15) return -1;
-    if (m / p !== a) continue;
-    if (v < 0) buf[pos++] = 45; // '-'
-    const whole = Math.floor(a);
-    pos = putUint(buf, pos, whole);
-    buf[pos] = 46; // '.'
-    putDigits(buf, pos + 1 + k, m - whole * p, k);
-    return pos + 1 + k;
-  }
-  return -1;
-}
-
-/** Writes the ASCII string `s` at `pos`; returns the position after it. */
-function putAscii(buf: Uint8Array, pos: number, s: string): number {
-  for (let i = 0; i < s.length; i++) buf[pos++] = s.charCodeAt(i);
-  return pos;
 }
 
 /** The longest a line's tail can be after its head: timestamp, `,"value":`, value, `}\n`. */
@@ -137,26 +60,10 @@ function formatSeries(
   for (let i = 0; i < n; i++) {
     buf.set(head, pos);
     pos += headLen;
-    const t = ts[i];
-    if (t >= 0 && t < 1e16) pos = putUint(buf, pos, t);
-    else pos = putAscii(buf, pos, String(t)); // a safe integer: String gives its digits
-    // ,"value":
-    buf[pos] = 44;
-    buf[pos + 1] = 34;
-    buf[pos + 2] = 118;
-    buf[pos + 3] = 97;
-    buf[pos + 4] = 108;
-    buf[pos + 5] = 117;
-    buf[pos + 6] = 101;
-    buf[pos + 7] = 34;
-    buf[pos + 8] = 58;
-    pos += 9;
+    pos = putValueKey(buf, putInteger(buf, pos, ts[i]));
     const v = values[i];
     if (Number.isInteger(v) && v < 1e15 && v > -1e15 && !(v === 0 && 1 / v < 0)) {
-      if (v < 0) {
-        buf[pos++] = 45; // '-'
-        pos = putUint(buf, pos, -v);
-      } else pos = putUint(buf, pos, v);
+      pos = putInteger(buf, pos, v);
     } else {
       const end = putDecimal(buf, pos, v);
       if (end >= 0) pos = end;

@@ -46,6 +46,9 @@ export class GenericFormat implements CsvFormat {
   #columns: number;
   #tsCol: number;
   #labelCols: number[] = [];
+  /** The label fields of the last row and its series keys (one per value column). */
+  #lastLabels: string[] = [];
+  #keys: string[] | undefined;
   #labelNames: string[] = [];
   #valueCols: number[] = [];
   #metricNames: string[] = [];
@@ -139,8 +142,22 @@ export class GenericFormat implements CsvFormat {
       if (err instanceof BadTimestamp) throw new BadRow(err.message);
       throw err;
     }
-    let labelKey = "";
-    for (const col of this.#labelCols) labelKey += "\x00" + fields[col];
+    // Rows of one series follow each other: keep the keys (the same strings) while the label
+    // fields repeat, so that the caller's per-row key checks compare pointers, not texts.
+    const labelCols = this.#labelCols;
+    let same = this.#keys !== undefined;
+    for (let k = 0; same && k < labelCols.length; k++) {
+      same = fields[labelCols[k]] === this.#lastLabels[k];
+    }
+    if (!same) {
+      let labelKey = "";
+      for (let k = 0; k < labelCols.length; k++) {
+        this.#lastLabels[k] = fields[labelCols[k]];
+        labelKey += "\x00" + fields[labelCols[k]];
+      }
+      this.#keys = this.#valueCols.map((_, j) => j + labelKey);
+    }
+    const keys = this.#keys!;
     let n = 0;
     for (let j = 0; j < this.#valueCols.length; j++) {
       const state = this.#state[j];
@@ -163,7 +180,7 @@ export class GenericFormat implements CsvFormat {
         throw new BadRow(`column ${quote(this.#headers[col])}: not a number (got ${quote(text)})`);
       }
       if (state === UNDECIDED) this.#state[j] = METRIC;
-      out.keys[n] = j + labelKey;
+      out.keys[n] = keys[j];
       out.values[n] = value;
       out.slots[n] = j;
       n++;

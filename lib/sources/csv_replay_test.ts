@@ -43,7 +43,7 @@ async function replayText(
       }
     },
   });
-  const writer = new NdjsonWriter(sink, { bufferChars: 256 });
+  const writer = new NdjsonWriter(sink, { bufferBytes: 256 });
   const stats = await replayCsv(sources, writer, {
     timeZone: "UTC",
     onMessage: (m) => messages.push(m),

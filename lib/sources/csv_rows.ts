@@ -68,13 +68,18 @@ class CsvScanner {
   /** Field count of the first record, which later rows are checked against (-1: none yet). */
   expectedFields = -1;
 
+  /** The delimiter as a one-character string (for indexOf). */
+  readonly delimiterText: string;
+
   constructor(
     readonly delimiter: number,
     readonly comment: number,
     readonly ltrim: boolean,
     readonly maxRecordChars: number,
     readonly add: (fields: string[] | undefined, line: number, error: string | undefined) => void,
-  ) {}
+  ) {
+    this.delimiterText = String.fromCharCode(delimiter);
+  }
 
   /** Index of the end of the line holding `from` (its `\n`), or the text length. */
   #lineEnd(from: number): number {
@@ -120,6 +125,8 @@ class CsvScanner {
     const fields: string[] = [];
     let lines = 0; // newlines inside quoted fields so far
     let quoted = false; // whether any field was quoted
+    let lineEnd = -1; // the "\n" ending the current line (or the text's end), found when needed
+    let nextDelimiter = -1; // the next delimiter at or after the current field (or the end)
     const delimiter = this.delimiter;
     while (true) {
       // One field starts at i.
@@ -186,17 +193,23 @@ class CsvScanner {
         this.#bad(start, lineEnd, `Invalid Closing Quote: got "${text[i]}" after a quoted field`);
         return Scan.Record;
       }
-      // Unquoted: up to the delimiter or the end of the line; quotes are text.
+      // Unquoted: up to the delimiter or the end of the line; quotes are text. (indexOf
+      // searches natively, much faster than a loop over character codes.)
       const from = i;
-      while (i < end && (c = text.charCodeAt(i)) !== delimiter && c !== LF) i++;
+      if (lineEnd < i) lineEnd = this.#lineEnd(i);
+      if (nextDelimiter < i) {
+        nextDelimiter = text.indexOf(this.delimiterText, i);
+        if (nextDelimiter < 0) nextDelimiter = end;
+      }
+      if (nextDelimiter < lineEnd) {
+        fields.push(text.slice(from, nextDelimiter));
+        i = nextDelimiter + 1;
+        continue;
+      }
+      i = lineEnd;
       if (i >= end && !final) {
         if (end - start > this.maxRecordChars) return this.#tooLong(start);
         return Scan.NeedMore;
-      }
-      if (i < end && c === delimiter) {
-        fields.push(text.slice(from, i));
-        i++;
-        continue;
       }
       // The line ends here (or the text does, at the end of input).
       fields.push(text.slice(from, i > from && text.charCodeAt(i - 1) === CR ? i - 1 : i));

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { formatJsonValue, formatRecord, formatSample } from "../ndjson/contract.ts";
+import { formatRecord, formatSample } from "../ndjson/contract.ts";
 import type { NdjsonWriter } from "../ndjson/writer.ts";
 import { seriesKey } from "../model/sample.ts";
 import { InputError } from "../errors.ts";
@@ -22,6 +22,8 @@ import {
 } from "./csv_formats.ts";
 import { createCsvFormat } from "./csv_detect.ts";
 import { TimestampParser } from "./csv_time.ts";
+
+const utf8 = new TextEncoder();
 
 /** A CSV input that can be opened (again, for `loop`). */
 export interface ReplaySource {
@@ -105,8 +107,8 @@ export interface ReplayStats {
 }
 
 interface SeriesState {
-  /** The NDJSON line up to and including `"timestamp":`. */
-  prefix: string;
+  /** The NDJSON line up to and including `"timestamp":`, UTF-8. */
+  prefix: Uint8Array;
   /** Largest timestamp written so far. */
   lastTs: number;
   /** Metric name (for metadata and messages). */
@@ -337,9 +339,7 @@ export async function replayCsv(
               }
             } else state.lastTs = ts;
             const value = row.values[i];
-            const p = writer.writeLine(
-              state.prefix + ts + ',"value":' + formatJsonValue(value) + "}",
-            );
+            const p = writer.writeSample(state.prefix, ts, value);
             stats.samples++;
             if (p !== undefined) await p;
           }
@@ -412,7 +412,7 @@ function resolveSeries(
     });
     const cut = line.lastIndexOf('"timestamp":') + '"timestamp":'.length;
     state = {
-      prefix: line.slice(0, cut),
+      prefix: utf8.encode(line.slice(0, cut)),
       lastTs: -Infinity,
       name: id.name,
       metadataChecked: false,

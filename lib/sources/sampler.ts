@@ -14,12 +14,14 @@
  * @module
  */
 import type { Labels, MetricMetadata } from "../model/sample.ts";
-import { formatJsonValue, formatMetadata, formatSample } from "../ndjson/contract.ts";
+import { formatMetadata, formatSample } from "../ndjson/contract.ts";
 import type { NdjsonWriter } from "../ndjson/writer.ts";
 import { FixedRateSchedule, realClock, type ScheduleClock } from "./schedule.ts";
 import type { PowercapReader, PowercapZone } from "./powercap.ts";
 import type { GpuState, GpuTable } from "./nvidia_smi.ts";
 import { NVIDIA_ENERGY_METADATA, NVIDIA_ENERGY_METRIC, nvidiaMetadata } from "./nvidia_fields.ts";
+
+const utf8 = new TextEncoder();
 
 /** Which metric model to emit. */
 export type Naming = "node" | "pyjoules";
@@ -265,8 +267,11 @@ export async function runSampler(o: SamplerOptions): Promise<SamplerStats> {
   // A full writer buffer flushes by itself: keep that promise, to wait for it (and see its errors).
   const pending: Promise<void>[] = [];
   let writeError: { error: unknown } | undefined;
+  const prefixBytes = new Map<string, Uint8Array>(); // a series' prefix as UTF-8, made once
   const value = (prefix: string, tsMs: number, v: number) => {
-    const p = w.writeLine(prefix + Math.floor(tsMs) + ',"value":' + formatJsonValue(v) + "}");
+    let bytes = prefixBytes.get(prefix);
+    if (bytes === undefined) prefixBytes.set(prefix, bytes = utf8.encode(prefix));
+    const p = w.writeSample(bytes, Math.floor(tsMs), v);
     if (p !== undefined) pending.push(p.catch((error) => void (writeError ??= { error })));
     stats.samples++;
   };
