@@ -136,7 +136,7 @@ export function replayCsvCommand(): CommandUnknownOpts {
     )
     .option(
       "--timezone <zone>",
-      `IANA zone of timestamps written without one (nvidia-smi logs) (default: local, now ${localTimeZone()})`,
+      "IANA zone of timestamps written without one (nvidia-smi logs) (default: the local zone, named below)",
     )
     .option(
       "--timestamp-column <name>",
@@ -174,6 +174,8 @@ export function replayCsvCommand(): CommandUnknownOpts {
     .option("--loop", "start again at the end, shifted to follow the previous pass (files only)")
     .option("--strict", "stop at the first bad row instead of skipping it")
     .option("--no-progress", "no progress line on stderr (shown only when stderr is a terminal)")
+    // A function: the local zone (Intl, ~20 ms) is looked up only when help is shown.
+    .addHelpText("after", () => `\nLocal time zone: ${localTimeZone()}`)
     .addHelpText(
       "after",
       "\nFormats: dcgm (timestamp,metric_name,...,value,labels_raw), nvidia-smi (--query-gpu=... " +
