@@ -83,6 +83,19 @@ async function compress(files: string[], o: CompressOptions): Promise<void> {
     verify: o.verify,
     ...(o.level !== undefined ? { level: o.level } : {}),
   });
+  try {
+    await compressInto(store, started, files, o);
+  } finally {
+    await store.close(); // releases the writer lock and removes its `.writer` file
+  }
+}
+
+async function compressInto(
+  store: Store,
+  started: number,
+  files: string[],
+  o: CompressOptions,
+): Promise<void> {
   const before = store.stats();
   // `--compact` alone compacts without reading input; with files (or -) it stores them first.
   const sources = o.compact && files.length === 0 ? [] : await openSources(files);

@@ -62,9 +62,11 @@ async function receive(o: ReceiveOptions): Promise<void> {
   let pool: NdjsonFormatPool | undefined;
   let sinks: Pick<WriteHandlerOptions, "sink" | "bodySink">;
   let storeSink: StoreWriteSink | undefined;
+  let store: Store | undefined;
   if (o.store !== undefined) {
     // Into the store: 204 only once the samples are committed (fsynced, index replaced).
-    storeSink = new StoreWriteSink(await Store.open(o.store));
+    store = await Store.open(o.store);
+    storeSink = new StoreWriteSink(store);
     sinks = { sink: storeSink.sink };
   } else {
     const out = output = new OrderedByteOutput(Deno.stdout.writable, {
@@ -127,6 +129,7 @@ async function receive(o: ReceiveOptions): Promise<void> {
   }
   pool?.close();
   if (storeSink) {
+    await store!.close(); // releases the writer lock and removes its `.writer` file
     console.error(
       `wattwave receive: ${storeSink.requests} requests, ${storeSink.samples} samples stored in ${o.store}`,
     );

@@ -116,6 +116,7 @@ async function serveRead(o: ServeReadOptions): Promise<void> {
   } finally {
     unlisten();
     pool?.close();
+    await store.close(); // with --write-path: releases the writer lock and its `.writer` file
   }
   if (sink) log(`${sink.requests} write requests, ${sink.samples} samples stored`);
 }

@@ -69,18 +69,20 @@ console.log(
     lossless ? "identical to the input, bit for bit" : "DIFFERENT from the input"
   }`,
 );
-const segments = [...Deno.readDirSync(`${store}/segments`)].map((e) =>
-  `${store}/segments/${e.name}`
-);
+const segments = [...Deno.readDirSync(`${store}/segments`)]
+  .filter((e) => e.name.endsWith(".flac"))
+  .map((e) => `${store}/segments/${e.name}`);
+let flacOk = true;
 try {
   const t = await new Deno.Command("flac", { args: ["-t", "-s", ...segments], stderr: "piped" })
     .output();
-  console.log(`flac -t on ${segments.length} segment files: ${t.code === 0 ? "all ok" : "FAILED"}`);
+  flacOk = t.code === 0;
+  console.log(`flac -t on ${segments.length} segment files: ${flacOk ? "all ok" : "FAILED"}`);
 } catch {
   console.log("(flac is not installed: skipping flac -t)");
 }
 await Deno.remove(dir, { recursive: true });
 if (
   pushCode !== 0 || identical !== sent.length || compressCode !== 0 || exported.code !== 0 ||
-  !lossless
+  !lossless || !flacOk
 ) Deno.exit(1);

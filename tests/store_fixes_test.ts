@@ -213,3 +213,22 @@ Deno.test("export --start/--end: RFC 3339 fields are range-checked, leap second 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a writer that ends cleanly leaves only segments behind (its .writer lock file is removed)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wattwave-writer-" });
+  try {
+    const a = await runWattwave(["compress", "--store", dir, "-"], {
+      stdin: '{"name":"m","timestamp":1000,"value":1}\n',
+    });
+    assertEquals(a.code, 0, a.stderr);
+    const names = [...Deno.readDirSync(`${dir}/segments`)].map((e) => e.name);
+    assert(names.length > 0 && names.every((n) => n.endsWith(".flac")), names.join(", "));
+    const flac = await new Deno.Command("flac", {
+      args: ["-t", "-s", ...names.map((n) => `${dir}/segments/${n}`)],
+      stderr: "piped",
+    }).output();
+    assertEquals(flac.code, 0, new TextDecoder().decode(flac.stderr));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
