@@ -7,7 +7,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { spawnWattwave } from "../tests/support/cli.ts";
+import { startWattwaveServer } from "../tests/support/receive.ts";
 import { startPrometheus } from "../tests/support/prometheus.ts";
 import { Store } from "../lib/store/mod.ts";
 
@@ -53,21 +53,9 @@ try {
   }
   await store.commit();
 
-  const child = spawnWattwave(["serve-read", "--port", "0", "--store", dir]);
-  await child.stdout.cancel();
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let log = "";
-  let baseUrl = "";
-  while (!baseUrl) {
-    const { done, value } = await reader.read();
-    if (done) throw new Error(`serve-read exited: ${log}`);
-    log += value;
-    baseUrl = /listening on (http:\/\/[0-9.:]+)/.exec(log)?.[1] ?? "";
-  }
-  cleanup.unshift(async () => {
-    child.kill("SIGTERM");
-    await child.status;
-  });
+  const server = await startWattwaveServer(["serve-read", "--port", "0", "--store", dir]);
+  const baseUrl = server.baseUrl;
+  cleanup.unshift(() => server.stop());
 
   const prom = await startPrometheus({
     config: `remote_read:\n  - url: ${baseUrl}/api/v1/read\n    read_recent: true\n`,

@@ -19,7 +19,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { spawnWattwave } from "../tests/support/cli.ts";
+import { startWattwaveServer } from "../tests/support/receive.ts";
 import { startPrometheus } from "../tests/support/prometheus.ts";
 import { Store } from "../lib/store/mod.ts";
 import { encodeWriteRequest, type WireSeries } from "../lib/remote/write_request.ts";
@@ -89,29 +89,9 @@ function makeSeries(endMs: number): WireSeries[] {
   return out;
 }
 
-async function startServeRead(args: string[]) {
-  const child = spawnWattwave(["serve-read", "--port", "0", "--quiet", ...args]);
-  await child.stdout.cancel();
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let log = "";
-  let baseUrl = "";
-  while (!baseUrl) {
-    const { done, value } = await reader.read();
-    if (done) throw new Error(`serve-read exited: ${log}`);
-    log += value;
-    baseUrl = /listening on (http:\/\/[0-9.:]+)/.exec(log)?.[1] ?? "";
-  }
-  (async () => {
-    while (!(await reader.read()).done) { /* drain */ }
-  })();
-  return {
-    baseUrl,
-    pid: child.pid,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-    },
-  };
+/** A serve-read on a free port, quiet (no per-request log lines). */
+function startServeRead(args: string[]) {
+  return startWattwaveServer(["serve-read", "--port", "0", "--quiet", ...args]);
 }
 
 /** The SAMPLES body a serve-read gives for the all-series query (what Prometheus asks for). */

@@ -15,7 +15,13 @@ import { IncompleteRunError } from "../lib/errors.ts";
 import { seriesKey, sortedLabelPairs } from "../lib/model/sample.ts";
 import type { Labels, NdjsonRecord } from "../lib/model/sample.ts";
 import { openSources, readNdjson, type ReadStats } from "../lib/ndjson/reader.ts";
-import { type CompactResult, type LabelPairs, Store } from "../lib/store/mod.ts";
+import {
+  addCompactResult,
+  type CompactResult,
+  emptyCompactResult,
+  type LabelPairs,
+  Store,
+} from "../lib/store/mod.ts";
 
 interface CompressOptions {
   store: string;
@@ -99,17 +105,9 @@ async function compressInto(
   const before = store.stats();
   // `--compact` alone compacts without reading input; with files (or -) it stores them first.
   const sources = o.compact && files.length === 0 ? [] : await openSources(files);
-  const compaction: CompactResult = {
-    series: 0,
-    rangesIn: 0,
-    rangesOut: 0,
-    samples: 0,
-    filesWritten: 0,
-    filesDeleted: 0,
-  };
+  const compaction = emptyCompactResult();
   const addCompaction = (c: CompactResult | undefined) => {
-    if (!c) return;
-    for (const k of Object.keys(compaction) as (keyof CompactResult)[]) compaction[k] += c[k];
+    if (c) addCompactResult(compaction, c);
   };
   const stats: ReadStats = { lines: 0, badLines: 0, bytes: 0 };
   const series = new Map<string, LabelPairs>();

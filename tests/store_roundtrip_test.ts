@@ -4,20 +4,9 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { runWattwave } from "./support/cli.ts";
 import { formatJsonValue } from "../lib/ndjson/contract.ts";
+import { seededRandom } from "./support/random.ts";
 
 const T0 = 1_732_350_000_000;
-
-/** A deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function line(name: string, labels: Record<string, string>, ts: number, value: string): string {
   const l = Object.keys(labels).sort().map((k) =>
@@ -58,7 +47,7 @@ function expected(lines: string[]): Map<string, string[]> {
 }
 
 function edgeCaseLines(): string[] {
-  const r = rng(42);
+  const r = seededRandom(42);
   const lines: string[] = [];
   const add = (name: string, labels: Record<string, string>, ts: number, v: number | string) =>
     lines.push(line(name, labels, ts, typeof v === "string" ? v : formatJsonValue(v)));
@@ -206,7 +195,7 @@ Deno.test("a one-million-sample series round-trips and appends from a later run"
   const n = 1_000_000;
   const parts: string[] = [];
   let uj = 123_456_789;
-  const r = rng(7);
+  const r = seededRandom(7);
   for (let i = 0; i < n; i++) {
     uj += 20_000 + Math.floor(r() * 3000);
     parts.push(

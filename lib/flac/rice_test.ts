@@ -2,7 +2,7 @@ import { assertEquals, assertThrows } from "../../tests/support/assert.ts";
 import { BitReader, BitReaderError } from "./bit_reader.ts";
 import { BitWriter } from "./bit_writer.ts";
 import { planRice, RicePlan, RiceScratch, writeResidual } from "./rice.ts";
-import { rng } from "./test_signals.ts";
+import { seededRandom } from "../../tests/support/random.ts";
 
 Deno.test("rice: known answer for k = 1 and k = 0", () => {
   // residuals 0, -1, 1, 5, -3 fold to 0, 1, 2, 10, 5;
@@ -24,7 +24,7 @@ Deno.test("rice: known answer for k = 1 and k = 0", () => {
 });
 
 Deno.test("rice: round trip of every parameter 0..30 including int32 extremes", () => {
-  const r = rng(7);
+  const r = seededRandom(7);
   for (let k = 0; k <= 30; k++) {
     const vals = Int32Array.from({ length: 200 }, (_, i) => {
       // int32 extremes only where the unary part stays short (q = u >> k < 2^17)
@@ -47,7 +47,7 @@ Deno.test("rice: round trip of every parameter 0..30 including int32 extremes", 
 
 Deno.test("rice: a residual section (partitions, escapes) reads back", () => {
   const n = 4096;
-  const r = rng(3);
+  const r = seededRandom(3);
   const res = Int32Array.from({ length: n }, (_, i) => {
     if (i < 1024) return 0; // all-zero partitions: escape with 0 bits
     if (i < 2048) return Math.round((r() - 0.5) * 20);

@@ -5,18 +5,7 @@
  *
  * @module
  */
-
-/** A small deterministic PRNG (mulberry32) returning floats in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../../tests/support/random.ts";
 
 /** Names of the shapes {@linkcode signal} makes. */
 export const SHAPES = [
@@ -36,7 +25,7 @@ export type Shape = typeof SHAPES[number];
 export function signal(shape: Shape, n: number, bps: number, seed = 1): Int32Array {
   const lo = -(2 ** (bps - 1));
   const hi = 2 ** (bps - 1) - 1;
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const out = new Int32Array(n);
   const clamp = (v: number) => Math.max(lo, Math.min(hi, Math.round(v)));
   switch (shape) {

@@ -43,7 +43,13 @@ import {
   snappyLiteralHeaderLength,
   SnappyTooLargeError,
 } from "./snappy.ts";
-import { HttpRefusal, readBodyLimited, type SinkResult, textResponse } from "./write_handler.ts";
+import {
+  healthResponse,
+  HttpRefusal,
+  readBodyLimited,
+  type SinkResult,
+  textResponse,
+} from "./write_handler.ts";
 import { type DecodedWriteRequest, encodeLabelBlock } from "./write_request.ts";
 
 /** Label pairs with `__name__`, sorted by name. */
@@ -666,12 +672,8 @@ export function routeRemoteStorage(
 ): (req: Request) => Promise<Response> | Response {
   return (req) => {
     const url = new URL(req.url);
-    if (url.pathname === "/-/healthy" || url.pathname === "/-/ready") {
-      if (req.method !== "GET" && req.method !== "HEAD") {
-        return textResponse(405, `method ${req.method} not allowed`, { Allow: "GET, HEAD" });
-      }
-      return textResponse(200, "OK");
-    }
+    const health = healthResponse(url, req);
+    if (health) return health;
     const handler = url.pathname === routes.readPath
       ? routes.read
       : routes.writePath !== undefined && url.pathname === routes.writePath

@@ -7,6 +7,7 @@
  */
 import { RemoteError } from "../errors.ts";
 import { VERSION } from "../version.ts";
+import { sleep } from "../sleep.ts";
 
 /** Headers remote write 1.0 requires; users cannot override them. */
 export const PROTOCOL_HEADERS: Readonly<Record<string, string>> = {
@@ -49,21 +50,6 @@ export function parseRetryAfterMs(header: string | null, nowMs = Date.now()): nu
   if (/^\d+$/.test(s)) return Number(s) * 1000;
   const t = Date.parse(s);
   return Number.isNaN(t) ? undefined : Math.max(0, t - nowMs);
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /** Posts snappy-compressed WriteRequests to one URL. */
@@ -156,9 +142,8 @@ export class RemoteWriteClient {
           backoff = Math.min(backoff * 2, this.#o.maxBackoffMs);
         }
         this.#onRetry?.(err, waitMs, attempt);
-        await sleep(waitMs, this.#signal).catch(() => {
-          throw err;
-        });
+        await sleep(waitMs, this.#signal);
+        if (this.#signal?.aborted) throw err; // shutting down: no more attempts
       }
     }
   }

@@ -159,6 +159,15 @@ export function createWriteHandler(
   };
 }
 
+/** The answer to `GET /-/healthy` or `/-/ready` (405 for other methods), or undefined for other paths. */
+export function healthResponse(url: URL, req: Request): Response | undefined {
+  if (url.pathname !== "/-/healthy" && url.pathname !== "/-/ready") return undefined;
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    return textResponse(405, `method ${req.method} not allowed`, { Allow: "GET, HEAD" });
+  }
+  return textResponse(200, "OK");
+}
+
 /** Routes health checks and the write path; everything else is 404/405. */
 export function routeRequests(
   path: string,
@@ -166,12 +175,8 @@ export function routeRequests(
 ): (req: Request) => Promise<Response> | Response {
   return (req) => {
     const url = new URL(req.url);
-    if (url.pathname === "/-/healthy" || url.pathname === "/-/ready") {
-      if (req.method !== "GET" && req.method !== "HEAD") {
-        return textResponse(405, `method ${req.method} not allowed`, { Allow: "GET, HEAD" });
-      }
-      return textResponse(200, "OK");
-    }
+    const health = healthResponse(url, req);
+    if (health) return health;
     if (url.pathname !== path) {
       return textResponse(404, `no endpoint at ${url.pathname}; remote write goes to ${path}`);
     }

@@ -27,6 +27,7 @@ import {
   parseNumberCell,
   sanitizeName,
   type SeriesIdentity,
+  SeriesKeys,
 } from "./csv_formats.ts";
 import { BadTimestamp, quote, type TimestampParser } from "./csv_time.ts";
 
@@ -164,6 +165,8 @@ export class DcgmFormat implements CsvFormat {
   #labelCols: number[];
   #labelNames: string[];
   #columns: number;
+  /** Series keys, told apart by the metric name, label and `labels_raw` columns. */
+  #keys: SeriesKeys;
 
   /** Binds the format to `header` (see {@linkcode isDcgmHeader}). */
   constructor(header: string[], options: CsvFormatOptions) {
@@ -184,6 +187,9 @@ export class DcgmFormat implements CsvFormat {
       this.#labelCols.push(i);
       this.#labelNames.push(COLUMN_LABELS[norm[i]] ?? sanitizeName(header[i], "label"));
     }
+    const keyCols = [this.#nameCol, ...this.#labelCols];
+    if (this.#rawCol >= 0) keyCols.push(this.#rawCol);
+    this.#keys = new SeriesKeys(keyCols, 1);
   }
 
   /** Fills `out` with the row's one sample. */
@@ -206,10 +212,7 @@ export class DcgmFormat implements CsvFormat {
       if (isNonValue(text)) return;
       throw new BadRow(`value is not a number (got ${quote(text)})`);
     }
-    let key = name;
-    for (const col of this.#labelCols) key += "\x00" + fields[col];
-    if (this.#rawCol >= 0) key += "\x00" + fields[this.#rawCol];
-    out.keys[0] = key;
+    out.keys[0] = this.#keys.of(fields)[0];
     out.values[0] = value;
     out.slots[0] = 0;
     out.count = 1;

@@ -35,6 +35,32 @@ export interface MappedRow {
   slots: number[];
 }
 
+/**
+ * The keys of a row's sample slots, built from the fields that tell its series apart. Rows of
+ * one series follow each other in logs: while those fields repeat, the same key strings come
+ * back, so the replay's per-row series check compares pointers instead of texts.
+ */
+export class SeriesKeys {
+  #last: string[] = [];
+  #keys: string[] | undefined;
+
+  /** Keys for `slots` samples per row, told apart by the fields at `keyCols`. */
+  constructor(readonly keyCols: readonly number[], readonly slots: number) {}
+
+  /** The key of each slot of the row with `fields` (`<slot>` + the key fields, NUL-separated). */
+  of(fields: readonly string[]): string[] {
+    const cols = this.keyCols;
+    let same = this.#keys !== undefined;
+    for (let k = 0; same && k < cols.length; k++) same = fields[cols[k]] === this.#last[k];
+    if (!same) {
+      let key = "";
+      for (let k = 0; k < cols.length; k++) key += "\x00" + (this.#last[k] = fields[cols[k]]);
+      this.#keys = Array.from({ length: this.slots }, (_, j) => j + key);
+    }
+    return this.#keys!;
+  }
+}
+
 /** A new, empty {@linkcode MappedRow}. */
 export function newMappedRow(): MappedRow {
   return { timestampMs: NaN, count: 0, keys: [], values: [], slots: [] };

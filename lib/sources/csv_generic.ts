@@ -25,6 +25,7 @@ import {
   parseNumberCell,
   sanitizeName,
   type SeriesIdentity,
+  SeriesKeys,
 } from "./csv_formats.ts";
 import { BadTimestamp, quote, type TimestampParser } from "./csv_time.ts";
 
@@ -46,9 +47,8 @@ export class GenericFormat implements CsvFormat {
   #columns: number;
   #tsCol: number;
   #labelCols: number[] = [];
-  /** The label fields of the last row and its series keys (one per value column). */
-  #lastLabels: string[] = [];
-  #keys: string[] | undefined;
+  /** Series keys: one per value column, told apart by the label columns. */
+  #keys: SeriesKeys;
   #labelNames: string[] = [];
   #valueCols: number[] = [];
   #metricNames: string[] = [];
@@ -125,6 +125,7 @@ export class GenericFormat implements CsvFormat {
       if (!METRIC_NAME_RE.test(name)) throw new UsageError(`invalid metric name "${name}"`);
     }
     this.#state = new Uint8Array(this.#valueCols.length);
+    this.#keys = new SeriesKeys(this.#labelCols, this.#valueCols.length);
     // With --metric the user named the value column: a non-number in it is a bad row, never "text".
     if (options.metric !== undefined) this.#state.fill(METRIC);
     if (this.#valueCols.length === 0) this.notes.push("no value columns: no samples");
@@ -142,22 +143,7 @@ export class GenericFormat implements CsvFormat {
       if (err instanceof BadTimestamp) throw new BadRow(err.message);
       throw err;
     }
-    // Rows of one series follow each other: keep the keys (the same strings) while the label
-    // fields repeat, so that the caller's per-row key checks compare pointers, not texts.
-    const labelCols = this.#labelCols;
-    let same = this.#keys !== undefined;
-    for (let k = 0; same && k < labelCols.length; k++) {
-      same = fields[labelCols[k]] === this.#lastLabels[k];
-    }
-    if (!same) {
-      let labelKey = "";
-      for (let k = 0; k < labelCols.length; k++) {
-        this.#lastLabels[k] = fields[labelCols[k]];
-        labelKey += "\x00" + fields[labelCols[k]];
-      }
-      this.#keys = this.#valueCols.map((_, j) => j + labelKey);
-    }
-    const keys = this.#keys!;
+    const keys = this.#keys.of(fields);
     let n = 0;
     for (let j = 0; j < this.#valueCols.length; j++) {
       const state = this.#state[j];

@@ -28,6 +28,7 @@ import {
   type MappedRow,
   normalizeHeader,
   type SeriesIdentity,
+  SeriesKeys,
 } from "./csv_formats.ts";
 import { BadTimestamp, quote, type TimestampParser } from "./csv_time.ts";
 
@@ -53,6 +54,8 @@ export class NvidiaSmiFormat implements CsvFormat {
   #labelCols: number[] = [];
   #labelNames: ("index" | "uuid" | "name")[] = [];
   #metricCols: number[] = [];
+  /** Series keys: one per metric column, told apart by the label columns. */
+  #keys: SeriesKeys;
   #fields: NvidiaField[] = [];
   #headers: string[];
   #columns: number;
@@ -87,6 +90,7 @@ export class NvidiaSmiFormat implements CsvFormat {
     if (this.#tsCol < 0) {
       this.notes.push("no timestamp column: rows are stamped with the time they are read");
     }
+    this.#keys = new SeriesKeys(this.#labelCols, this.#metricCols.length);
     if (this.#metricCols.length === 0) {
       this.notes.push("no column is an nvidia-smi field wattwave knows: no samples");
     }
@@ -112,8 +116,7 @@ export class NvidiaSmiFormat implements CsvFormat {
         throw err;
       }
     } else out.timestampMs = NaN;
-    let labelKey = "";
-    for (const col of this.#labelCols) labelKey += "\x00" + fields[col];
+    const keys = this.#keys.of(fields);
     let n = 0;
     for (let j = 0; j < this.#metricCols.length; j++) {
       const col = this.#metricCols[j];
@@ -124,7 +127,7 @@ export class NvidiaSmiFormat implements CsvFormat {
         if (isNonValue(t) || t === "N/A") continue;
         throw new BadRow(`${this.#headers[col]}: not a value (got ${quote(t)})`);
       }
-      out.keys[n] = col + labelKey;
+      out.keys[n] = keys[j];
       out.values[n] = value;
       out.slots[n] = j;
       n++;

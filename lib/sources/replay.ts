@@ -12,6 +12,7 @@ import { formatRecord, formatSample } from "../ndjson/contract.ts";
 import type { NdjsonWriter } from "../ndjson/writer.ts";
 import { seriesKey } from "../model/sample.ts";
 import { InputError } from "../errors.ts";
+import { sleep as sleepOrAbort } from "../sleep.ts";
 import { readCsvRows } from "./csv_rows.ts";
 import {
   BadRow,
@@ -135,7 +136,7 @@ export async function replayCsv(
 ): Promise<ReplayStats> {
   const now = options.now ?? Date.now;
   const signal = options.signal;
-  const sleep = options.sleep ?? ((ms: number) => abortableSleep(ms, signal));
+  const sleep = options.sleep ?? ((ms: number) => sleepOrAbort(ms, signal));
   const speed = options.speed ?? Infinity;
   const paced = Number.isFinite(speed);
   const maxReported = options.maxReported ?? 100;
@@ -375,21 +376,6 @@ export async function replayCsv(
 function isoTime(ms: number): string {
   const d = new Date(ms);
   return Number.isNaN(d.getTime()) ? String(ms) : d.toISOString();
-}
-
-function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise<void>((resolve) => {
-    if (signal?.aborted) return resolve();
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 function resolveSeries(

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { sleep } from "../sleep.ts";
 
 /** Time source and waiting, injectable for tests. Times are milliseconds (fractional). */
 export interface ScheduleClock {
@@ -46,18 +47,7 @@ export function realClock(options: RealClockOptions = {}): ScheduleClock {
         (rest <= preciseWaitMs || now - lastYieldMs + rest <= maxBlockMs);
       if (!blockOnly) {
         // Let the event loop run (timers, I/O, signals) for the coarse part of the wait.
-        await new Promise<void>((resolve) => {
-          if (signal?.aborted) return resolve();
-          const onAbort = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-          const timer = setTimeout(() => {
-            signal?.removeEventListener("abort", onAbort);
-            resolve();
-          }, Math.max(0, rest - preciseWaitMs));
-          signal?.addEventListener("abort", onAbort, { once: true });
-        });
+        await sleep(Math.max(0, rest - preciseWaitMs), signal);
         lastYieldMs = performance.now();
       }
       if (signal?.aborted || preciseWaitMs <= 0) return;

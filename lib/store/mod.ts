@@ -133,6 +133,16 @@ export interface CompactResult {
   filesDeleted: number;
 }
 
+/** A {@linkcode CompactResult} of nothing done, to add results to. */
+export function emptyCompactResult(): CompactResult {
+  return { series: 0, rangesIn: 0, rangesOut: 0, samples: 0, filesWritten: 0, filesDeleted: 0 };
+}
+
+/** Adds the counts of `r` to `total`. */
+export function addCompactResult(total: CompactResult, r: CompactResult): void {
+  for (const k of Object.keys(total) as (keyof CompactResult)[]) total[k] += r[k];
+}
+
 /** Result of {@linkcode Store.commit}. */
 export interface CommitResult {
   /** Files made durable by this commit. */
@@ -827,14 +837,7 @@ export class Store {
    */
   async compact(options: { full?: boolean; maxSamples?: number } = {}): Promise<CompactResult> {
     if (this.#options.readOnly) throw new Error("store opened read-only");
-    const total: CompactResult = {
-      series: 0,
-      rangesIn: 0,
-      rangesOut: 0,
-      samples: 0,
-      filesWritten: 0,
-      filesDeleted: 0,
-    };
+    const total = emptyCompactResult();
     for (let pass = 0; pass < 1000; pass++) {
       await this.refresh();
       const full = options.full ?? true;
@@ -844,7 +847,7 @@ export class Store {
         plan.items,
         options.maxSamples ?? this.#options.compactMaxSamples,
       );
-      for (const k of Object.keys(total) as (keyof CompactResult)[]) total[k] += r[k];
+      addCompactResult(total, r);
       // Stop when a pass made no progress (nothing merged, or nothing got fewer ranges).
       if (!full || r.rangesIn === 0 || r.rangesOut >= r.rangesIn) break;
     }
@@ -852,14 +855,7 @@ export class Store {
   }
 
   async #compact(items: CompactionItem[], maxSamples: number): Promise<CompactResult> {
-    const result: CompactResult = {
-      series: 0,
-      rangesIn: 0,
-      rangesOut: 0,
-      samples: 0,
-      filesWritten: 0,
-      filesDeleted: 0,
-    };
+    const result = emptyCompactResult();
     // Bounded work: whole items until maxSamples (at least one).
     const chosen: CompactionItem[] = [];
     let planned = 0;

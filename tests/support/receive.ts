@@ -13,6 +13,8 @@ export interface ServerHandle {
   url: string;
   /** Base URL (`http://127.0.0.1:PORT`). */
   baseUrl: string;
+  /** Process id (for `/proc/<pid>/status` in benchmarks). */
+  pid: number;
   /** Sends SIGTERM and returns exit code, stdout and stderr. */
   stop(): Promise<{ code: number; stdout: string; stderr: string }>;
 }
@@ -46,6 +48,7 @@ export async function startWattwaveServer(args: string[]): Promise<ServerHandle>
   return {
     url,
     baseUrl: new URL(url).origin,
+    pid: child.pid,
     stop() {
       stopped ??= (async () => {
         try {
