@@ -13,29 +13,18 @@
  */
 import { startVictoria } from "../tests/support/victoria.ts";
 import { PERMISSION_FLAGS } from "../tests/support/cli.ts";
-import { arg, csvFiles, fmt, median, timeCommand } from "./support.ts";
+import { arg, fmt, median, readNabSeries, timeCommand } from "./support.ts";
 
 const SAMPLES = Number(arg("samples", "2000000"));
 const REPS = Number(arg("reps", "3"));
 const DATA = arg("data", "/work/shared/data/nab");
 
-interface Series {
-  file: string;
-  ts: number[];
-  values: number[];
-}
-const base: Series[] = [];
-for await (const path of csvFiles(DATA)) {
-  const rows = (await Deno.readTextFile(path)).trim().split("\n").slice(1);
-  const ts: number[] = [];
-  const values: number[] = [];
-  for (const r of rows) {
-    const [t, v] = r.split(",");
-    ts.push(Date.parse(t.replace(" ", "T") + "Z"));
-    values.push(Number(v));
-  }
-  base.push({ file: path.split("/").pop()!.replace(".csv", ""), ts, values });
-}
+// Values as numbers: the NDJSON and VictoriaMetrics' JSON both carry them as JSON numbers.
+const base = (await readNabSeries(DATA)).map((s) => ({
+  file: s.file,
+  ts: s.timestampsMs,
+  values: s.values.map(Number),
+}));
 const perCopy = base.reduce((n, s) => n + s.ts.length, 0);
 const copies = Math.ceil(SAMPLES / perCopy);
 const dir = await Deno.makeTempDir({ prefix: "wattwave-bench-push-" });

@@ -19,38 +19,19 @@
  */
 import { startVictoria, type VictoriaHandle } from "../tests/support/victoria.ts";
 import { PERMISSION_FLAGS } from "../tests/support/cli.ts";
-import { arg, csvFiles, fmt, median, timeCommand } from "./support.ts";
+import { arg, fmt, median, readNabSeries, timeCommand } from "./support.ts";
 
 const ROWS = Number(arg("rows", "5000000"));
 const REPS = Number(arg("reps", "3"));
 const DATA = arg("data", "/work/shared/data/nab");
 
-// Real series, moved to end a minute ago.
-interface Series {
-  file: string;
-  lines: string[]; // "unix_s" and ",value" halves joined per replica below
-  ts: number[];
-  values: string[];
-}
-const base: Series[] = [];
+// Real series in unix seconds, moved to end a minute ago; values as written in the files.
 const nowS = Math.floor(Date.now() / 1000);
-for await (const path of csvFiles(DATA)) {
-  const rows = (await Deno.readTextFile(path)).trim().split("\n").slice(1);
-  const ts: number[] = [];
-  const values: string[] = [];
-  for (const r of rows) {
-    const [t, v] = r.split(",");
-    ts.push(Date.parse(t.replace(" ", "T") + "Z") / 1000);
-    values.push(v.trim());
-  }
+const base = (await readNabSeries(DATA)).map((s) => {
+  const ts = s.timestampsMs.map((t) => t / 1000);
   const shift = nowS - 60 - Math.max(...ts);
-  base.push({
-    file: path.split("/").pop()!.replace(".csv", ""),
-    lines: [],
-    ts: ts.map((t) => t + shift),
-    values,
-  });
-}
+  return { file: s.file, ts: ts.map((t) => t + shift), values: s.values };
+});
 const perCopy = base.reduce((n, s) => n + s.ts.length, 0);
 const copies = Math.ceil(ROWS / perCopy);
 const dir = await Deno.makeTempDir({ prefix: "wattwave-bench-replay-" });

@@ -73,3 +73,27 @@ export async function* csvFiles(dir: string): AsyncGenerator<string> {
     else if (e.name.endsWith(".csv")) yield p;
   }
 }
+
+/** One NAB series: its file's name, timestamps (ms) and values as written in the file. */
+export interface NabSeries {
+  file: string;
+  timestampsMs: number[];
+  values: string[];
+}
+
+/** The Numenta NAB series (`timestamp,value` CSV files) below `dir`, in file-name order. */
+export async function readNabSeries(dir: string): Promise<NabSeries[]> {
+  const out: NabSeries[] = [];
+  for await (const path of csvFiles(dir)) {
+    const rows = (await Deno.readTextFile(path)).trim().split("\n").slice(1);
+    const timestampsMs: number[] = [];
+    const values: string[] = [];
+    for (const r of rows) {
+      const [t, v] = r.split(",");
+      timestampsMs.push(Date.parse(t.replace(" ", "T") + "Z"));
+      values.push(v.trim());
+    }
+    out.push({ file: path.split("/").pop()!.replace(".csv", ""), timestampsMs, values });
+  }
+  return out;
+}
