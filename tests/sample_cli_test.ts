@@ -390,7 +390,7 @@ Deno.test("sample --naming pyjoules: per-interval µJ deltas per component", asy
     "--gpu-period",
     "100ms",
     "--count",
-    "4",
+    "5",
   ]);
   const stderr = collect(child.stderr);
   const out = lineReader(child.stdout);
@@ -421,19 +421,26 @@ Deno.test("sample --naming pyjoules: per-interval µJ deltas per component", asy
     ) assert(components.has(c), `${c} missing: ${[...components]}`);
     assert(recs.every((x) => !x.name || x.name === "pyjoules_remote_write_energy_uj"));
     const pkg0 = samplesOf(recs, "pyjoules_remote_write_energy_uj", { component: "package_0" });
-    assertEquals(pkg0.map((x) => x.value), [12_345, 0, 0]); // no baseline sample at tick 0
+    assertEquals(pkg0.map((x) => x.value), [12_345, 0, 0, 0]); // no baseline sample at tick 0
     assertEquals(
       samplesOf(recs, "pyjoules_remote_write_energy_uj", { component: "dram_1" }).map((x) =>
         x.value
       ),
-      [777, 0, 0],
+      [777, 0, 0, 0],
     );
     const gpu0 = samplesOf(recs, "pyjoules_remote_write_energy_uj", { component: "nvidia_gpu_0" });
     const gpu1 = samplesOf(recs, "pyjoules_remote_write_energy_uj", { component: "nvidia_gpu_1" });
-    assert(gpu0.length >= 1 && gpu0.length === gpu1.length, JSON.stringify([gpu0, gpu1]));
-    for (let i = 0; i < gpu0.length; i++) {
-      const [a, b] = [gpu0[i].value!, gpu1[i].value!];
-      assert(Number.isInteger(a) && Number.isInteger(b));
+    // Each GPU's first row can land on either side of a tick (one nvidia-smi line per GPU), so
+    // one GPU's first delta may come a tick before the other's, and a first delta covers only
+    // part of a tick. Compare the ticks after both GPUs' first delta: whole intervals for both.
+    const gpu1At = new Map(gpu1.map((x) => [x.timestamp, x.value!]));
+    const bothFrom = Math.max(gpu0[0]?.timestamp ?? Infinity, gpu1[0]?.timestamp ?? Infinity);
+    const pairs = gpu0.filter((x) => x.timestamp! > bothFrom && gpu1At.has(x.timestamp)).map((
+      x,
+    ) => [x.value!, gpu1At.get(x.timestamp)!] as const);
+    assert(pairs.length >= 1, JSON.stringify([gpu0, gpu1]));
+    assert([...gpu0, ...gpu1].every((x) => Number.isInteger(x.value)));
+    for (const [a, b] of pairs) {
       // Rows of the same loop, nearly the same intervals: 100 W vs 50 W is twice the energy.
       assert(Math.abs(a - 2 * b) <= 0.03 * a, `${a} vs ${b}`);
       // 100 W for about one 300 ms tick ≈ 30 J = 3e7 µJ (row timing jitter allowed).
