@@ -71,7 +71,13 @@ console.log(
 );
 
 const main = new URL("../main.ts", import.meta.url).pathname;
-const CLIENTS = ["wattwave", "wattwave --batch-size 10000", "curl"] as const;
+const CLIENTS = [
+  "wattwave",
+  "wattwave --parse-workers 1",
+  "wattwave --parse-workers 0",
+  "wattwave --batch-size 10000",
+  "curl",
+] as const;
 const runs: Record<string, { s: number[]; rss: number[] }> = {};
 for (const c of CLIENTS) runs[c] = { s: [], rss: [] };
 for (let rep = 0; rep < REPS; rep++) {
@@ -97,9 +103,7 @@ for (let rep = 0; rep < REPS; rep++) {
         `@${vmPath}`,
         `${vm.url}/api/v1/import`,
       ]
-      : who === "wattwave"
-      ? [...push, ndjsonPath]
-      : [...push, "--batch-size", "10000", ndjsonPath];
+      : [...push, ...who.split(" ").slice(1), ndjsonPath];
     const r = await timeCommand(argv);
     if (r.code !== 0) throw new Error(`${who} failed: ${r.stderr}`);
     // Both ends must have landed every sample: ask VictoriaMetrics.

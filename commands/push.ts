@@ -12,8 +12,8 @@ import {
   parseNonNegativeInt,
   parsePositiveInt,
 } from "../lib/cli/parse.ts";
-import { openSources, readNdjson, type ReadStats } from "../lib/ndjson/reader.ts";
-import type { NdjsonRecord } from "../lib/model/sample.ts";
+import { openSources, type ReadStats } from "../lib/ndjson/reader.ts";
+import { defaultParseWorkers, readNdjsonColumns } from "../lib/ndjson/column_reader.ts";
 import { PROTOCOL_HEADERS, RemoteWriteClient } from "../lib/remote/write_client.ts";
 import { RemoteWriteBatcher } from "../lib/remote/write_batcher.ts";
 import { onShutdownSignal } from "../lib/cli/signals.ts";
@@ -32,6 +32,7 @@ interface PushOptions {
   maxRetries: number;
   shutdownGrace: number;
   strict?: boolean;
+  parseWorkers: number;
 }
 
 async function readSecret(path: string, what: string): Promise<string> {
@@ -118,30 +119,20 @@ async function push(files: string[], o: PushOptions): Promise<void> {
   });
   const readStats: ReadStats = { lines: 0, badLines: 0, bytes: 0 };
   const sources = await openSources(files);
-  const input = readNdjson(sources, readStats, { strict: o.strict })[Symbol.asyncIterator]();
-  // A signal ends the read loop even while a read is pending (stdin may never send EOF).
-  // Each read gets its own promise: racing every read against one long-lived "stopped"
-  // promise would keep every batch reachable from that promise's reactions.
-  let stopped = false;
-  let wake: ((v: "stop") => void) | undefined;
+  // A signal ends the reading (what was read is still sent), then the flush gets a grace period.
+  const stopReading = new AbortController();
   let graceTimer: ReturnType<typeof setTimeout> | undefined;
   const unlisten = onShutdownSignal(() => {
-    stopped = true;
-    wake?.("stop");
+    stopReading.abort();
     // Flush what is buffered, but do not wait out every retry against a dead endpoint.
     graceTimer = setTimeout(() => shutdown.abort(), o.shutdownGrace);
   });
   try {
-    while (!stopped) {
-      const pending = input.next();
-      const next = await new Promise<"stop" | IteratorResult<NdjsonRecord[]>>((resolve, reject) => {
-        wake = resolve;
-        pending.then(resolve, reject);
-      });
-      wake = undefined;
-      if (next === "stop" || next.done) break;
-      await batcher.add(next.value);
-    }
+    await readNdjsonColumns(sources, readStats, (cols) => batcher.addColumns(cols), {
+      strict: o.strict,
+      workers: o.parseWorkers,
+      signal: stopReading.signal,
+    });
   } finally {
     // EOF, a signal or an error: flush what is buffered and wait for in-flight requests.
     await batcher.close();
@@ -201,6 +192,12 @@ export function pushCommand(): CommandUnknownOpts {
         .argParser(collectLabel).default({}, "none"),
     )
     .option("--strict", "stop at the first bad NDJSON line instead of skipping it")
+    .addOption(
+      new Option(
+        "--parse-workers <n>",
+        "threads parsing NDJSON once the input passes 8 MiB (0: parse on the main thread)",
+      ).argParser(parseNonNegativeInt).default(defaultParseWorkers(), "cores - 2, at most 4"),
+    )
     .addHelpText(
       "after",
       "\nExit: 0 when every sample was delivered; 1 when any was dropped or a line was bad; 2 usage.\n" +

@@ -59,6 +59,40 @@ Deno.test("push | receive: output equals input, including NaN, ±Inf, StaleNaN, 
   }
 });
 
+Deno.test("push --parse-workers 2: a file past 8 MiB is parsed on workers; receive gets every sample, in order", async () => {
+  const recv = await startReceive();
+  const dir = await Deno.makeTempDir({ prefix: "wattwave-push-workers-" });
+  try {
+    const lines = canonicalLines(6000); // 120,000 samples, about 12 MiB
+    const path = `${dir}/big.ndjson`;
+    await Deno.writeTextFile(path, lines.join("\n") + "\nnot json\n");
+    const push = await runWattwave(["push", "--parse-workers", "2", "--url", recv.url, path]);
+    assertEquals(push.code, 1, push.stderr); // the bad last line
+    assertMatch(push.stderr, new RegExp(`big\\.ndjson:${lines.length + 1}: `));
+    assertMatch(
+      push.stderr,
+      /read 120000 samples \(1 bad lines\), sent 120000, retried 0, dropped 0, 60 requests/,
+    );
+    const out = await recv.stop();
+    assertEquals(out.code, 0, out.stderr);
+    const got = out.stdout.trim().split("\n");
+    assertEquals(got.length, lines.length);
+    // Each series arrives in time order (the order push read them).
+    const bySeries = (all: string[]) => {
+      const m = new Map<string, string[]>();
+      for (const l of all) {
+        const k = l.slice(0, l.indexOf(',"timestamp"'));
+        m.set(k, [...(m.get(k) ?? []), l]);
+      }
+      return m;
+    };
+    assertEquals(bySeries(got), bySeries(lines));
+  } finally {
+    await recv.stop().catch(() => {});
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("push: --label adds labels unless the series has them; labels sorted on the wire", async () => {
   const recv = await startReceive();
   try {

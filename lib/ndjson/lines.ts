@@ -121,3 +121,40 @@ export async function* byteLinesOf(
   }
   if (carryLen > 0 || skipped > 0) yield carried(carry, carryLen);
 }
+
+/** Options of {@linkcode splitLines}. */
+export interface SplitLinesOptions {
+  /** Length of an oversized line (see {@linkcode ByteLineBatch}) that came before `bytes`, or -1. Default -1. */
+  oversizedBefore?: number;
+  /** Whether `bytes` starts its stream: a byte order mark on its first line is dropped. Default false. */
+  streamStart?: boolean;
+}
+
+/**
+ * The lines of `bytes`, whole lines of a stream cut by the caller at a newline, as ranges with
+ * {@linkcode byteLinesOf}'s conventions (`\r\n` accepted, a last line without `\n` kept). An
+ * oversized line that preceded `bytes` comes first (start -1).
+ */
+export function splitLines(
+  bytes: Uint8Array,
+  options: SplitLinesOptions = {},
+): { starts: number[]; ends: number[] } {
+  const oversized = options.oversizedBefore ?? -1;
+  const starts: number[] = [];
+  const ends: number[] = [];
+  if (oversized >= 0) {
+    starts.push(-1);
+    ends.push(oversized);
+  }
+  let pos = 0;
+  while (pos < bytes.length) {
+    let nl = bytes.indexOf(LF, pos);
+    if (nl === -1) nl = bytes.length;
+    let start = pos;
+    if (pos === 0 && options.streamStart && oversized < 0 && hasBom(bytes, 0, nl)) start = 3;
+    starts.push(start);
+    ends.push(nl > pos && bytes[nl - 1] === CR ? nl - 1 : nl);
+    pos = nl + 1;
+  }
+  return { starts, ends };
+}

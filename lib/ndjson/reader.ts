@@ -35,6 +35,31 @@ export interface NdjsonSource {
   stream: ReadableStream<Uint8Array>;
 }
 
+/**
+ * The record in the line `bytes[start, end)` (a range from `byteLinesOf`; `start` -1 is an
+ * oversized line of `end` bytes), or null for a blank line. Canonical sample lines are parsed
+ * from their bytes; others are decoded with `decoder` and validated by the zod schemas.
+ * Throws {@linkcode BadLine} for a bad line.
+ */
+export function parseLineAt(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  decoder: TextDecoder,
+): NdjsonRecord | null {
+  if (start < 0) throw new BadLine(`line of ${end} bytes is longer than the 1 MiB limit`);
+  const fast = parseCanonicalSampleBytes(bytes, start, end);
+  if (fast !== undefined) return fast;
+  const line = decoder.decode(bytes.subarray(start, end));
+  if (line.trim() === "") return null;
+  return parseLine(line);
+}
+
+/** Input bytes of the line range `[start, end)` from `byteLinesOf`, its newline included. */
+export function lineBytes(start: number, end: number): number {
+  return start >= 0 ? end - start + 1 : end + 1;
+}
+
 /** Opens the NDJSON inputs named on a command line: none or `-` means stdin. */
 export async function openSources(paths: string[]): Promise<NdjsonSource[]> {
   if (paths.length === 0) paths = ["-"];
@@ -71,27 +96,13 @@ export async function* readNdjson(
       const { bytes, starts, ends } = batch;
       const records: NdjsonRecord[] = [];
       for (let i = 0; i < starts.length; i++) {
-        const start = starts[i];
-        const end = ends[i];
-        if (start >= 0) {
-          stats.bytes += end - start + 1;
-          const fast = parseCanonicalSampleBytes(bytes, start, end);
-          if (fast !== undefined) {
-            stats.lines++;
-            records.push(fast);
-            continue;
-          }
-        } else stats.bytes += end + 1;
-        const line = start >= 0 ? decoder.decode(bytes.subarray(start, end)) : undefined;
-        if (line !== undefined && line.trim() === "") continue;
-        stats.lines++;
+        stats.bytes += lineBytes(starts[i], ends[i]);
+        let record: NdjsonRecord | null;
         try {
-          if (line === undefined) {
-            throw new BadLine(`line of ${end} bytes is longer than the 1 MiB limit`);
-          }
-          records.push(parseLine(line));
+          record = parseLineAt(bytes, starts[i], ends[i], decoder);
         } catch (err) {
           if (!(err instanceof BadLine)) throw err;
+          stats.lines++;
           const where = `${source.name}:${batch.firstLineNo + i}`;
           if (options.strict) {
             if (records.length) yield records; // what came before the bad line is still delivered
@@ -99,7 +110,11 @@ export async function* readNdjson(
           }
           stats.badLines++;
           onBadLine(`${where}: ${err.message}`);
+          continue;
         }
+        if (record === null) continue;
+        stats.lines++;
+        records.push(record);
       }
       if (records.length) yield records;
     }

@@ -12,6 +12,8 @@ import {
   sortedLabelPairs,
 } from "../model/sample.ts";
 import { writeExactValue } from "../model/value.ts";
+import { SeriesMap } from "../model/series_map.ts";
+import type { SampleColumns } from "../ndjson/columns.ts";
 import { RemoteError } from "../errors.ts";
 import { snappyEncode } from "./snappy.ts";
 import type { RemoteWriteClient } from "./write_client.ts";
@@ -57,6 +59,12 @@ interface SeriesBuf {
   inOrder: boolean;
 }
 
+/** A parser's series ids (see {@linkcode SampleColumns}) and the buffers they resolved to. */
+interface ParserSeries {
+  defs: { name: string; labels: Labels }[];
+  bufs: SeriesBuf[];
+}
+
 interface PendingRequest {
   body: Uint8Array;
   samples: number;
@@ -78,12 +86,9 @@ export class RemoteWriteBatcher {
   #extra: Labels;
   #maxQueued: number;
   #onDropped?: (err: unknown, samples: number) => void;
-  #byFastKey = new Map<string, SeriesBuf>();
-  #byLabelsObject = new WeakMap<Labels, Map<string, SeriesBuf>>();
+  #seriesMap = new SeriesMap<SeriesBuf>((name, labels) => this.#makeSeries(name, labels));
   #byKey = new Map<string, SeriesBuf>();
-  #lastLabels: Labels | undefined;
-  #lastName = "";
-  #lastSeries: SeriesBuf | undefined;
+  #parsers = new Map<number, ParserSeries>();
   #active: SeriesBuf[] = [];
   #pendingSamples = 0;
   #metadata: MetricMetadata[] = [];
@@ -109,42 +114,14 @@ export class RemoteWriteBatcher {
     }, Math.max(10, Math.min(this.#flushIntervalMs / 4, 250)));
   }
 
-  #series(name: string, labels: Labels): SeriesBuf {
-    // Runs of lines of one series: the same labels object and name as the line before.
-    if (labels === this.#lastLabels && name === this.#lastName) return this.#lastSeries!;
-    const buf = this.#seriesUncached(name, labels);
-    if (Object.isFrozen(labels)) {
-      this.#lastLabels = labels;
-      this.#lastName = name;
-      this.#lastSeries = buf;
-    }
-    return buf;
-  }
-
-  #seriesUncached(name: string, labels: Labels): SeriesBuf {
-    // Parsers share one frozen labels object between lines with the same label text: look it up first.
-    if (!Object.isFrozen(labels)) return this.#seriesByText(name, labels);
-    let byName = this.#byLabelsObject.get(labels);
-    let buf = byName?.get(name);
-    if (buf) return buf;
-    buf = this.#seriesByText(name, labels);
-    if (!byName) this.#byLabelsObject.set(labels, byName = new Map());
-    byName.set(name, buf);
-    return buf;
-  }
-
-  #seriesByText(name: string, labels: Labels): SeriesBuf {
-    let fast = name;
-    for (const k in labels) fast += "\xff" + k + "\xfe" + labels[k];
-    let buf = this.#byFastKey.get(fast);
-    if (buf) return buf;
+  #makeSeries(name: string, labels: Labels): SeriesBuf {
     // An empty value means no label (Prometheus semantics): drop it, so an extra label can apply.
     const merged: Labels = { ...this.#extra };
     for (const k in labels) if (labels[k] !== "") merged[k] = labels[k];
     const pairs = sortedLabelPairs(name, merged);
     let key = "";
     for (const [k, v] of pairs) key += k + "\xfe" + v + "\xff";
-    buf = this.#byKey.get(key);
+    let buf = this.#byKey.get(key);
     if (!buf) {
       const values = new Float64Array(64);
       buf = {
@@ -158,7 +135,6 @@ export class RemoteWriteBatcher {
       };
       this.#byKey.set(key, buf);
     }
-    this.#byFastKey.set(fast, buf);
     return buf;
   }
 
@@ -166,29 +142,81 @@ export class RemoteWriteBatcher {
   add(records: NdjsonRecord[]): Promise<void> | undefined {
     for (const r of records) {
       if (r.kind === "metadata") {
-        const k = `${r.name}\xff${r.type}\xff${r.unit}\xff${r.help}`;
-        if (!this.#metadataSeen.has(k)) {
-          this.#metadataSeen.add(k);
-          this.#metadata.push(r);
-        }
+        this.#addMetadata(r);
         continue;
       }
-      const buf = this.#series(r.name, r.labels);
-      if (buf.count === 0) this.#active.push(buf);
-      if (buf.count === buf.values.length) {
-        const grown = new Float64Array(buf.values.length * 2);
-        grown.set(buf.values);
-        buf.values = grown;
-        buf.valuesView = new DataView(grown.buffer);
-      }
+      const buf = this.#room(this.#seriesMap.get(r.name, r.labels));
       buf.timestampsMs[buf.count] = r.timestampMs;
       writeExactValue(buf.valuesView, buf.count * 8, r.value, r.nanBits, true);
-      if (r.timestampMs < buf.lastTimestampMs) buf.inOrder = false;
-      buf.lastTimestampMs = r.timestampMs;
-      buf.count++;
-      this.stats.samplesIn++;
-      if (++this.#pendingSamples >= this.#batchSize) this.cut();
+      this.#added(buf, r.timestampMs);
     }
+    return this.#space();
+  }
+
+  /**
+   * Adds a batch of parsed columns (see `lib/ndjson/columns.ts`), in order: the same requests as
+   * {@linkcode add} with the same samples as records. Values are copied bit for bit.
+   */
+  addColumns(cols: SampleColumns): Promise<void> | undefined {
+    let parser = this.#parsers.get(cols.parser);
+    if (parser === undefined || cols.reset) {
+      this.#parsers.set(cols.parser, parser = { defs: [], bufs: [] });
+    }
+    for (const def of cols.newSeries) parser.defs.push(def);
+    const { defs, bufs } = parser;
+    const ids = cols.seriesIds;
+    const ts = cols.timestampsMs;
+    const bits = new DataView(cols.values.buffer, cols.values.byteOffset, cols.values.byteLength);
+    let m = 0;
+    for (let i = 0; i < cols.count; i++) {
+      while (m < cols.metadata.length && cols.metadata[m].at <= i) {
+        this.#addMetadata(cols.metadata[m++].record);
+      }
+      const id = ids[i];
+      let buf = bufs[id];
+      if (buf === undefined) buf = bufs[id] = this.#seriesMap.get(defs[id].name, defs[id].labels);
+      buf = this.#room(buf);
+      const at = buf.count * 8;
+      buf.timestampsMs[buf.count] = ts[i];
+      buf.valuesView.setUint32(at, bits.getUint32(i * 8, true), true); // bits, not the number:
+      buf.valuesView.setUint32(at + 4, bits.getUint32(i * 8 + 4, true), true); // NaN payloads stay
+      this.#added(buf, ts[i]);
+    }
+    while (m < cols.metadata.length) this.#addMetadata(cols.metadata[m++].record);
+    return this.#space();
+  }
+
+  #addMetadata(r: MetricMetadata): void {
+    const k = `${r.name}\xff${r.type}\xff${r.unit}\xff${r.help}`;
+    if (!this.#metadataSeen.has(k)) {
+      this.#metadataSeen.add(k);
+      this.#metadata.push(r);
+    }
+  }
+
+  /** `buf`, made active in this batch and with room for one more sample. */
+  #room(buf: SeriesBuf): SeriesBuf {
+    if (buf.count === 0) this.#active.push(buf);
+    if (buf.count === buf.values.length) {
+      const grown = new Float64Array(buf.values.length * 2);
+      grown.set(buf.values);
+      buf.values = grown;
+      buf.valuesView = new DataView(grown.buffer);
+    }
+    return buf;
+  }
+
+  /** Counts the sample just written at `buf.count`; cuts the batch when it is full. */
+  #added(buf: SeriesBuf, timestampMs: number): void {
+    if (timestampMs < buf.lastTimestampMs) buf.inOrder = false;
+    buf.lastTimestampMs = timestampMs;
+    buf.count++;
+    this.stats.samplesIn++;
+    if (++this.#pendingSamples >= this.#batchSize) this.cut();
+  }
+
+  /** Undefined when the send queue has room, else a promise resolved when it has. */
+  #space(): Promise<void> | undefined {
     if (this.#queue.length >= this.#maxQueued) {
       return new Promise((resolve) => this.#spaceWaiters.push(resolve));
     }
@@ -220,11 +248,10 @@ export class RemoteWriteBatcher {
     this.#active = [];
     this.#pendingSamples = 0;
     this.#metadata = [];
-    if (this.#byFastKey.size > 100_000) { // bound the label caches on high-cardinality input
-      this.#byFastKey.clear();
+    if (this.#byKey.size > 100_000) { // bound the label caches on high-cardinality input
+      this.#seriesMap.clear();
       this.#byKey.clear();
-      this.#byLabelsObject = new WeakMap();
-      this.#lastLabels = this.#lastSeries = undefined;
+      for (const p of this.#parsers.values()) p.bufs.length = 0; // in place: addColumns holds it
     }
     this.#queue.push({ body, samples });
     this.#pump();
