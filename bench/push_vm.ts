@@ -73,8 +73,8 @@ console.log(
 const main = new URL("../main.ts", import.meta.url).pathname;
 const CLIENTS = [
   "wattwave",
-  "wattwave --parse-workers 1",
   "wattwave --parse-workers 0",
+  "wattwave --parse-workers 2",
   "wattwave --batch-size 10000",
   "curl",
 ] as const;

@@ -196,7 +196,7 @@ export function pushCommand(): CommandUnknownOpts {
       new Option(
         "--parse-workers <n>",
         "threads parsing NDJSON once the input passes 8 MiB (0: parse on the main thread)",
-      ).argParser(parseNonNegativeInt).default(defaultParseWorkers(), "cores - 2, at most 4"),
+      ).argParser(parseNonNegativeInt).default(defaultParseWorkers(), "cores - 1, 1 to 4"),
     )
     .addHelpText(
       "after",

@@ -14,13 +14,13 @@ const LF = 10;
 const CR = 13;
 
 /**
- * Default parse workers: cores - 2, from 0 to 4, as for `receive`. The calling thread encodes
- * and sends and the receiver usually shares the machine. On 2 cores (`bench/push_vm.ts`, a
- * fresh VictoriaMetrics each run) workers did not pay: 2.86 s with none, 2.68 s with one and
- * 3.13 s with two for 2M samples.
+ * Default parse workers: cores - 1, from 1 to 4; the calling thread encodes and sends. Measured
+ * on 2 cores with `bench/push_vm.ts` (2M samples, a fresh VictoriaMetrics each run, two runs of
+ * medians): none 2.86 / 3.32 s, one 2.68 / 2.92 s, two 3.13 / 2.65 s. Workers start only once
+ * the input passes 8 MiB, so small and slow inputs never pay for them.
  */
 export function defaultParseWorkers(): number {
-  return Math.min(4, Math.max(0, (navigator.hardwareConcurrency || 1) - 2));
+  return Math.min(4, Math.max(1, (navigator.hardwareConcurrency || 1) - 1));
 }
 
 /** Options of {@linkcode readNdjsonColumns}. */
