@@ -13,7 +13,7 @@
  */
 import { startVictoria } from "../tests/support/victoria.ts";
 import { PERMISSION_FLAGS } from "../tests/support/cli.ts";
-import { arg, fmt, median, readNabSeries, timeCommand } from "./support.ts";
+import { arg, curlPostArgv, fmt, median, readNabSeries, timeCommand } from "./support.ts";
 
 const SAMPLES = Number(arg("samples", "2000000"));
 const REPS = Number(arg("reps", "3"));
@@ -93,16 +93,7 @@ for (let rep = 0; rep < REPS; rep++) {
       `${vm.url}/api/v1/write`,
     ];
     const argv = who === "curl"
-      ? [
-        "curl",
-        "-sS",
-        "--fail",
-        "-X",
-        "POST",
-        "--data-binary",
-        `@${vmPath}`,
-        `${vm.url}/api/v1/import`,
-      ]
+      ? curlPostArgv(vmPath, `${vm.url}/api/v1/import`)
       : [...push, ...who.split(" ").slice(1), ndjsonPath];
     const r = await timeCommand(argv);
     if (r.code !== 0) throw new Error(`${who} failed: ${r.stderr}`);

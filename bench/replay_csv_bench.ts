@@ -19,7 +19,7 @@
  */
 import { startVictoria, type VictoriaHandle } from "../tests/support/victoria.ts";
 import { PERMISSION_FLAGS } from "../tests/support/cli.ts";
-import { arg, fmt, median, readNabSeries, timeCommand } from "./support.ts";
+import { arg, curlPostArgv, fmt, median, readNabSeries, timeCommand } from "./support.ts";
 
 const ROWS = Number(arg("rows", "5000000"));
 const REPS = Number(arg("reps", "3"));
@@ -123,16 +123,10 @@ for (const who of ["wattwave", "curl"] as const) {
             .map(q).join(" ")
         }`,
       ]
-      : [
-        "curl",
-        "-sS",
-        "--fail",
-        "-X",
-        "POST",
-        "--data-binary",
-        `@${csvPath}`,
+      : curlPostArgv(
+        csvPath,
         `${vm.url}/api/v1/import/csv?format=1:time:unix_s,2:label:file,3:label:replica,4:metric:nab_value`,
-      ];
+      );
     const r = await timeCommand(argv);
     if (who === "wattwave" && r.code !== 0) throw new Error(`replay | push failed: ${r.stderr}`);
     if (who === "curl" && r.code !== 0) throw new Error(`curl failed: ${r.stderr}`);

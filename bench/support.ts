@@ -97,3 +97,8 @@ export async function readNabSeries(dir: string): Promise<NabSeries[]> {
   }
   return out;
 }
+
+/** The argv of `curl` posting the file at `path` as the request body to `url` (failing on 4xx/5xx). */
+export function curlPostArgv(path: string, url: string): string[] {
+  return ["curl", "-sS", "--fail", "-X", "POST", "--data-binary", `@${path}`, url];
+}
