@@ -6,8 +6,9 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { gunzipSync } from "node:zlib";
 import { type LabelPairs, Store } from "../lib/store/mod.ts";
-import { runWattwave, spawnWattwave } from "./support/cli.ts";
-import { collect } from "./support/net.ts";
+import { runWattwave } from "./support/cli.ts";
+import { runUntilKilled } from "./support/kill.ts";
+import { seededRandom } from "./support/random.ts";
 
 const SERIES = 200;
 const COMMITS = 40;
@@ -80,23 +81,17 @@ Deno.test("kill -9 during compress --compact: every committed sample exactly onc
     const after = await files(timing);
     assertEquals(after.onDisk, after.indexed);
 
+    const seed = Number(Deno.env.get("WATTWAVE_TEST_SEED") ?? Date.now() % 1_000_000);
+    const random = seededRandom(seed);
     let killedMidway = 0;
     for (let round = 0; round < 5; round++) {
       const dir = `${root}/r${round}`;
       await new Deno.Command("cp", { args: ["-a", base, dir] }).output();
-      const child = spawnWattwave(["compress", "--store", dir, "--compact", "--no-progress"]);
-      const stderr = collect(child.stderr);
-      const stdout = collect(child.stdout);
-      const delay = ms * (0.3 + round * 0.16) + Math.random() * 100;
-      const timer = setTimeout(() => {
-        try {
-          child.kill("SIGKILL");
-        } catch { /* already exited */ }
-      }, delay);
-      const status = await child.status;
-      clearTimeout(timer);
-      await stdout;
-      await stderr;
+      const delay = Math.floor(ms * (0.3 + round * 0.16 + random() * 0.05));
+      const status =
+        (await runUntilKilled(["compress", "--store", dir, "--compact", "--no-progress"], {
+          killAtMs: delay,
+        })).status;
       const state = await files(dir);
       if (status.signal === "SIGKILL") killedMidway++;
       // Readers see exactly the committed samples, whatever the moment of the kill.
@@ -104,7 +99,7 @@ Deno.test("kill -9 during compress --compact: every committed sample exactly onc
       assertEquals(e.code, 0, `round ${round}: ${e.stderr}`);
       assert(
         e.stdout === before.stdout,
-        `round ${round}: export differs after kill at ${delay} ms`,
+        `round ${round}: export differs after kill at ${delay} ms (seed ${seed})`,
       );
       // The next writer deletes the killed writer's unindexed files and retired ones.
       const again = await runWattwave(["compress", "--store", dir, "--compact"]);
@@ -119,7 +114,10 @@ Deno.test("kill -9 during compress --compact: every committed sample exactly onc
       assertEquals(clean.indexed.length, after.indexed.length);
       assertEquals((await runWattwave(["export", "--store", dir])).stdout, before.stdout);
     }
-    assert(killedMidway >= 2, `only ${killedMidway} rounds were killed before finishing`);
+    assert(
+      killedMidway >= 2,
+      `only ${killedMidway} rounds were killed before finishing (seed ${seed})`,
+    );
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -5,8 +5,9 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { gunzipSync } from "node:zlib";
-import { runWattwave, spawnWattwave } from "./support/cli.ts";
-import { collect } from "./support/net.ts";
+import { runWattwave } from "./support/cli.ts";
+import { countMatches, runUntilKilled } from "./support/kill.ts";
+import { seededRandom } from "./support/random.ts";
 
 const T0 = 1_732_350_000_000;
 const SERIES = 12;
@@ -43,11 +44,20 @@ Deno.test("kill -9 during compress leaves a prefix-consistent store with every c
       if (!perSeries.has(k)) perSeries.set(k, []);
       perSeries.get(k)!.push(l);
     }
-    const delays = [700, 1300, 1900, 2600, 3400];
+    // Kill points come from the run's own progress: after the k-th "committed" line, plus a
+    // seeded fraction of the time the last commit took, so the kill lands at the same place of
+    // the run on any machine. 480k samples at 20k per commit make 24 commits.
+    const seed = Number(Deno.env.get("WATTWAVE_TEST_SEED") ?? Date.now() % 1_000_000);
+    const random = seededRandom(seed);
+    const afterCommits = [1, 3, 6, 10, 15];
     let killedMidway = 0;
-    for (let round = 0; round < delays.length; round++) {
+    for (let round = 0; round < afterCommits.length; round++) {
       const store = `${dir}/store${round}`;
-      const child = spawnWattwave([
+      const fraction = random();
+      let lastAt = performance.now();
+      let lastGapMs = 0;
+      let seen = 0;
+      const run = await runUntilKilled([
         "compress",
         "--store",
         store,
@@ -57,33 +67,36 @@ Deno.test("kill -9 during compress leaves a prefix-consistent store with every c
         "3000",
         "--no-progress",
         input,
-      ]);
-      const stderr = collect(child.stderr);
-      const stdout = collect(child.stdout);
-      const delay = delays[round] + Math.floor(Math.random() * 300);
-      const timer = setTimeout(() => {
-        try {
-          child.kill("SIGKILL");
-        } catch { /* already exited */ }
-      }, delay);
-      const status = await child.status;
-      clearTimeout(timer);
-      await stdout;
-      const log = await stderr;
+      ], {
+        killAfter: (text) => {
+          const n = countMatches(text, /committed \d+ samples/g);
+          if (n > seen) {
+            const now = performance.now();
+            lastGapMs = now - lastAt;
+            lastAt = now;
+            seen = n;
+          }
+          return seen >= afterCommits[round] ? Math.floor(lastGapMs * fraction) : undefined;
+        },
+      });
+      const where = `round ${round} (seed ${seed}, after commit ${afterCommits[round]} + ${
+        fraction.toFixed(2)
+      } of a commit)`;
+      const log = run.stderr;
       let reported = 0;
       for (const m of log.matchAll(/committed (\d+) samples/g)) reported += Number(m[1]);
-      if (status.signal === "SIGKILL" && reported > 0) killedMidway++;
+      if (run.killSent && reported > 0) killedMidway++;
 
       const e = await runWattwave(["export", "--store", store]);
       if (reported === 0 && e.code !== 0) {
         // Killed before anything was committed: the directory may not even be complete.
         continue;
       }
-      assertEquals(e.code, 0, `round ${round}: ${e.stderr}`);
+      assertEquals(e.code, 0, `${where}: ${e.stderr}`);
       const out = e.stdout.split("\n").filter((l) => l !== "");
       assert(
         out.length >= reported,
-        `round ${round}: exported ${out.length} < committed ${reported}`,
+        `${where}: exported ${out.length} < committed ${reported}`,
       );
       const got = new Map<string, string[]>();
       for (const l of out) {
@@ -93,7 +106,7 @@ Deno.test("kill -9 during compress leaves a prefix-consistent store with every c
       }
       for (const [k, list] of got) {
         const want = perSeries.get(k)!.slice(0, list.length);
-        assertEquals(list, want, `round ${round}: series ${k} is not a prefix of the input`);
+        assertEquals(list, want, `${where}: series ${k} is not a prefix of the input`);
       }
       // The store stays writable: a later run appends to it.
       const more = await runWattwave(["compress", "--store", store, "--no-progress"], {
@@ -112,9 +125,10 @@ Deno.test("kill -9 during compress leaves a prefix-consistent store with every c
       );
       assertEquals(onDisk.sort(), index.files.map((f: { file: string }) => f.file).sort());
     }
-    assert(
-      killedMidway >= 2,
-      `only ${killedMidway} runs were killed after a commit and before finishing`,
+    assertEquals(
+      killedMidway,
+      afterCommits.length,
+      `only ${killedMidway} runs were killed after a commit and before finishing (seed ${seed})`,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
