@@ -8,9 +8,9 @@
  *
  * @module
  */
-import { encodeLabelBlock, WriteRequestEncoder } from "../lib/remote/write_request.ts";
-import { snappyEncode } from "../lib/remote/snappy.ts";
-import { PROTOCOL_HEADERS } from "../lib/remote/write_client.ts";
+import { encodeLabelBlock, WriteRequestEncoder } from "../lib/remote/codec/write_request.ts";
+import { snappyEncode } from "../lib/remote/codec/snappy.ts";
+import { PROTOCOL_HEADERS } from "../lib/remote/push/write_client.ts";
 import { startPrometheus } from "../tests/support/prometheus.ts";
 import { startVictoria } from "../tests/support/victoria.ts";
 import { freePort, waitForHttp } from "../tests/support/net.ts";

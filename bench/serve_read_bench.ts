@@ -22,9 +22,9 @@ import { parseArgs } from "node:util";
 import { startWattwaveServer } from "../tests/support/receive.ts";
 import { startPrometheus } from "../tests/support/prometheus.ts";
 import { Store } from "../lib/store/mod.ts";
-import { encodeWriteRequest, type WireSeries } from "../lib/remote/write_request.ts";
-import { snappyEncode } from "../lib/remote/snappy.ts";
-import { encodeReadRequest } from "../lib/remote/read_request.ts";
+import { encodeWriteRequest, type WireSeries } from "../lib/remote/codec/write_request.ts";
+import { snappyEncode } from "../lib/remote/codec/snappy.ts";
+import { encodeReadRequest } from "../lib/remote/codec/read_request.ts";
 
 const { values: args } = parseArgs({
   options: {

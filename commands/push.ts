@@ -13,9 +13,10 @@ import {
   parsePositiveInt,
 } from "../lib/cli/parse.ts";
 import { openSources, type ReadStats } from "../lib/ndjson/reader.ts";
-import { defaultParseWorkers, readNdjsonColumns } from "../lib/ndjson/column_reader.ts";
-import { PROTOCOL_HEADERS, RemoteWriteClient } from "../lib/remote/write_client.ts";
-import { RemoteWriteBatcher } from "../lib/remote/write_batcher.ts";
+import { readNdjsonColumns } from "../lib/ndjson/column_reader.ts";
+import { defaultParseWorkers } from "../lib/workers/counts.ts";
+import { PROTOCOL_HEADERS, RemoteWriteClient } from "../lib/remote/push/write_client.ts";
+import { RemoteWriteBatcher } from "../lib/remote/push/write_batcher.ts";
 import { onShutdownSignal } from "../lib/cli/signals.ts";
 
 /** Options of `wattwave push` as parsed. */

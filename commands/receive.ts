@@ -9,23 +9,20 @@ import {
   InvalidArgumentError,
   Option,
 } from "@commander-js/extra-typings";
-import { defaultWorkerCount, NdjsonFormatPool } from "../lib/remote/ndjson_pool.ts";
 import { parseByteSize, parsePort } from "../lib/cli/parse.ts";
-import { onShutdownSignal } from "../lib/cli/signals.ts";
 import { UsageError } from "../lib/errors.ts";
+import { routePosts } from "../lib/remote/http.ts";
+import { NdjsonFormatPool } from "../lib/remote/receive/format_pool.ts";
+import { OrderedByteOutput, type OutputFormat } from "../lib/remote/receive/ndjson_output.ts";
+import { OutputSink } from "../lib/remote/receive/output_sink.ts";
+import { StoreWriteSink } from "../lib/remote/receive/store_sink.ts";
 import {
   createWriteHandler,
-  routeRequests,
-  type SinkResult,
   type WriteHandlerOptions,
-} from "../lib/remote/write_handler.ts";
-import { StoreWriteSink } from "../lib/remote/read_server.ts";
+} from "../lib/remote/receive/write_handler.ts";
+import { serveUntilShutdown } from "../lib/remote/server.ts";
 import { Store } from "../lib/store/mod.ts";
-import {
-  formatWriteRequestBytes,
-  OrderedByteOutput,
-  type OutputFormat,
-} from "../lib/remote/ndjson_output.ts";
+import { defaultFormatWorkers } from "../lib/workers/counts.ts";
 
 function parseWorkerCount(text: string): number {
   const n = Number(text);
@@ -56,87 +53,57 @@ async function receive(o: ReceiveOptions): Promise<void> {
     );
   }
   const shutdown = new AbortController();
-  let samples = 0;
-  let requests = 0;
   let output: OrderedByteOutput | undefined;
+  let outputSink: OutputSink | undefined;
   let pool: NdjsonFormatPool | undefined;
   let sinks: Pick<WriteHandlerOptions, "sink" | "bodySink">;
   let storeSink: StoreWriteSink | undefined;
   let store: Store | undefined;
+  const log = (line: string) => console.error(`wattwave receive: ${line}`);
   if (o.store !== undefined) {
     // Into the store: 204 only once the samples are committed (fsynced, index replaced).
     store = await Store.open(o.store);
     storeSink = new StoreWriteSink(store);
     sinks = { sink: storeSink.sink };
   } else {
-    const out = output = new OrderedByteOutput(Deno.stdout.writable, {
-      maxPendingBytes: o.maxPendingBytes,
-    });
-    /** Hands one request's NDJSON to stdout; resolves once written (the 204 waits for it). */
-    const deliver = async (bytes: Uint8Array, sampleCount: number): Promise<SinkResult> => {
-      const written = out.write(bytes);
-      if (written === "busy") return "busy";
-      try {
-        await written;
-      } catch (err) {
-        shutdown.abort(err); // stdout is gone: nothing more can be delivered
-        throw err;
-      }
-      samples += sampleCount;
-      requests++;
-      return "ok";
-    };
-    if (o.workers > 0) {
-      // Decode and format on worker threads; the main thread does HTTP and ordered output.
-      const p = pool = new NdjsonFormatPool({
+    output = new OrderedByteOutput(Deno.stdout.writable, { maxPendingBytes: o.maxPendingBytes });
+    // With workers, decoding and formatting leave the main thread (HTTP and ordered output).
+    pool = o.workers > 0
+      ? new NdjsonFormatPool({
         workers: o.workers,
         format: o.format,
         maxDecodedBytes: o.maxDecodedBytes,
-      });
-      sinks = {
-        bodySink: async (body) => {
-          if (out.pendingBytes > o.maxPendingBytes) return "busy";
-          const f = await p.format(body);
-          return deliver(f.bytes, f.samples);
-        },
-      };
-    } else {
-      sinks = {
-        sink: (decoded) => deliver(formatWriteRequestBytes(decoded, o.format), decoded.sampleCount),
-      };
-    }
+        onWorkerFailed: (reason) => log(`${reason}; its requests are formatted elsewhere`),
+      })
+      : undefined;
+    outputSink = new OutputSink(output, {
+      format: o.format,
+      maxPendingBytes: o.maxPendingBytes,
+      pool,
+      onOutputFailed: (err) => shutdown.abort(err), // stdout is gone: nothing more can be delivered
+    });
+    sinks = outputSink.handlerSink();
   }
   const handler = createWriteHandler({
     maxBodyBytes: o.maxBodyBytes,
     maxDecodedBytes: o.maxDecodedBytes,
     ...sinks,
-    onRefused: o.quiet
-      ? undefined
-      : (status, reason) => console.error(`wattwave receive: ${status}: ${reason}`),
+    onRefused: o.quiet ? undefined : (status, reason) => log(`${status}: ${reason}`),
   });
-  const server = Deno.serve({
-    hostname: o.bind,
+  await serveUntilShutdown(routePosts([{ path: o.path, name: "remote write", handler }]), {
+    bind: o.bind,
     port: o.port,
-    signal: shutdown.signal,
-    onListen: ({ hostname, port }) =>
-      console.error(`wattwave receive: listening on http://${hostname}:${port}${o.path}`),
-  }, routeRequests(o.path, handler));
-  const unlisten = onShutdownSignal(() => shutdown.abort());
-  try {
-    await server.finished;
-  } finally {
-    unlisten();
-  }
+    shutdown,
+    onListen: (base) => log(`listening on ${base}${o.path}`),
+  });
   pool?.close();
   if (storeSink) {
     await store!.close(); // releases the writer lock and removes its `.writer` file
-    console.error(
-      `wattwave receive: ${storeSink.requests} requests, ${storeSink.samples} samples stored in ${o.store}`,
-    );
+    log(`${storeSink.requests} requests, ${storeSink.samples} samples stored in ${o.store}`);
     return;
   }
   await output!.close();
-  console.error(`wattwave receive: ${requests} requests, ${samples} samples written`);
+  log(`${outputSink!.requests} requests, ${outputSink!.samples} samples written`);
   if (output!.failure) throw output!.failure;
 }
 
@@ -180,7 +147,7 @@ export function receiveCommand(): CommandUnknownOpts {
       "--workers <n>",
       "threads that decode and format requests (0: on the main thread)",
       parseWorkerCount,
-      defaultWorkerCount(),
+      defaultFormatWorkers(),
     )
     .option("--quiet", "do not log refused requests")
     .addHelpText(

@@ -11,15 +11,14 @@ import {
   parsePort,
   parsePositiveInt,
 } from "../lib/cli/parse.ts";
-import { onShutdownSignal } from "../lib/cli/signals.ts";
 import { UsageError } from "../lib/errors.ts";
-import {
-  createReadHandler,
-  routeRemoteStorage,
-  StoreWriteSink,
-} from "../lib/remote/read_server.ts";
-import { SeriesReadPool } from "../lib/remote/read_pool.ts";
-import { createWriteHandler } from "../lib/remote/write_handler.ts";
+import { type PostRoute, routePosts } from "../lib/remote/http.ts";
+import { createReadHandler } from "../lib/remote/read/read_handler.ts";
+import { StoreWriteSink } from "../lib/remote/receive/store_sink.ts";
+import { serveUntilShutdown } from "../lib/remote/server.ts";
+import { defaultReadWorkers } from "../lib/workers/counts.ts";
+import { SeriesReadPool } from "../lib/remote/read/read_pool.ts";
+import { createWriteHandler } from "../lib/remote/receive/write_handler.ts";
 import { Store } from "../lib/store/mod.ts";
 
 interface ServeReadOptions {
@@ -40,15 +39,6 @@ interface ServeReadOptions {
 
 const MIN_FRAME_BYTES = 4096;
 
-/**
- * Default of `--read-workers`: cores - 2, from 0 to 3. The main thread reads too, and a core is
- * left to the querying Prometheus: on 2 cores (`bench/serve_read_bench.ts`, 1,000 uncached
- * series) the main thread alone answered in 1.84-1.95x the local TSDB's time in three runs of
- * four, one worker in 2.00-2.27x.
- */
-const DEFAULT_READ_WORKERS = Math.max(0, Math.min(3, (navigator.hardwareConcurrency ?? 2) - 2));
-
-/** A count, 0 included. */
 /** A byte size, or 0 (`--cache-bytes 0` turns the cache off). */
 function parseCacheBytes(text: string): number {
   return /^\s*0+\s*$/.test(text) ? 0 : parseByteSize(text);
@@ -97,24 +87,19 @@ async function serveRead(o: ServeReadOptions): Promise<void> {
       sink: sink.sink,
       onRefused: (status, reason) => log(`write ${status}: ${reason}`),
     });
-  const shutdown = new AbortController();
-  const server = Deno.serve({
-    hostname: o.bind,
-    port: o.port,
-    signal: shutdown.signal,
-    onListen: ({ hostname, port }) => {
-      const base = `http://${hostname}:${port}`;
-      console.error(
-        `wattwave serve-read: listening on ${base}${o.path} (store ${o.store}` +
-          (o.writePath ? `, remote write at ${base}${o.writePath})` : ", read-only)"),
-      );
-    },
-  }, routeRemoteStorage({ readPath: o.path, read, writePath: o.writePath, write }));
-  const unlisten = onShutdownSignal(() => shutdown.abort());
+  const routes: PostRoute[] = [{ path: o.path, name: "remote read", handler: read }];
+  if (write) routes.push({ path: o.writePath!, name: "remote write", handler: write });
   try {
-    await server.finished;
+    await serveUntilShutdown(routePosts(routes), {
+      bind: o.bind,
+      port: o.port,
+      onListen: (base) =>
+        console.error(
+          `wattwave serve-read: listening on ${base}${o.path} (store ${o.store}` +
+            (o.writePath ? `, remote write at ${base}${o.writePath})` : ", read-only)"),
+        ),
+    });
   } finally {
-    unlisten();
     pool?.close();
     await store.close(); // with --write-path: releases the writer lock and its `.writer` file
   }
@@ -171,7 +156,7 @@ export function serveReadCommand(): CommandUnknownOpts {
       "workers reading and decoding series alongside the main thread, for queries over many " +
         "uncached series (0: main thread only; default: cores - 2)",
       parseNonNegativeInt,
-      DEFAULT_READ_WORKERS,
+      defaultReadWorkers(),
     )
     .option(
       "--compress-responses",

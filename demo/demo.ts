@@ -9,8 +9,9 @@
  * @module
  */
 import { run } from "../main.ts";
-import { createWriteHandler, routeRequests } from "../lib/remote/write_handler.ts";
-import { formatWriteRequest } from "../lib/remote/ndjson_output.ts";
+import { routePosts } from "../lib/remote/http.ts";
+import { createWriteHandler } from "../lib/remote/receive/write_handler.ts";
+import { formatWriteRequest } from "../lib/remote/receive/ndjson_output.ts";
 import { PERMISSION_FLAGS } from "../tests/support/cli.ts";
 
 const input = new URL("./telemetry.ndjson", import.meta.url).pathname;
@@ -30,7 +31,7 @@ const handler = createWriteHandler({
 });
 const server = Deno.serve(
   { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-  routeRequests("/api/v1/write", handler),
+  routePosts([{ path: "/api/v1/write", name: "remote write", handler }]),
 );
 const url = `http://127.0.0.1:${server.addr.port}/api/v1/write`;
 console.log(`$ wattwave push --url ${url} --batch-size 500 demo/telemetry.ndjson`);

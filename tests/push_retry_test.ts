@@ -5,8 +5,8 @@
 import { assert, assertEquals, assertMatch } from "./support/assert.ts";
 import { runWattwave } from "./support/cli.ts";
 import { freePort } from "./support/net.ts";
-import { snappyDecode } from "../lib/remote/snappy.ts";
-import { decodeWriteRequest } from "../lib/remote/write_request.ts";
+import { snappyDecode } from "../lib/remote/codec/snappy.ts";
+import { decodeWriteRequest } from "../lib/remote/codec/write_request.ts";
 
 interface Seen {
   atMs: number;

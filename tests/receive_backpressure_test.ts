@@ -5,9 +5,9 @@
 import { assert, assertEquals } from "./support/assert.ts";
 import { wattwaveArgv } from "./support/cli.ts";
 import { freePort, waitForHttp } from "./support/net.ts";
-import { encodeWriteRequest } from "../lib/remote/write_request.ts";
-import { snappyEncode } from "../lib/remote/snappy.ts";
-import { PROTOCOL_HEADERS } from "../lib/remote/write_client.ts";
+import { encodeWriteRequest } from "../lib/remote/codec/write_request.ts";
+import { snappyEncode } from "../lib/remote/codec/snappy.ts";
+import { PROTOCOL_HEADERS } from "../lib/remote/push/write_client.ts";
 
 Deno.test("receive: a stalled stdout gives 503 + Retry-After; nothing answered 204 is lost", async () => {
   const port = freePort();

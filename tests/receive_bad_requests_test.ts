@@ -4,9 +4,9 @@
  */
 import { assertEquals, assertMatch } from "./support/assert.ts";
 import { startReceive } from "./support/receive.ts";
-import { encodeWriteRequest } from "../lib/remote/write_request.ts";
-import { snappyEncode } from "../lib/remote/snappy.ts";
-import { WireWriter } from "../lib/remote/wire.ts";
+import { encodeWriteRequest } from "../lib/remote/codec/write_request.ts";
+import { snappyEncode } from "../lib/remote/codec/snappy.ts";
+import { WireWriter } from "../lib/remote/codec/wire.ts";
 
 const HEADERS = {
   "Content-Encoding": "snappy",

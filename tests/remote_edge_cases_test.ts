@@ -7,10 +7,10 @@ import { assertEquals, assertMatch } from "./support/assert.ts";
 import { runWattwave } from "./support/cli.ts";
 import { startReceive, startServeRead } from "./support/receive.ts";
 import { freePort } from "./support/net.ts";
-import { encodeReadRequest } from "../lib/remote/read_request.ts";
-import { encodeWriteRequest } from "../lib/remote/write_request.ts";
-import { snappyEncode } from "../lib/remote/snappy.ts";
-import { PROTOCOL_HEADERS } from "../lib/remote/write_client.ts";
+import { encodeReadRequest } from "../lib/remote/codec/read_request.ts";
+import { encodeWriteRequest } from "../lib/remote/codec/write_request.ts";
+import { snappyEncode } from "../lib/remote/codec/snappy.ts";
+import { PROTOCOL_HEADERS } from "../lib/remote/push/write_client.ts";
 
 Deno.test("serve-read: STREAMED_XOR_CHUNKS over --max-samples-per-query is a 422, not a broken stream", async () => {
   const dir = await Deno.makeTempDir({ prefix: "wattwave-review-" });

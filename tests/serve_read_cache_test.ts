@@ -12,11 +12,15 @@ import {
   encodeReadRequest,
   RESPONSE_SAMPLES,
   RESPONSE_STREAMED_XOR_CHUNKS,
-} from "../lib/remote/read_request.ts";
-import { decodeReadResponse } from "../lib/remote/read_response.ts";
-import { snappyDecode, snappyEncode, snappyLiteralHeaderLength } from "../lib/remote/snappy.ts";
-import { decodeChunkedReadResponse, splitFrames } from "../lib/remote/chunked_response.ts";
-import { decodeXorChunk } from "../lib/remote/xor_chunk.ts";
+} from "../lib/remote/codec/read_request.ts";
+import { decodeReadResponse } from "../lib/remote/codec/read_response.ts";
+import {
+  snappyDecode,
+  snappyEncode,
+  snappyLiteralHeaderLength,
+} from "../lib/remote/codec/snappy.ts";
+import { decodeChunkedReadResponse, splitFrames } from "../lib/remote/codec/chunked_response.ts";
+import { decodeXorChunk } from "../lib/remote/codec/xor_chunk.ts";
 import type { LabelMatcher } from "../lib/query/selector.ts";
 
 type Pairs = [string, string][];

@@ -14,8 +14,8 @@ import {
 } from "./support/prometheus.ts";
 import { startNodeExporter } from "./support/node_exporter.ts";
 import { Store } from "../lib/store/mod.ts";
-import { encodeWriteRequest, type WireSeries } from "../lib/remote/write_request.ts";
-import { snappyEncode } from "../lib/remote/snappy.ts";
+import { encodeWriteRequest, type WireSeries } from "../lib/remote/codec/write_request.ts";
+import { snappyEncode } from "../lib/remote/codec/snappy.ts";
 
 const STEP_MS = 1000;
 const SPAN_MS = 40 * 60_000;

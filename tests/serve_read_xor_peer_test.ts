@@ -5,11 +5,14 @@
  */
 import { deepStrictEqual, ok } from "node:assert/strict";
 import { startPrometheus } from "./support/prometheus.ts";
-import { encodeWriteRequest } from "../lib/remote/write_request.ts";
-import { snappyEncode } from "../lib/remote/snappy.ts";
-import { encodeReadRequest, RESPONSE_STREAMED_XOR_CHUNKS } from "../lib/remote/read_request.ts";
-import { decodeChunkedReadResponse, splitFrames } from "../lib/remote/chunked_response.ts";
-import { decodeXorChunk, XorChunkEncoder } from "../lib/remote/xor_chunk.ts";
+import { encodeWriteRequest } from "../lib/remote/codec/write_request.ts";
+import { snappyEncode } from "../lib/remote/codec/snappy.ts";
+import {
+  encodeReadRequest,
+  RESPONSE_STREAMED_XOR_CHUNKS,
+} from "../lib/remote/codec/read_request.ts";
+import { decodeChunkedReadResponse, splitFrames } from "../lib/remote/codec/chunked_response.ts";
+import { decodeXorChunk, XorChunkEncoder } from "../lib/remote/codec/xor_chunk.ts";
 
 Deno.test("Prometheus' streamed XOR chunks decode exactly and re-encode to the same bytes", async () => {
   const prom = await startPrometheus();

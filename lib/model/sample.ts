@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { LabelPairs } from "./labels.ts";
 import type { ExactValue } from "./value.ts";
 
 /** Label names to values, without `__name__` (the metric name is kept apart). */
@@ -71,8 +72,8 @@ export function seriesKey(name: string, labels: Labels): string {
 }
 
 /** Labels including `__name__`, sorted by name, as `[name, value]` pairs (the wire order). */
-export function sortedLabelPairs(name: string, labels: Labels): [string, string][] {
-  const pairs: [string, string][] = [["__name__", name]];
+export function sortedLabelPairs(name: string, labels: Labels): LabelPairs {
+  const pairs: LabelPairs = [["__name__", name]];
   for (const n in labels) pairs.push([n, labels[n]]);
   pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   return pairs;

@@ -24,6 +24,11 @@ export interface ExactValue {
   nanBits?: string;
 }
 
+/** The 16 hex digits of a float64 given as its high and low 32-bit words. */
+export function hexOfWords(hi: number, lo: number): string {
+  return hex8(hi) + hex8(lo);
+}
+
 function hex8(n: number): string {
   return (n >>> 0).toString(16).padStart(8, "0");
 }

@@ -7,21 +7,14 @@
  */
 import { InputError } from "../errors.ts";
 import { ColumnParser, parseJob, type SampleColumns } from "./columns.ts";
-import type { ParseAnswer, ParseJob } from "./parse_worker.ts";
+import type { ParseJob, ParseSetup } from "./parse_worker.ts";
+import { defaultParseWorkers } from "../workers/counts.ts";
+import { WORKER_MODULES } from "../workers/modules.ts";
+import { WorkerPool } from "../workers/pool.ts";
 import type { NdjsonSource, ReadStats } from "./reader.ts";
 
 const LF = 10;
 const CR = 13;
-
-/**
- * Default parse workers: cores - 1, from 1 to 4; the calling thread encodes and sends. Measured
- * on 2 cores with `bench/push_vm.ts` (2M samples, a fresh VictoriaMetrics each run, two runs of
- * medians): none 2.86 / 3.32 s, one 2.68 / 2.92 s, two 3.13 / 2.65 s. Workers start only once
- * the input passes 8 MiB, so small and slow inputs never pay for them.
- */
-export function defaultParseWorkers(): number {
-  return Math.min(4, Math.max(1, (navigator.hardwareConcurrency || 1) - 1));
-}
 
 /** Options of {@linkcode readNdjsonColumns}. */
 export interface ReadColumnsOptions {
@@ -41,91 +34,21 @@ export interface ReadColumnsOptions {
   maxLineBytes?: number;
 }
 
-interface Pending {
-  resolve: (c: SampleColumns) => void;
-  reject: (e: unknown) => void;
-  slot: Slot;
-}
-
-interface Slot {
-  worker: Worker;
-  parser: number;
-  inFlight: number;
-}
-
-/** Workers parsing batches of lines; answers come back by job id. */
-class ParsePool {
-  #slots: Slot[] = [];
-  #pending = new Map<number, Pending>();
-  #nextId = 1;
-  #strict: boolean;
-
-  constructor(workers: number, strict: boolean) {
-    this.#strict = strict;
-    for (let i = 0; i < workers; i++) {
-      const worker = new Worker(new URL("./parse_worker.ts", import.meta.url), { type: "module" });
-      const slot: Slot = { worker, parser: i + 1, inFlight: 0 };
-      worker.onmessage = (e: MessageEvent<ParseAnswer>) => this.#answer(e.data);
-      worker.onerror = (e) => {
-        e.preventDefault();
-        this.#failSlot(slot, `parse worker failed: ${e.message}`);
-      };
-      this.#slots.push(slot);
-    }
-  }
-
-  #failSlot(slot: Slot, message: string): void {
-    for (const [id, p] of this.#pending) {
-      if (p.slot === slot) {
-        this.#pending.delete(id);
-        p.reject(new Error(message));
-      }
-    }
-  }
-
-  #answer(a: ParseAnswer): void {
-    const p = this.#pending.get(a.id);
-    if (!p) return;
-    this.#pending.delete(a.id);
-    p.slot.inFlight--;
-    if (a.ok) p.resolve(a.columns);
-    else p.reject(new Error(`parse worker failed: ${a.message}`));
-  }
-
-  /** Whether every worker is idle. */
-  get idle(): boolean {
-    return this.#pending.size === 0;
-  }
-
-  /** Parses whole lines of a stream (`bytes` is handed over: the caller no longer owns it). */
-  parse(bytes: Uint8Array, oversizedBefore: number, streamStart: boolean): Promise<SampleColumns> {
-    let slot = this.#slots[0];
-    for (const s of this.#slots) if (s.inFlight < slot.inFlight) slot = s;
-    const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-      ? bytes.buffer as ArrayBuffer
-      : bytes.slice().buffer;
-    const id = this.#nextId++;
-    const job: ParseJob = {
-      id,
-      parser: slot.parser,
-      strict: this.#strict,
-      bytes: own,
-      oversizedBefore,
-      streamStart,
-    };
-    return new Promise<SampleColumns>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, slot });
-      slot.inFlight++;
-      slot.worker.postMessage(job, [own]);
-    });
-  }
-
-  /** Stops the workers (pending jobs are rejected). */
-  close(): void {
-    for (const s of this.#slots) s.worker.terminate();
-    for (const p of this.#pending.values()) p.reject(new Error("parse pool closed"));
-    this.#pending.clear();
-  }
+/** Workers parsing jobs of whole lines; each worker numbers its own series. */
+function startParsePool(
+  workers: number,
+  strict: boolean,
+  here: ColumnParser,
+): WorkerPool<ParseJob, SampleColumns> {
+  return new WorkerPool<ParseJob, SampleColumns>({
+    url: WORKER_MODULES.parse,
+    workers,
+    name: "parse",
+    init: (index): ParseSetup => ({ parser: index + 1, strict }),
+    // Once no worker is left, jobs are parsed here, in job (input) order, by the calling
+    // thread's parser: it parsed the jobs before the pool started, so its series ids stay apart.
+    runHere: (job) => Promise.resolve(parseJob(here, job.bytes, job)),
+  });
 }
 
 /**
@@ -148,7 +71,7 @@ export async function readNdjsonColumns(
   const jobBytes = options.jobBytes ?? 1 << 20;
   const maxLineBytes = options.maxLineBytes ?? 1 << 20;
   const here = new ColumnParser(0, { strict });
-  let pool: ParsePool | undefined;
+  let pool: WorkerPool<ParseJob, SampleColumns> | undefined;
   const maxInFlight = 2 * Math.max(1, workers) + 1;
   const queue: { source: number; columns: Promise<SampleColumns> }[] = [];
   let readDone = false;
@@ -177,7 +100,7 @@ export async function readNdjsonColumns(
       /** Hands `job[0, end)` (whole lines) to a parser and keeps the rest. */
       const dispatch = async (end: number) => {
         const columns = pool
-          ? pool.parse(job.slice(0, end), oversizedBefore, streamStart)
+          ? pool.run({ bytes: job.slice(0, end), oversizedBefore, streamStart })
           : Promise.resolve(parseJob(here, job.subarray(0, end), { oversizedBefore, streamStart }));
         job.copyWithin(0, end, jobLen);
         const rest = jobLen - end;
@@ -214,7 +137,7 @@ export async function readNdjsonColumns(
         let chunk = next.value;
         bytesRead += chunk.length;
         if (pool === undefined && workers > 0 && bytesRead >= workersAfterBytes) {
-          pool = new ParsePool(workers, strict);
+          pool = startParsePool(workers, strict, here);
         }
         if (skipping > 0) {
           const nl = chunk.indexOf(LF);

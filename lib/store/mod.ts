@@ -63,8 +63,8 @@ export type {
 } from "./index_file.ts";
 export { pairsKey, seriesId } from "./index_file.ts";
 
-/** Label pairs including `__name__`, sorted by label name (the wire order). */
-export type LabelPairs = [string, string][];
+import type { LabelPairs } from "../model/labels.ts";
+export type { LabelPairs };
 
 /** Directory of segment files inside a store. */
 export const SEGMENTS_DIR = "segments";

@@ -1,0 +1,28 @@
+/**
+ * The prompb schemas loaded through protobufjs from `proto/*.proto`: the reference codec that the
+ * hand-written hot paths are tested against, and the codec for the low-rate messages.
+ *
+ * @module
+ */
+import protobuf from "protobufjs";
+
+let root: protobuf.Root | undefined;
+
+/** Loads (once) and returns the protobufjs root with `prometheus.*` message types. */
+export function prompbRoot(): protobuf.Root {
+  if (root) return root;
+  const dir = new URL("../../../proto/", import.meta.url);
+  const r = new protobuf.Root();
+  for (const file of ["types.proto", "remote.proto"]) {
+    const text = Deno.readTextFileSync(new URL(file, dir));
+    protobuf.parse(text, r, { keepCase: true });
+  }
+  r.resolveAll();
+  root = r;
+  return r;
+}
+
+/** A message type by its name in the `prometheus` package (e.g. `WriteRequest`). */
+export function prompbType(name: string): protobuf.Type {
+  return prompbRoot().lookupType(`prometheus.${name}`);
+}

@@ -1,0 +1,131 @@
+/**
+ * The STREAMED_XOR_CHUNKS answer of remote read: length-delimited, CRC-32C checked
+ * ChunkedReadResponse frames of XOR chunks, produced as the client reads them.
+ *
+ * @module
+ */
+import {
+  ChunkedSeriesFramer,
+  minFrameBytes,
+  STREAMED_CONTENT_TYPE,
+} from "../codec/chunked_response.ts";
+import { encodeLabelBlock } from "../codec/write_request.ts";
+import { HttpRefusal } from "../http.ts";
+import type { ReadAnswerInfo } from "./answer_samples.ts";
+import { type PreparedQuery, selectSeries, tooManySamples } from "./query.ts";
+import type { SeriesSampleSource } from "./series_samples.ts";
+import type { ReadableSeriesStore } from "./series_store.ts";
+
+/** Samples decoded at a time for the streamed response. */
+const STREAM_BATCH = 4096;
+
+/** Options of {@linkcode answerStreamed}. */
+export interface AnswerStreamedOptions {
+  /** Most samples one query may return (422 beyond). */
+  maxSamplesPerQuery: number;
+  /** Largest frame, bytes. */
+  maxBytesInFrame: number;
+  /** `performance.now()` when the request came in. */
+  startedMs: number;
+  /** Called once the last frame is produced. */
+  onAnswered?: (info: ReadAnswerInfo) => void;
+  /** Called when the stream is aborted after it began, with the status it would have had. */
+  onRefused?: (status: number, reason: string) => void;
+}
+
+async function* streamFrames(
+  store: ReadableSeriesStore,
+  source: SeriesSampleSource,
+  queries: PreparedQuery[],
+  options: AnswerStreamedOptions,
+): AsyncGenerator<Uint8Array> {
+  const maxSamples = options.maxSamplesPerQuery;
+  const framer = new ChunkedSeriesFramer({ maxBytesInFrame: options.maxBytesInFrame });
+  const ts = new Float64Array(STREAM_BATCH);
+  const values = new Float64Array(STREAM_BATCH);
+  let seriesOut = 0;
+  let samplesOut = 0;
+  for (let qi = 0; qi < queries.length; qi++) {
+    const q = queries[qi];
+    let samples = 0;
+    for (const s of selectSeries(store, q)) {
+      const got = await source.seriesSamples(s, q.startMs, q.endMs, maxSamples - samples, qi);
+      if (got.to === got.from) continue;
+      samples += got.to - got.from;
+      if (samples > maxSamples) throw tooManySamples(qi, maxSamples);
+      framer.beginSeries(qi, encodeLabelBlock(s.labels));
+      for (let i = got.from; i < got.to; i += STREAM_BATCH) {
+        const n = Math.min(STREAM_BATCH, got.to - i);
+        got.samples.decodeInto(i, n, ts, values);
+        yield* framer.addSamples(ts, values, 0, n);
+      }
+      yield* framer.endSeries();
+      seriesOut++;
+    }
+    samplesOut += samples;
+  }
+  options.onAnswered?.({
+    responseType: "streamed",
+    queries: queries.length,
+    series: seriesOut,
+    samples: samplesOut,
+    elapsedMs: performance.now() - options.startedMs,
+  });
+}
+
+/**
+ * Answers `queries` as a stream of frames. Labels too long for a frame, and more samples than
+ * allowed as far as the index can tell (series wholly inside the range), are a 4xx before
+ * anything is sent; a partly covered series can still cross the limit mid-stream, which aborts
+ * the stream.
+ */
+export function answerStreamed(
+  store: ReadableSeriesStore,
+  source: SeriesSampleSource,
+  queries: PreparedQuery[],
+  options: AnswerStreamedOptions,
+): Response {
+  const { maxSamplesPerQuery: maxSamples, maxBytesInFrame } = options;
+  for (let qi = 0; qi < queries.length; qi++) {
+    const q = queries[qi];
+    let knownSamples = 0;
+    for (const s of selectSeries(store, q)) {
+      if (s.count !== undefined && s.minTs >= q.startMs && s.maxTs <= q.endMs) {
+        knownSamples += s.count;
+        if (knownSamples > maxSamples) throw tooManySamples(qi, maxSamples);
+      }
+      const need = minFrameBytes(encodeLabelBlock(s.labels));
+      if (need > maxBytesInFrame) {
+        throw new HttpRefusal(
+          422,
+          `query ${qi}: series ${JSON.stringify(Object.fromEntries(s.labels))} needs frames ` +
+            `of at least ${need} bytes (--max-bytes-in-frame is ${maxBytesInFrame})`,
+        );
+      }
+    }
+  }
+  const frames = streamFrames(store, source, queries, options);
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await frames.next();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      } catch (err) {
+        const msg = err instanceof Error ? err.message : String(err);
+        options.onRefused?.(
+          err instanceof HttpRefusal ? err.status : 500,
+          `stream aborted: ${msg}`,
+        );
+        controller.error(err);
+      }
+    },
+    async cancel() {
+      await frames.return(undefined);
+    },
+  }, { highWaterMark: 4 });
+  return new Response(body, {
+    status: 200,
+    headers: { "Content-Type": STREAMED_CONTENT_TYPE },
+  });
+}

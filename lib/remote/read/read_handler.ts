@@ -1,0 +1,134 @@
+/**
+ * The HTTP side of a Prometheus remote-read endpoint over a series store: snappy ReadRequest in;
+ * one result per query, in order, as a SAMPLES ReadResponse (`answer_samples.ts`) or as
+ * STREAMED_XOR_CHUNKS frames (`answer_streamed.ts`), whichever comes first in the client's
+ * `accepted_response_types`. Series carry sorted labels and time-ordered samples; a repeated
+ * timestamp keeps its first sample (as Prometheus' TSDB does). Every bad request gets a 4xx and a
+ * one-line reason; nothing a client sends can crash the server.
+ *
+ * @module
+ */
+import { InputError } from "../../errors.ts";
+import {
+  type DecodedReadRequest,
+  decodeReadRequest,
+  RESPONSE_SAMPLES,
+  RESPONSE_STREAMED_XOR_CHUNKS,
+} from "../codec/read_request.ts";
+import { snappyDecode, SnappyTooLargeError } from "../codec/snappy.ts";
+import { HttpRefusal, readBodyLimited, refusalResponse } from "../http.ts";
+import { answerSamples, type ReadAnswerInfo } from "./answer_samples.ts";
+import { answerStreamed } from "./answer_streamed.ts";
+import { prepareQueries } from "./query.ts";
+import { SeriesSampleCache } from "./read_cache.ts";
+import { SeriesSampleSource } from "./series_samples.ts";
+import type { ReadableSeriesStore, SeriesReader } from "./series_store.ts";
+
+export type { ReadAnswerInfo } from "./answer_samples.ts";
+export { POOL_MIN_SERIES } from "./series_samples.ts";
+
+/** Default of {@linkcode ReadHandlerOptions.cacheBytes}: 256 MiB. */
+export const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
+
+/** Options of {@linkcode createReadHandler}. */
+export interface ReadHandlerOptions {
+  /** The store queries are answered from. */
+  store: ReadableSeriesStore;
+  /** Largest request body, bytes (413 beyond). Default 32 MiB. */
+  maxBodyBytes?: number;
+  /** Largest decompressed body, bytes, checked before allocating (413 beyond). Default 64 MiB. */
+  maxDecodedBytes?: number;
+  /** Most samples one query may return (422 beyond). Default 10,000,000. */
+  maxSamplesPerQuery?: number;
+  /** Largest frame of a streamed response, bytes. Default 1 MiB. */
+  maxBytesInFrame?: number;
+  /**
+   * Bytes of series samples kept in wire form between queries (LRU; 0 disables). Default 256 MiB.
+   * Needs a store that lists `count` and `segments` per series.
+   */
+  cacheBytes?: number;
+  /**
+   * Compress SAMPLES responses with snappy. Default false: the response is one snappy literal
+   * (valid snappy, about 1.75× the bytes, no compression time), which is faster on loopback and
+   * LANs; compressing pays off on slow links.
+   */
+  compressResponses?: boolean;
+  /**
+   * Workers that read and encode series in parallel (see `read_pool.ts`); used for queries
+   * with at least {@linkcode POOL_MIN_SERIES} series not in the cache. Default none: in-process.
+   */
+  readPool?: SeriesReader;
+  /** Called for each refused request with the status and reason (for logs). */
+  onRefused?: (status: number, reason: string) => void;
+  /** Called after each answered request (for logs and tests). */
+  onAnswered?: (info: ReadAnswerInfo) => void;
+}
+
+/** A handler for POSTs of remote-read bodies (route and method checks are the caller's). */
+export function createReadHandler(
+  options: ReadHandlerOptions,
+): (req: Request) => Promise<Response> {
+  const store = options.store;
+  const maxBodyBytes = options.maxBodyBytes ?? 32 * 1024 * 1024;
+  const maxDecodedBytes = options.maxDecodedBytes ?? 64 * 1024 * 1024;
+  const maxSamples = options.maxSamplesPerQuery ?? 10_000_000;
+  const maxBytesInFrame = options.maxBytesInFrame ?? 1024 * 1024;
+  const compressResponses = options.compressResponses ?? false;
+  const cache = new SeriesSampleCache(options.cacheBytes ?? DEFAULT_CACHE_BYTES);
+  const source = new SeriesSampleSource(store, cache, {
+    maxSamplesPerQuery: maxSamples,
+    readPool: options.readPool,
+  });
+
+  return async (req) => {
+    const t0 = performance.now();
+    try {
+      const encoding = (req.headers.get("Content-Encoding") ?? "snappy").trim().toLowerCase();
+      if (encoding !== "snappy") {
+        throw new HttpRefusal(415, `Content-Encoding must be snappy (got "${encoding}")`);
+      }
+      const body = await readBodyLimited(req, maxBodyBytes);
+      let request: DecodedReadRequest;
+      try {
+        request = decodeReadRequest(snappyDecode(body, maxDecodedBytes));
+      } catch (err) {
+        if (err instanceof SnappyTooLargeError) throw new HttpRefusal(413, err.message);
+        if (err instanceof InputError) {
+          throw new HttpRefusal(400, `malformed ReadRequest: ${err.message}`);
+        }
+        throw err;
+      }
+      const queries = prepareQueries(request);
+      const accepted = request.acceptedResponseTypes.length
+        ? request.acceptedResponseTypes
+        : [RESPONSE_SAMPLES];
+      const type = accepted.find((t) =>
+        t === RESPONSE_SAMPLES || t === RESPONSE_STREAMED_XOR_CHUNKS
+      );
+      if (type === undefined) {
+        throw new HttpRefusal(
+          400,
+          `none of the accepted response types [${accepted.join(", ")}] is supported ` +
+            "(0 SAMPLES, 1 STREAMED_XOR_CHUNKS)",
+        );
+      }
+      await store.refresh();
+      if (type === RESPONSE_STREAMED_XOR_CHUNKS) {
+        return answerStreamed(store, source, queries, {
+          maxSamplesPerQuery: maxSamples,
+          maxBytesInFrame,
+          startedMs: t0,
+          onAnswered: options.onAnswered,
+          onRefused: options.onRefused,
+        });
+      }
+      return await answerSamples(store, source, queries, {
+        compress: compressResponses,
+        startedMs: t0,
+        onAnswered: options.onAnswered,
+      });
+    } catch (err) {
+      return refusalResponse(err, options.onRefused);
+    }
+  };
+}

@@ -1,0 +1,32 @@
+/**
+ * One formatting job of `receive`: a snappy remote-write body in, NDJSON bytes out. The same
+ * function runs in a worker (`format_worker.ts`) and, when no worker is left, on the main thread.
+ *
+ * @module
+ */
+import { formatWriteRequestBytes, type OutputFormat } from "./ndjson_output.ts";
+import { decodeWriteBody } from "./write_handler.ts";
+
+/** A body to format. */
+export interface FormatJob {
+  /** The snappy WriteRequest body. */
+  body: Uint8Array;
+  /** Largest decoded body, bytes. */
+  maxDecodedBytes: number;
+  /** Output schema. */
+  format: OutputFormat;
+}
+
+/** What a job made of one body. */
+export interface Formatted {
+  /** NDJSON bytes. */
+  bytes: Uint8Array;
+  /** Samples in the request. */
+  samples: number;
+}
+
+/** Decodes, validates and formats one body (throws `HttpRefusal` or `InputError` for bad ones). */
+export function formatBody(job: FormatJob): Formatted {
+  const decoded = decodeWriteBody(job.body, job.maxDecodedBytes);
+  return { bytes: formatWriteRequestBytes(decoded, job.format), samples: decoded.sampleCount };
+}

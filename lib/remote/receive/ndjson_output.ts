@@ -1,0 +1,215 @@
+/**
+ * Decoded WriteRequests as NDJSON bytes, in request order, and an ordered, bounded output
+ * queue that tells the receiver when to hold off new requests.
+ *
+ * The NDJSON path writes bytes directly (no intermediate strings per sample): a series' line
+ * prefix is encoded once, timestamps and short decimal values are written two digits at a time
+ * with int32 arithmetic, other values through JS's shortest round-trip `String(v)` — the same
+ * text `formatJsonValue` gives.
+ *
+ * @module
+ */
+import { formatJsonValue, formatMetadata } from "../../ndjson/contract.ts";
+import type { DecodedWriteRequest } from "../codec/write_request.ts";
+import { WireWriter } from "../codec/wire.ts";
+import { putAscii, putDecimal, putInteger, putValueKey } from "../../ndjson/number_bytes.ts";
+import { InputError } from "../../errors.ts";
+import { hexOfWords } from "../../model/value.ts";
+
+/** The largest |timestamp| a JS Date (and so an ISO-8601 string) holds, ms. */
+const MAX_DATE_MS = 8.64e15;
+
+/** Output record schemas: wattwave's NDJSON contract, or the Arroyo remote-write connector's. */
+export type OutputFormat = "ndjson" | "arroyo";
+
+const utf8 = new TextEncoder();
+const bitsView = new DataView(new ArrayBuffer(8));
+
+/** The NDJSON value text of `values[i]`, NaN bits included. */
+function valueText(values: Float64Array, i: number): string {
+  const v = values[i];
+  if (v === v) return formatJsonValue(v);
+  const bytes = new Uint8Array(values.buffer, values.byteOffset + i * 8, 8);
+  for (let b = 0; b < 8; b++) bitsView.setUint8(b, bytes[b]);
+  return formatJsonValue(v, hexOfWords(bitsView.getUint32(4, true), bitsView.getUint32(0, true)));
+}
+
+/** The longest a line's tail can be after its head: timestamp, `,"value":`, value, `}\n`. */
+const MAX_TAIL_BYTES = 64;
+
+/**
+ * Writes one line per sample: `head` (the series' `{"name":…,"labels":{…},"timestamp":`),
+ * the timestamp, `,"value":`, the value, `}\n`. Space for the whole series is reserved first.
+ */
+function formatSeries(
+  out: WireWriter,
+  head: Uint8Array,
+  ts: ArrayLike<number>,
+  values: Float64Array,
+): void {
+  const n = ts.length;
+  const headLen = head.length;
+  out.ensure(n * (headLen + MAX_TAIL_BYTES));
+  const buf = out.buf;
+  let pos = out.pos;
+  let lastValue = NaN;
+  let lastText = "";
+  for (let i = 0; i < n; i++) {
+    buf.set(head, pos);
+    pos += headLen;
+    pos = putValueKey(buf, putInteger(buf, pos, ts[i]));
+    const v = values[i];
+    if (Number.isInteger(v) && v < 1e15 && v > -1e15 && !(v === 0 && 1 / v < 0)) {
+      pos = putInteger(buf, pos, v);
+    } else {
+      const end = putDecimal(buf, pos, v);
+      if (end >= 0) pos = end;
+      else {
+        if (!(v === lastValue && v !== 0)) {
+          lastValue = v;
+          lastText = valueText(values, i);
+        }
+        pos = putAscii(buf, pos, lastText);
+      }
+    }
+    buf[pos] = 125; // }
+    buf[pos + 1] = 10; // \n
+    pos += 2;
+  }
+  out.pos = pos;
+}
+
+/** The NDJSON bytes (lines ending in `\n`) for one decoded request. */
+export function formatWriteRequestBytes(
+  req: DecodedWriteRequest,
+  format: OutputFormat = "ndjson",
+): Uint8Array {
+  if (format === "arroyo") return utf8.encode(formatArroyo(req));
+  const heads: Uint8Array[] = [];
+  let reserve = 1024;
+  for (const s of req.series) {
+    let name = "";
+    let labels = "{";
+    for (const [k, v] of s.labels) {
+      if (k === "__name__") {
+        name = v;
+        continue;
+      }
+      labels += (labels.length > 1 ? "," : "") + JSON.stringify(k) + ":" + JSON.stringify(v);
+    }
+    const head = utf8.encode(`{"name":${JSON.stringify(name)},"labels":${labels}},"timestamp":`);
+    heads.push(head);
+    reserve += s.timestampsMs.length * (head.length + MAX_TAIL_BYTES);
+  }
+  const out = new WireWriter(reserve); // one allocation: formatSeries never grows it
+  for (let i = 0; i < heads.length; i++) {
+    const s = req.series[i];
+    formatSeries(out, heads[i], s.timestampsMs, s.values);
+  }
+  if (req.metadata.length) {
+    let text = "";
+    for (const m of req.metadata) text += formatMetadata(m) + "\n";
+    out.bytes(utf8.encode(text));
+  }
+  return out.buf.subarray(0, out.pos);
+}
+
+function formatArroyo(req: DecodedWriteRequest): string {
+  let out = "";
+  for (const s of req.series) {
+    let name = "";
+    let labels = "{";
+    for (const [k, v] of s.labels) {
+      if (k === "__name__") name = v;
+      else labels += (labels.length > 1 ? "," : "") + JSON.stringify(k) + ":" + JSON.stringify(v);
+    }
+    labels += "}";
+    const prefix = `{"metric_name":${JSON.stringify(name)},"timestamp":`;
+    const suffix = `,"labels":${JSON.stringify(labels)}}\n`;
+    for (let i = 0; i < s.timestampsMs.length; i++) {
+      const ts = s.timestampsMs[i];
+      if (!(Math.abs(ts) <= MAX_DATE_MS)) {
+        throw new InputError(`timestamp ${ts} is outside the ISO-8601 range of --format arroyo`);
+      }
+      out += prefix + JSON.stringify(new Date(ts).toISOString()) + ',"value":' +
+        valueText(s.values, i) + suffix;
+    }
+  }
+  for (const m of req.metadata) out += formatMetadata(m) + "\n";
+  return out;
+}
+
+/** The NDJSON text for one decoded request (the bytes of {@linkcode formatWriteRequestBytes} as a string). */
+export function formatWriteRequest(
+  req: DecodedWriteRequest,
+  format: OutputFormat = "ndjson",
+): string {
+  return new TextDecoder().decode(formatWriteRequestBytes(req, format));
+}
+
+/** Options of {@linkcode OrderedByteOutput}. */
+export interface OrderedByteOutputOptions {
+  /** Bytes queued but not yet written beyond which `write` answers "busy". Default 64 MiB. */
+  maxPendingBytes?: number;
+}
+
+/**
+ * Writes chunks to a byte sink strictly in the order they were queued. `write` resolves when
+ * the chunk has been handed to the sink, or returns "busy" at once when the queue is full.
+ */
+export class OrderedByteOutput {
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #tail: Promise<void> = Promise.resolve();
+  #pendingBytes = 0;
+  #maxPendingBytes: number;
+  #failed: unknown;
+
+  /** Output to `sink` (for example `Deno.stdout.writable`). */
+  constructor(sink: WritableStream<Uint8Array>, options: OrderedByteOutputOptions = {}) {
+    this.#writer = sink.getWriter();
+    this.#maxPendingBytes = options.maxPendingBytes ?? 64 * 1024 * 1024;
+  }
+
+  /** Bytes queued and not yet written. */
+  get pendingBytes(): number {
+    return this.#pendingBytes;
+  }
+
+  /** The error that broke the sink, if any (then every later write fails). */
+  get failure(): unknown {
+    return this.#failed;
+  }
+
+  /** Queues `chunk` (which must not be modified afterwards); "busy" when the queue is full. */
+  write(chunk: Uint8Array): Promise<"ok"> | "busy" {
+    if (this.#failed) return Promise.reject(this.#failed);
+    if (this.#pendingBytes > 0 && this.#pendingBytes + chunk.length > this.#maxPendingBytes) {
+      return "busy";
+    }
+    this.#pendingBytes += chunk.length;
+    const done = this.#tail.then(async () => {
+      try {
+        if (chunk.length) await this.#writer.write(chunk);
+      } catch (err) {
+        this.#failed ??= err;
+        throw err;
+      } finally {
+        this.#pendingBytes -= chunk.length;
+      }
+      return "ok" as const;
+    });
+    this.#tail = done.then(() => {}, () => {});
+    return done;
+  }
+
+  /** Waits until everything queued is written. */
+  async drain(): Promise<void> {
+    await this.#tail;
+  }
+
+  /** Drains and closes the sink. */
+  async close(): Promise<void> {
+    await this.#tail;
+    await this.#writer.close().catch(() => {});
+  }
+}

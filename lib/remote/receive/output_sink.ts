@@ -1,0 +1,79 @@
+/**
+ * The sink of `receive` without `--store`: each request's NDJSON goes to an ordered, bounded
+ * output (stdout), formatted on the main thread or by a format pool, and the 204 waits until it
+ * is written. Beyond `maxPendingBytes` not yet taken by the output, requests are answered busy
+ * (503 + Retry-After).
+ *
+ * @module
+ */
+import type { NdjsonFormatPool } from "./format_pool.ts";
+import {
+  formatWriteRequestBytes,
+  type OrderedByteOutput,
+  type OutputFormat,
+} from "./ndjson_output.ts";
+import type { SinkResult, WriteHandlerOptions } from "./write_handler.ts";
+
+/** Options of {@linkcode OutputSink}. */
+export interface OutputSinkOptions {
+  /** Output schema. */
+  format: OutputFormat;
+  /** Output bytes not yet written beyond which requests are answered busy. */
+  maxPendingBytes: number;
+  /** Formats bodies on workers. Default: on the main thread. */
+  pool?: NdjsonFormatPool;
+  /** Called once the output fails (nothing more can be delivered). */
+  onOutputFailed?: (err: unknown) => void;
+}
+
+/** Delivers requests as NDJSON to an {@linkcode OrderedByteOutput} (see the module doc). */
+export class OutputSink {
+  /** Samples written so far. */
+  samples = 0;
+  /** Requests written so far. */
+  requests = 0;
+  #out: OrderedByteOutput;
+  #options: OutputSinkOptions;
+
+  /** A sink writing to `out`. */
+  constructor(out: OrderedByteOutput, options: OutputSinkOptions) {
+    this.#out = out;
+    this.#options = options;
+  }
+
+  /** Hands one request's NDJSON to the output; resolves once written (the 204 waits for it). */
+  async #deliver(bytes: Uint8Array, sampleCount: number): Promise<SinkResult> {
+    const written = this.#out.write(bytes);
+    if (written === "busy") return "busy";
+    try {
+      await written;
+    } catch (err) {
+      this.#options.onOutputFailed?.(err);
+      throw err;
+    }
+    this.samples += sampleCount;
+    this.requests++;
+    return "ok";
+  }
+
+  /** The sink to spread into `createWriteHandler`'s options. */
+  handlerSink(): Pick<WriteHandlerOptions, "sink" | "bodySink"> {
+    const pool = this.#options.pool;
+    if (pool) {
+      return {
+        bodySink: async (body) => {
+          if (this.#out.pendingBytes > this.#options.maxPendingBytes) return "busy";
+          const f = await pool.format(body);
+          return this.#deliver(f.bytes, f.samples);
+        },
+      };
+    }
+    return {
+      sink: (decoded) =>
+        this.#deliver(
+          formatWriteRequestBytes(decoded, this.#options.format),
+          decoded.sampleCount,
+        ),
+    };
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * A remote-write sink that appends decoded WriteRequests into a store and answers once they are
+ * durable, committing the requests that arrive meanwhile together (group commit). Used by
+ * `receive --store` and `serve-read --write-path`.
+ *
+ * @module
+ */
+import type { LabelPairs } from "../../model/labels.ts";
+import type { DecodedWriteRequest } from "../codec/write_request.ts";
+import type { SinkResult } from "./write_handler.ts";
+
+/** What the write path needs from a store. */
+export interface WritableSeriesStore {
+  /** Buffers samples of one series (labels sorted, with `__name__`). */
+  append(labels: LabelPairs, timestampsMs: ArrayLike<number>, values: Float64Array): Promise<void>;
+  /** Records a metric family's type, unit and help (made durable by the next commit). */
+  setMetadata(entry: { name: string; type: string; unit: string; help: string }): void;
+  /** Makes everything appended durable. */
+  commit(): Promise<unknown>;
+}
+
+interface PendingWrite {
+  request: DecodedWriteRequest;
+  resolve: (r: SinkResult) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * A remote-write sink (for `createWriteHandler`) that appends into a store and resolves once the
+ * samples are durable. Requests are applied one batch at a time: those that arrive while a commit
+ * runs are appended and committed together by the next one.
+ */
+export class StoreWriteSink {
+  #store: WritableSeriesStore;
+  #queue: PendingWrite[] = [];
+  #running = false;
+  /** Samples made durable so far. */
+  samples = 0;
+  /** Requests made durable so far. */
+  requests = 0;
+  /** Commits done so far. */
+  commits = 0;
+
+  /** A sink writing into `store`. */
+  constructor(store: WritableSeriesStore) {
+    this.#store = store;
+  }
+
+  /** The sink function to pass as `createWriteHandler({ sink })`. */
+  readonly sink = (request: DecodedWriteRequest): Promise<SinkResult> =>
+    new Promise((resolve, reject) => {
+      this.#queue.push({ request, resolve, reject });
+      if (!this.#running) this.#drain();
+    });
+
+  async #drain(): Promise<void> {
+    this.#running = true;
+    try {
+      while (this.#queue.length) {
+        const batch = this.#queue;
+        this.#queue = [];
+        try {
+          let samples = 0;
+          for (const { request } of batch) {
+            for (const s of request.series) {
+              if (s.timestampsMs.length === 0) continue;
+              await this.#store.append(s.labels, s.timestampsMs, s.values);
+              samples += s.timestampsMs.length;
+            }
+            for (const m of request.metadata) {
+              if (m.name) {
+                this.#store.setMetadata({ name: m.name, type: m.type, unit: m.unit, help: m.help });
+              }
+            }
+          }
+          await this.#store.commit();
+          this.samples += samples;
+          this.requests += batch.length;
+          this.commits++;
+          for (const p of batch) p.resolve("ok");
+        } catch (err) {
+          for (const p of batch) p.reject(err);
+        }
+      }
+    } finally {
+      this.#running = false;
+    }
+  }
+}
