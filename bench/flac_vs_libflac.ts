@@ -18,9 +18,9 @@
  * @module
  */
 import { decodeFlac, encodeFlac } from "../lib/flac/mod.ts";
-import { arg } from "./support.ts";
+import { arg, sharedData } from "./support.ts";
 
-const DATA = arg("data", new URL("../../shared/data", import.meta.url).pathname);
+const DATA = arg("data", sharedData());
 const RUNS = Number(arg("runs", "5"));
 const WARMUP = Number(arg("warmup", "3"));
 

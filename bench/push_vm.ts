@@ -4,7 +4,7 @@
  * run, alternating, each against a fresh VictoriaMetrics. Prints wall times (medians), the ratio,
  * and peak RSS of both clients.
  *
- *   deno run -A bench/push_vm.ts [--samples 2000000] [--reps 3] [--data /work/shared/data/nab]
+ *   deno run -A bench/push_vm.ts [--samples 2000000] [--reps 3] [--data ../shared/data/nab]
  *
  * The samples are the Numenta NAB monitoring series (real data), replicated with a `replica`
  * label to reach the requested count and moved to recent timestamps.
@@ -13,11 +13,19 @@
  */
 import { startVictoria } from "../tests/support/victoria.ts";
 import { PERMISSION_FLAGS } from "../tests/support/cli.ts";
-import { arg, curlPostArgv, fmt, median, readNabSeries, timeCommand } from "./support.ts";
+import {
+  arg,
+  curlPostArgv,
+  fmt,
+  median,
+  readNabSeries,
+  sharedData,
+  timeCommand,
+} from "./support.ts";
 
 const SAMPLES = Number(arg("samples", "2000000"));
 const REPS = Number(arg("reps", "3"));
-const DATA = arg("data", "/work/shared/data/nab");
+const DATA = arg("data", sharedData("nab"));
 
 // Values as numbers: the NDJSON and VictoriaMetrics' JSON both carry them as JSON numbers.
 const base = (await readNabSeries(DATA)).map((s) => ({

@@ -2,7 +2,7 @@
  * replay-csv: throughput and memory on a large CSV, and `replay-csv | push` into
  * VictoriaMetrics against `curl` posting the same CSV to VictoriaMetrics' own CSV import.
  *
- *   deno run -A bench/replay_csv_bench.ts [--rows 5000000] [--reps 3] [--data /work/shared/data/nab]
+ *   deno run -A bench/replay_csv_bench.ts [--rows 5000000] [--reps 3] [--data ../shared/data/nab]
  *
  * The CSV is built from the real NAB monitoring series (every `*.csv` under `--data`): each file
  * is moved so that it ends a minute ago (unix-second timestamps), then repeated with a `replica`
@@ -19,11 +19,19 @@
  */
 import { startVictoria, type VictoriaHandle } from "../tests/support/victoria.ts";
 import { PERMISSION_FLAGS } from "../tests/support/cli.ts";
-import { arg, curlPostArgv, fmt, median, readNabSeries, timeCommand } from "./support.ts";
+import {
+  arg,
+  curlPostArgv,
+  fmt,
+  median,
+  readNabSeries,
+  sharedData,
+  timeCommand,
+} from "./support.ts";
 
 const ROWS = Number(arg("rows", "5000000"));
 const REPS = Number(arg("reps", "3"));
-const DATA = arg("data", "/work/shared/data/nab");
+const DATA = arg("data", sharedData("nab"));
 
 // Real series in unix seconds, moved to end a minute ago; values as written in the files.
 const nowS = Math.floor(Date.now() / 1000);

@@ -2,7 +2,7 @@
  * Size and speed of the wattwave store against Prometheus TSDB, VictoriaMetrics, gzip and zstd,
  * on the same samples, in one run.
  *
- *   deno run -A bench/store_size.ts [--data /work/shared/data] [--node-seconds 180] [--runs 3]
+ *   deno run -A bench/store_size.ts [--data ../shared/data] [--node-seconds 180] [--runs 3]
  *
  * Datasets: NAB series, RAPL traces (rapl-icpe2024) and DCGM GPU metrics from the shared data,
  * and node-exporter series scraped every second by a local Prometheus. Each dataset is reduced to
@@ -18,6 +18,7 @@ import { freePort, waitForHttp } from "../tests/support/net.ts";
 import { startPrometheus } from "../tests/support/prometheus.ts";
 import { wattwaveArgv } from "../tests/support/cli.ts";
 import { formatJsonValue } from "../lib/ndjson/contract.ts";
+import { sharedData } from "./support.ts";
 
 interface Series {
   name: string;
@@ -29,7 +30,7 @@ interface Series {
 const { values: args } = parseArgs({
   args: Deno.args,
   options: {
-    data: { type: "string", default: "/work/shared/data" },
+    data: { type: "string", default: sharedData() },
     "node-seconds": { type: "string", default: "180" },
     runs: { type: "string", default: "3" },
     only: { type: "string" },

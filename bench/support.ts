@@ -56,6 +56,15 @@ export async function timeCommand(
   return { seconds, peakRssMiB: m ? Number(m[1]) / 1024 : NaN, code: out.code, stderr };
 }
 
+/**
+ * The shared real data (`../shared/data` relative to the repository root; see its
+ * PROVENANCE.md), or `sub` below it. Benchmarks take `--data` to point elsewhere.
+ */
+export function sharedData(sub = ""): string {
+  const root = new URL("../../shared/data/", import.meta.url).pathname;
+  return sub ? root + sub : root.replace(/\/$/, "");
+}
+
 /** The value of `--name VALUE` on the command line, or `def`. */
 export function arg(name: string, def: string): string {
   const i = Deno.args.indexOf(`--${name}`);

@@ -11,17 +11,9 @@ import {
 } from "@commander-js/extra-typings";
 import { parseByteSize, parseDurationMs, parsePositiveInt } from "../lib/cli/parse.ts";
 import { onShutdownSignal } from "../lib/cli/signals.ts";
-import { IncompleteRunError } from "../lib/errors.ts";
-import { seriesKey, sortedLabelPairs } from "../lib/model/sample.ts";
-import type { Labels, NdjsonRecord } from "../lib/model/sample.ts";
-import { openSources, readNdjson, type ReadStats } from "../lib/ndjson/reader.ts";
-import {
-  addCompactResult,
-  type CompactResult,
-  emptyCompactResult,
-  type LabelPairs,
-  Store,
-} from "../lib/store/mod.ts";
+import { openSources } from "../lib/ndjson/reader.ts";
+import { formatIngestReport, ingestNdjson } from "../lib/store/ingest.ts";
+import { Store } from "../lib/store/mod.ts";
 
 interface CompressOptions {
   store: string;
@@ -37,42 +29,6 @@ interface CompressOptions {
   compact?: boolean;
 }
 
-/** The end-of-run summary (`--report json` prints exactly this object). */
-export interface CompressReport {
-  /** Samples stored by this run. */
-  samples: number;
-  /** Series those samples belong to. */
-  series: number;
-  /** Segment files written by this run: by its commits and by its compactions. */
-  segments: number;
-  /**
-   * Growth of the store on disk during this run (segment files plus index, after minus before;
-   * compaction's new and deleted files included, so it is negative when `--compact` freed more
-   * than this run added). Commits of other writers meanwhile are counted too.
-   */
-  bytesOnDisk: number;
-  /** `bytesOnDisk / samples`. */
-  bytesPerSample: number;
-  /** Bytes of NDJSON read (UTF-16 characters of the text, equal to bytes for ASCII). */
-  inputBytes: number;
-  /** `inputBytes / bytesOnDisk`: how many times smaller the store is than the NDJSON. */
-  ratio: number;
-  /** NDJSON lines skipped as bad. */
-  badLines: number;
-  /** Metadata records read (stored in the index; the last one per metric name wins). */
-  metadataRecords: number;
-  /** What `--compact` (or an automatic compaction at a commit) merged. */
-  compaction: CompactResult;
-  /** Samples of this run's input decoded back and compared (`--verify`), else 0. */
-  verifiedSamples: number;
-  /** Samples compaction rewrote, decoded back and compared (`--verify`), else 0. */
-  verifiedCompactedSamples: number;
-  /** Totals of the whole store after this run. */
-  store: { series: number; segments: number; samples: number; bytes: number };
-  /** Wall-clock seconds. */
-  seconds: number;
-}
-
 function parseLevel(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0 || n > 8) {
@@ -82,202 +38,36 @@ function parseLevel(text: string): number {
 }
 
 async function compress(files: string[], o: CompressOptions): Promise<void> {
-  const started = performance.now();
+  const startedMs = performance.now();
   const store = await Store.open(o.store, {
     maxSegmentSamples: o.segmentSamples,
     memoryBudgetBytes: o.memoryBudget,
     verify: o.verify,
     ...(o.level !== undefined ? { level: o.level } : {}),
   });
+  const shutdown = new AbortController();
+  const unlisten = onShutdownSignal(() => shutdown.abort());
   try {
-    await compressInto(store, started, files, o);
+    // `--compact` alone compacts without reading input; with files (or -) it stores them first.
+    const sources = o.compact && files.length === 0 ? [] : await openSources(files);
+    await ingestNdjson(store, sources, {
+      commitSamples: o.commitSamples,
+      commitInterval: o.commitInterval,
+      strict: o.strict,
+      compact: o.compact,
+      progress: o.progress && Deno.stderr.isTerminal(),
+      signal: shutdown.signal,
+      startedMs,
+      onReport: (report) =>
+        console.error(
+          o.report === "json"
+            ? JSON.stringify(report)
+            : `wattwave compress: ${formatIngestReport(report, o.verify ?? false)}`,
+        ),
+    });
   } finally {
-    await store.close(); // releases the writer lock and removes its `.writer` file
-  }
-}
-
-async function compressInto(
-  store: Store,
-  started: number,
-  files: string[],
-  o: CompressOptions,
-): Promise<void> {
-  const before = store.stats();
-  // `--compact` alone compacts without reading input; with files (or -) it stores them first.
-  const sources = o.compact && files.length === 0 ? [] : await openSources(files);
-  const compaction = emptyCompactResult();
-  const addCompaction = (c: CompactResult | undefined) => {
-    if (c) addCompactResult(compaction, c);
-  };
-  const stats: ReadStats = { lines: 0, badLines: 0, bytes: 0 };
-  const series = new Map<string, LabelPairs>();
-  let samples = 0;
-  let metadataRecords = 0;
-  let segments = 0;
-  let sinceCommit = 0;
-  let lastCommit = performance.now();
-  const progress = o.progress && Deno.stderr.isTerminal();
-  let lastProgress = performance.now();
-  const enc = new TextEncoder();
-
-  const commit = async () => {
-    const r = await store.commit();
-    addCompaction(r.compaction);
-    segments += r.segments;
-    sinceCommit = 0;
-    lastCommit = performance.now();
-    if (r.segments > 0 && !progress) {
-      console.error(
-        `wattwave compress: committed ${r.samples} samples in ${r.segments} segments (generation ${r.generation}, ${samples} samples read so far)`,
-      );
-    }
-  };
-
-  // Runs of lines of one series share the parser's frozen labels object: skip the key then.
-  let lastLabels: Labels | undefined;
-  let lastName = "";
-  let lastKey = "";
-  let lastPairs: LabelPairs = [];
-  const appendBatch = (batch: NdjsonRecord[]) => {
-    for (const r of batch) {
-      if (r.kind !== "sample") {
-        store.setMetadata(r);
-        metadataRecords++;
-        continue;
-      }
-      let key = lastKey;
-      let pairs = lastPairs;
-      if (r.labels !== lastLabels || r.name !== lastName) {
-        key = seriesKey(r.name, r.labels);
-        pairs = series.get(key)!;
-        if (!pairs) {
-          pairs = sortedLabelPairs(r.name, r.labels);
-          series.set(key, pairs);
-        }
-        if (Object.isFrozen(r.labels)) {
-          lastLabels = r.labels;
-          lastName = r.name;
-          lastKey = key;
-          lastPairs = pairs;
-        }
-      }
-      store.appendSample(pairs, r.timestampMs, r.value, r.nanBits, key);
-      samples++;
-      sinceCommit++;
-    }
-  };
-
-  const input = readNdjson(sources, stats, { strict: o.strict })[Symbol.asyncIterator]();
-  // A signal ends the read loop even while a read is pending (stdin may never send EOF), and
-  // a timer wakes it to commit a live pipe every --commit-interval. Each wait gets its own
-  // promise (as in push.ts): one long-lived promise raced against every read would keep every
-  // batch reachable from its reactions.
-  let stopped = false;
-  let wake: ((v: "stop" | "tick") => void) | undefined;
-  const unlisten = onShutdownSignal(() => {
-    stopped = true;
-    wake?.("stop");
-  });
-  const ticker = setInterval(() => {
-    if (sinceCommit > 0) wake?.("tick");
-  }, Math.max(10, Math.min(o.commitInterval, 1000)));
-  let pending: Promise<IteratorResult<NdjsonRecord[]>> | undefined;
-  try {
-    while (!stopped) {
-      pending ??= input.next();
-      const read = pending;
-      const next = await new Promise<"stop" | "tick" | IteratorResult<NdjsonRecord[]>>(
-        (resolve, reject) => {
-          wake = resolve;
-          read.then(resolve, reject);
-        },
-      );
-      wake = undefined;
-      if (next === "stop") break;
-      if (next !== "tick") {
-        pending = undefined;
-        if (next.done) break;
-        appendBatch(next.value);
-        await store.flushDue();
-      }
-      if (
-        sinceCommit >= o.commitSamples ||
-        (sinceCommit > 0 && performance.now() - lastCommit >= o.commitInterval)
-      ) await commit();
-      if (progress && performance.now() - lastProgress > 1000) {
-        lastProgress = performance.now();
-        const s = (lastProgress - started) / 1000;
-        await Deno.stderr.write(enc.encode(
-          `\r\x1b[Kwattwave compress: ${samples} samples, ${series.size} series, ${
-            Math.round(samples / s)
-          } samples/s`,
-        ));
-      }
-    }
-  } catch (err) {
-    // --strict (or a read error): what came before the bad line is still committed.
-    try {
-      await commit();
-    } catch (commitErr) {
-      console.error(`wattwave compress: final commit failed: ${(commitErr as Error).message}`);
-    }
-    throw err;
-  } finally {
-    clearInterval(ticker);
     unlisten();
-  }
-  if (stopped) {
-    console.error("wattwave compress: stopping on signal; committing what was read");
-    // Release the pending read (stdin stays open until the process exits).
-    void input.return?.(undefined).catch(() => {});
-  }
-  await commit();
-  if (o.compact && !stopped) addCompaction(await store.compact());
-  if (progress) await Deno.stderr.write(enc.encode("\r\x1b[K"));
-  const total = store.stats();
-  const bytesOnDisk = total.segmentBytes + total.indexBytes -
-    (before.segmentBytes + before.indexBytes);
-  const report: CompressReport = {
-    samples,
-    series: series.size,
-    segments: segments + compaction.filesWritten,
-    bytesOnDisk,
-    bytesPerSample: samples ? bytesOnDisk / samples : 0,
-    inputBytes: stats.bytes,
-    ratio: bytesOnDisk > 0 ? stats.bytes / bytesOnDisk : 0,
-    badLines: stats.badLines,
-    metadataRecords,
-    compaction,
-    verifiedSamples: store.verifiedSamples,
-    verifiedCompactedSamples: store.verifiedCompactedSamples,
-    store: {
-      series: total.series,
-      segments: total.segments,
-      samples: total.samples,
-      bytes: total.segmentBytes + total.indexBytes,
-    },
-    seconds: (performance.now() - started) / 1000,
-  };
-  if (o.report === "json") console.error(JSON.stringify(report));
-  else {
-    console.error(
-      `wattwave compress: ${report.samples} samples, ${report.series} series, ${report.segments} segments, ` +
-        `${report.bytesOnDisk} bytes on disk (${report.bytesPerSample.toFixed(3)} bytes/sample), ` +
-        `${report.ratio.toFixed(1)}x smaller than the ${report.inputBytes} bytes of NDJSON` +
-        (o.verify
-          ? `, ${report.verifiedSamples} samples verified` +
-            (report.verifiedCompactedSamples
-              ? ` (and ${report.verifiedCompactedSamples} rewritten by compaction)`
-              : "")
-          : "") +
-        (compaction.rangesIn
-          ? `, compacted ${compaction.rangesIn} ranges of ${compaction.series} series into ${compaction.rangesOut} (${compaction.filesDeleted} files deleted)`
-          : "") +
-        ` in ${report.seconds.toFixed(2)} s`,
-    );
-  }
-  if (stats.badLines > 0) {
-    throw new IncompleteRunError(`${stats.badLines} bad lines skipped (the rest is stored)`);
+    await store.close(); // releases the writer lock and removes its `.writer` file
   }
 }
 

@@ -9,13 +9,8 @@ import { UsageError } from "../lib/errors.ts";
 import { collectLabel, parseDurationMs, parsePositiveInt } from "../lib/cli/parse.ts";
 import { onShutdownSignal } from "../lib/cli/signals.ts";
 import { NdjsonWriter } from "../lib/ndjson/writer.ts";
-import {
-  DEFAULT_POWERCAP_ROOT,
-  discoverPowercapZones,
-  energyAccessHint,
-  PowercapReader,
-} from "../lib/sources/powercap.ts";
-import { GpuTable, NvidiaSmiProcess, probeNvidiaSmi } from "../lib/sources/nvidia_smi.ts";
+import { DEFAULT_POWERCAP_ROOT } from "../lib/sources/powercap.ts";
+import { openSamplingSources } from "../lib/sources/choose.ts";
 import { type Naming, runSampler } from "../lib/sources/sampler.ts";
 import type { Labels } from "../lib/model/sample.ts";
 
@@ -85,62 +80,14 @@ async function sample(o: SampleOptions): Promise<void> {
   const gpuPeriodMs = Math.round(o.gpuPeriod ?? Math.max(periodMs, MIN_DEFAULT_GPU_PERIOD_MS));
   if (gpuPeriodMs < 1) throw new UsageError(`--gpu-period must be at least 1ms`);
 
-  // Powercap.
-  let powercapProblem: string | undefined;
-  let reader: PowercapReader | undefined;
-  if (o.powercap) {
-    const d = discoverPowercapZones(o.powercapRoot);
-    for (const w of d.warnings) log(w);
-    if (!d.rootExists) {
-      powercapProblem =
-        `no powercap directory ${o.powercapRoot} (no RAPL on this machine, or not Linux)`;
-    } else if (d.zones.length === 0 && d.unreadable.length === 0) {
-      powercapProblem = `no RAPL zones (intel-rapl:*) under ${o.powercapRoot}`;
-    }
-    if (d.unreadable.length > 0) {
-      const files = d.unreadable.map((u) => u.zone.energyFile);
-      const denied = d.unreadable.filter((u) => u.permissionDenied).map((u) => u.zone.energyFile);
-      let msg = `cannot read ${files.join(", ")}: ${d.unreadable[0].reason}`;
-      if (denied.length > 0) msg += `. ${energyAccessHint(denied)}`;
-      if (d.zones.length === 0) powercapProblem = msg;
-      else log(`${msg}; sampling the other ${d.zones.length} zone(s)`);
-    }
-    if (d.zones.length > 0) {
-      reader = new PowercapReader(
-        d.zones,
-        (zone, message) => log(`reading zone ${zone.dir}: ${message}`),
-      );
-    }
-  }
-
-  // GPU.
-  let gpuProblem: string | undefined;
-  let gpus: GpuTable | undefined;
-  let smi: NvidiaSmiProcess | undefined;
-  if (o.gpu) {
-    const probe = await probeNvidiaSmi(o.nvidiaSmi);
-    if (probe.ok) {
-      gpus = new GpuTable(probe.query, { maxGapMs: Math.max(5 * gpuPeriodMs, 2000) });
-      const table = gpus;
-      smi = new NvidiaSmiProcess({
-        path: o.nvidiaSmi,
-        query: probe.query,
-        periodMs: gpuPeriodMs,
-        onRow: (row, t) => table.update(row, t),
-        log,
-      });
-    } else gpuProblem = probe.reason;
-  }
-
-  if (reader === undefined && gpus === undefined) {
-    const reasons = [powercapProblem ?? (o.powercap ? undefined : "powercap off (--no-powercap)")];
-    reasons.push(gpuProblem ?? (o.gpu ? undefined : "GPU off (--no-gpu)"));
-    throw new Error(`nothing to sample: ${reasons.filter((r) => r).join("; ")}`);
-  }
-  if (powercapProblem !== undefined) {
-    log(`${powercapProblem}; going on without powercap (GPU only)`);
-  }
-  if (gpuProblem !== undefined) log(`${gpuProblem}; going on without GPU sampling (CPU only)`);
+  const { powercap: reader, gpus, smi } = await openSamplingSources({
+    powercap: o.powercap,
+    powercapRoot: o.powercapRoot,
+    gpu: o.gpu,
+    nvidiaSmi: o.nvidiaSmi,
+    gpuPeriodMs,
+    log,
+  });
 
   const shutdown = new AbortController();
   const unlisten = onShutdownSignal(() => shutdown.abort());

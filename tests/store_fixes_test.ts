@@ -3,7 +3,7 @@
  * with automatic compaction, SIGINT and --strict still commit, export date validation.
  */
 import { deepStrictEqual as assertEquals, ok as assert, throws as assertThrows } from "node:assert";
-import { parseTimeMs } from "../commands/export.ts";
+import { parseTimeMs } from "../lib/cli/time.ts";
 import { parseNdjson, runWattwave, spawnWattwave } from "./support/cli.ts";
 import { collect } from "./support/net.ts";
 

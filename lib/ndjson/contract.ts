@@ -140,11 +140,31 @@ function formatLabels(labels: Record<string, string>): string {
   return out + "}";
 }
 
+/**
+ * The head of a sample line, up to and including `"timestamp":` —
+ * `{"name":…,"labels":{…},"timestamp":` — which every writer of sample lines computes once per
+ * series and follows with the timestamp and value.
+ */
+export function sampleLineHead(name: string, labels: Record<string, string>): string {
+  return `{"name":${JSON.stringify(name)},"labels":${formatLabels(labels)},"timestamp":`;
+}
+
+/** {@linkcode sampleLineHead} of label pairs that hold the name as `__name__` (wire order kept). */
+export function sampleLineHeadOfPairs(pairs: readonly (readonly [string, string])[]): string {
+  let name = "";
+  let rest = "";
+  for (const [n, v] of pairs) {
+    if (n === "__name__") name = v;
+    else rest += (rest ? "," : "") + JSON.stringify(n) + ":" + JSON.stringify(v);
+  }
+  return `{"name":${JSON.stringify(name)},"labels":{${rest}},"timestamp":`;
+}
+
 /** One NDJSON line (without newline) for a sample. */
 export function formatSample(s: Sample): string {
-  return `{"name":${JSON.stringify(s.name)},"labels":${
-    formatLabels(s.labels)
-  },"timestamp":${s.timestampMs},"value":${formatJsonValue(s.value, s.nanBits)}}`;
+  return `${sampleLineHead(s.name, s.labels)}${s.timestampMs},"value":${
+    formatJsonValue(s.value, s.nanBits)
+  }}`;
 }
 
 /** One NDJSON line (without newline) for a metadata record. */

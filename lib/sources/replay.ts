@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { formatRecord, formatSample } from "../ndjson/contract.ts";
+import { formatRecord, sampleLineHead } from "../ndjson/contract.ts";
 import type { NdjsonWriter } from "../ndjson/writer.ts";
 import { seriesKey } from "../model/sample.ts";
 import { InputError } from "../errors.ts";
@@ -389,16 +389,8 @@ function resolveSeries(
   const key = seriesKey(id.name, id.labels);
   let state = series.get(key);
   if (state === undefined) {
-    const line = formatSample({
-      kind: "sample",
-      name: id.name,
-      labels: id.labels,
-      timestampMs: 0,
-      value: 0,
-    });
-    const cut = line.lastIndexOf('"timestamp":') + '"timestamp":'.length;
     state = {
-      prefix: utf8.encode(line.slice(0, cut)),
+      prefix: utf8.encode(sampleLineHead(id.name, id.labels)),
       lastTs: -Infinity,
       name: id.name,
       metadataChecked: false,

@@ -14,7 +14,7 @@
  * @module
  */
 import type { Labels, MetricMetadata } from "../model/sample.ts";
-import { formatMetadata, formatSample } from "../ndjson/contract.ts";
+import { formatMetadata, sampleLineHead } from "../ndjson/contract.ts";
 import type { NdjsonWriter } from "../ndjson/writer.ts";
 import { FixedRateSchedule, realClock, type ScheduleClock } from "./schedule.ts";
 import type { PowercapReader, PowercapZone } from "./powercap.ts";
@@ -110,8 +110,7 @@ class LatenessHistogram {
 
 /** The `"name":…,"labels":…,"timestamp":` head of a sample line, computed once per series. */
 export function samplePrefix(name: string, labels: Labels): string {
-  const line = formatSample({ kind: "sample", name, labels, timestampMs: 0, value: 0 });
-  return line.slice(0, line.lastIndexOf('"timestamp":') + 12);
+  return sampleLineHead(name, labels);
 }
 
 function raplHelp(zone: PowercapZone): string {

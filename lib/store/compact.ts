@@ -1,5 +1,5 @@
 /**
- * Compaction planning: which ranges of which series to merge.
+ * Compaction: which ranges of which series to merge (the plan), and merging them (the run).
  *
  * Each commit adds one range per series it touched (a few samples each under steady remote
  * write). Compaction merges, per series, a run of consecutive small ranges at the end of its
@@ -12,8 +12,14 @@
  *
  * @module
  */
-import type { RangeEntry, StoreIndex } from "./index_file.ts";
+import { mergeBlocks, splitAtGaps } from "./blocks.ts";
+import { type CommittedIndex, isNotFound } from "./committed.ts";
+import { type FileEntry, pairsKey, type RangeEntry, type StoreIndex } from "./index_file.ts";
+import type { SegmentPacker } from "./packing.ts";
+import type { SegmentReader } from "./reads.ts";
+import type { SampleBlock } from "./segment.ts";
 import { MAX_GAP_MS } from "./timestamps.ts";
+import { type CompactResult, emptyCompactResult } from "./types.ts";
 
 /** The ranges of one series to merge: `ranges` are `series.ranges[from, from + ranges.length)`. */
 export interface CompactionItem {
@@ -88,4 +94,135 @@ export function compactionDue(plan: CompactionPlan, options: CompactionDueOption
   const minRun = options.minRunLength ?? 8;
   if (plan.items.length === 0 || plan.debt < minDebt) return false;
   return plan.debt >= (minRun - 1) * plan.items.length;
+}
+
+/** What {@linkcode runCompaction} works with: the writer's pieces. */
+export interface CompactionContext {
+  /** The committed index (read, and changed under its lock). */
+  committed: CommittedIndex;
+  /** Reads the ranges to merge. */
+  reader: SegmentReader;
+  /** Writes the merged ranges. */
+  packer: SegmentPacker;
+  /** Merged samples written per batch of files. */
+  maxSegmentSamples: number;
+}
+
+/**
+ * Merges the ranges of `items` (whole items, up to `maxSamples` samples, at least one)
+ * crash-safely: new files are written and fsynced, the index is replaced atomically, and only
+ * then the old files are deleted. A run that changed meanwhile (another writer compacted it) is
+ * left alone.
+ */
+export async function runCompaction(
+  ctx: CompactionContext,
+  items: CompactionItem[],
+  maxSamples: number,
+): Promise<CompactResult> {
+  const result = emptyCompactResult();
+  // Bounded work: whole items until maxSamples (at least one).
+  const chosen: CompactionItem[] = [];
+  let planned = 0;
+  for (const it of items) {
+    if (chosen.length && planned + it.samples > maxSamples) break;
+    chosen.push(it);
+    planned += it.samples;
+  }
+  const newFiles: FileEntry[] = [];
+  const merged = new Map<CompactionItem, RangeEntry[]>();
+  const keyOf = new Map<string, string>();
+  for (const s of ctx.committed.index.series) keyOf.set(s.id, pairsKey(s.labels));
+  type Job = { key: string; block: SampleBlock; item: CompactionItem };
+  let jobs: Job[] = [];
+  let jobSamples = 0;
+  const flush = async () => {
+    for (const group of ctx.packer.groupRuns(jobs)) {
+      const { file, ranges } = await ctx.packer.writeFile(group.map((j) => j.block), true);
+      newFiles.push(file);
+      group.forEach((j, i) => {
+        const list = merged.get(j.item) ?? [];
+        list.push(ranges[i]);
+        merged.set(j.item, list);
+      });
+    }
+    jobs = [];
+    jobSamples = 0;
+  };
+  for (const it of chosen) {
+    const blocks: SampleBlock[] = [];
+    try {
+      ctx.reader.withOpenFiles(it.ranges, (open) => {
+        for (const r of it.ranges) {
+          blocks.push(ctx.reader.readRange(open, r, -Infinity, Infinity));
+        }
+      });
+    } catch (err) {
+      // Another writer compacted this run meanwhile and deleted its files: skip it (the
+      // index check below would drop it anyway).
+      if (isNotFound(err)) continue;
+      throw err;
+    }
+    const block = mergeBlocks(blocks, blocks.map((_, i) => i));
+    for (const part of splitAtGaps(block)) {
+      jobs.push({ key: keyOf.get(it.seriesId) ?? "", block: part, item: it });
+    }
+    jobSamples += block.timestampsMs.length;
+    if (jobSamples >= ctx.maxSegmentSamples) await flush();
+  }
+  await flush();
+  if (!newFiles.length) return result;
+  await ctx.packer.syncNewFiles();
+  const retired: string[] = [];
+  await ctx.committed.locked(async (index) => {
+    const byId = new Map(index.series.map((s) => [s.id, s]));
+    const oldFiles = new Set<string>();
+    for (const it of chosen) {
+      const s = byId.get(it.seriesId);
+      const replacement = merged.get(it);
+      if (!s || !replacement) continue;
+      // The run must still be there, unchanged (another compaction may have merged it).
+      const at = findRun(s.ranges, it.ranges);
+      if (at < 0) continue;
+      s.ranges.splice(at, it.ranges.length, ...replacement);
+      for (const r of it.ranges) oldFiles.add(r.file);
+      result.series++;
+      result.rangesIn += it.ranges.length;
+      result.rangesOut += replacement.length;
+      result.samples += it.samples;
+    }
+    const used = new Set<string>();
+    for (const s of index.series) for (const r of s.ranges) used.add(r.file);
+    for (const f of newFiles) {
+      if (used.has(f.file)) {
+        index.files.push(f);
+        result.filesWritten++;
+      } else retired.push(f.file);
+    }
+    for (const f of oldFiles) {
+      if (!used.has(f)) {
+        retired.push(f);
+        result.filesDeleted++;
+      }
+    }
+    index.files = index.files.filter((f) => used.has(f.file));
+    index.retired = [...retired];
+    await ctx.committed.publish(index);
+  });
+  // The index no longer names them: delete them, then drop them from the index (a crash
+  // in between leaves them listed as retired, deleted by the next writer).
+  if (retired.length) await ctx.committed.locked((index) => ctx.committed.publish(index));
+  return result;
+}
+
+/** Position of `run` (same files and offsets, contiguous) in `ranges`, or -1. */
+function findRun(ranges: RangeEntry[], run: RangeEntry[]): number {
+  outer: for (let i = 0; i + run.length <= ranges.length; i++) {
+    for (let j = 0; j < run.length; j++) {
+      const a = ranges[i + j];
+      const b = run[j];
+      if (a.file !== b.file || a.at !== b.at || a.count !== b.count) continue outer;
+    }
+    return i;
+  }
+  return -1;
 }

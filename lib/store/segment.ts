@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { hexOfWords } from "../model/value.ts";
 import { decodeFlac, decodeFlacRange, encodeFlacWithIndex } from "../flac/mod.ts";
 import { InputError } from "../errors.ts";
 import type { ExceptionEntry, FileEntry, RangeEntry } from "./index_file.ts";
@@ -72,10 +73,6 @@ function bitsFor(channels: Int32Array[]): number {
   while (max > 2 ** (bits - 1) - 1 || min < -(2 ** (bits - 1))) bits++;
   for (const b of BIT_DEPTHS) if (b >= bits) return b;
   return 32;
-}
-
-function hex8(n: number): string {
-  return (n >>> 0).toString(16).padStart(8, "0");
 }
 
 function clampBlockSize(blockSize: number | undefined): number {
@@ -139,7 +136,7 @@ export function encodePack(blocks: SampleBlock[], options: EncodePackOptions = {
       const exceptions: ExceptionEntry[] = [];
       const e = m.exceptions;
       for (let j = 0; j < e.length; j += 3) {
-        exceptions.push([e[j], hex8(e[j + 1]) + hex8(e[j + 2])]);
+        exceptions.push([e[j], hexOfWords(e[j + 1], e[j + 2])]);
       }
       range.exceptions = exceptions;
     }

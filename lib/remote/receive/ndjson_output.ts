@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { formatJsonValue, formatMetadata } from "../../ndjson/contract.ts";
+import { formatJsonValue, formatMetadata, sampleLineHeadOfPairs } from "../../ndjson/contract.ts";
 import type { DecodedWriteRequest } from "../codec/write_request.ts";
 import { WireWriter } from "../codec/wire.ts";
 import { putAscii, putDecimal, putInteger, putValueKey } from "../../ndjson/number_bytes.ts";
@@ -88,16 +88,7 @@ export function formatWriteRequestBytes(
   const heads: Uint8Array[] = [];
   let reserve = 1024;
   for (const s of req.series) {
-    let name = "";
-    let labels = "{";
-    for (const [k, v] of s.labels) {
-      if (k === "__name__") {
-        name = v;
-        continue;
-      }
-      labels += (labels.length > 1 ? "," : "") + JSON.stringify(k) + ":" + JSON.stringify(v);
-    }
-    const head = utf8.encode(`{"name":${JSON.stringify(name)},"labels":${labels}},"timestamp":`);
+    const head = utf8.encode(sampleLineHeadOfPairs(s.labels));
     heads.push(head);
     reserve += s.timestampsMs.length * (head.length + MAX_TAIL_BYTES);
   }

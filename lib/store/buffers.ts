@@ -1,0 +1,224 @@
+/**
+ * The in-memory side of a store writer: one growable buffer per series taking appended samples
+ * (bit-exact values, arrival order), cut into sorted runs (split at long gaps) that wait to be
+ * packed into files. Counts the bytes it holds, the quantity `memoryBudgetBytes` bounds.
+ *
+ * @module
+ */
+import type { LabelPairs } from "../model/labels.ts";
+import { sortSamples, splitAtGaps } from "./blocks.ts";
+import { pairsKey, seriesId } from "./index_file.ts";
+import type { SampleBlock } from "./segment.ts";
+
+/** Labels sorted by name (the same array when they already are). */
+export function sortPairs(labels: LabelPairs): LabelPairs {
+  for (let i = 1; i < labels.length; i++) {
+    if (labels[i - 1][0] > labels[i][0]) {
+      return [...labels].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    }
+  }
+  return labels;
+}
+
+const INITIAL_CAPACITY = 64;
+
+/** The in-memory tail of one series, before it is cut into a range. */
+class SeriesBuffer {
+  readonly id: string;
+  readonly key: string;
+  readonly labels: LabelPairs;
+  timestampsMs: Float64Array;
+  values: Float64Array;
+  words: Uint32Array;
+  length = 0;
+  sorted = true;
+  constructor(key: string, labels: LabelPairs) {
+    this.key = key;
+    this.id = seriesId(key);
+    this.labels = labels;
+    this.timestampsMs = new Float64Array(INITIAL_CAPACITY);
+    this.values = new Float64Array(INITIAL_CAPACITY);
+    this.words = new Uint32Array(this.values.buffer);
+  }
+  get capacity(): number {
+    return this.timestampsMs.length;
+  }
+  grow(): number {
+    const before = this.capacity;
+    const ts = new Float64Array(before * 2);
+    ts.set(this.timestampsMs);
+    const vals = new Float64Array(before * 2);
+    const words = new Uint32Array(vals.buffer);
+    words.set(this.words);
+    this.timestampsMs = ts;
+    this.values = vals;
+    this.words = words;
+    return before * 16;
+  }
+  reset(): number {
+    const freed = (this.capacity - INITIAL_CAPACITY) * 16;
+    this.timestampsMs = new Float64Array(INITIAL_CAPACITY);
+    this.values = new Float64Array(INITIAL_CAPACITY);
+    this.words = new Uint32Array(this.values.buffer);
+    this.length = 0;
+    this.sorted = true;
+    return freed;
+  }
+}
+
+/** Sorted samples of one series waiting to be written into a file. */
+export interface Run {
+  id: string;
+  key: string;
+  labels: LabelPairs;
+  block: SampleBlock;
+}
+
+/** The series buffers and cut runs of one writer (see the module doc). */
+export class SeriesBuffers {
+  #buffers = new Map<string, SeriesBuffer>();
+  #runs: Run[] = [];
+  #runSamples = 0;
+  #bytes = 0;
+  #maxSegmentSamples: number;
+
+  /** Buffers cut into a run once they hold `maxSegmentSamples`. */
+  constructor(maxSegmentSamples: number) {
+    this.#maxSegmentSamples = maxSegmentSamples;
+  }
+
+  /** Bytes held by series buffers and cut runs. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Samples cut into runs, not yet taken. */
+  get runSamples(): number {
+    return this.#runSamples;
+  }
+
+  /** Samples buffered or cut, not yet written to files. */
+  get samples(): number {
+    let n = this.#runSamples;
+    for (const b of this.#buffers.values()) n += b.length;
+    return n;
+  }
+
+  #buffer(labels: LabelPairs, key?: string): SeriesBuffer {
+    key ??= pairsKey(labels);
+    let b = this.#buffers.get(key);
+    if (!b) {
+      b = new SeriesBuffer(key, sortPairs(labels));
+      this.#buffers.set(key, b);
+      this.#bytes += b.capacity * 16;
+    }
+    return b;
+  }
+
+  /** Buffers one sample (see `Store.appendSample`). */
+  appendSample(
+    labels: LabelPairs,
+    timestampMs: number,
+    value: number,
+    nanBits?: string,
+    key?: string,
+  ): void {
+    const b = this.#buffer(labels, key);
+    if (b.length === b.capacity) this.#bytes += b.grow();
+    const i = b.length++;
+    if (i > 0 && timestampMs < b.timestampsMs[i - 1]) b.sorted = false;
+    b.timestampsMs[i] = timestampMs;
+    if (value === value || nanBits === undefined) b.values[i] = value;
+    else {
+      b.words[2 * i + 1] = parseInt(nanBits.slice(0, 8), 16);
+      b.words[2 * i] = parseInt(nanBits.slice(8, 16), 16);
+    }
+  }
+
+  /** Buffers samples of one series (values bit-exact); a buffer reaching the limit is cut. */
+  append(labels: LabelPairs, timestampsMs: ArrayLike<number>, values: Float64Array): void {
+    if (timestampsMs.length !== values.length) {
+      throw new RangeError(
+        `append needs as many timestamps as values (got ${timestampsMs.length} and ${values.length})`,
+      );
+    }
+    const b = this.#buffer(labels);
+    const src = new Uint32Array(values.buffer, values.byteOffset, values.length * 2);
+    for (let j = 0; j < values.length; j++) {
+      if (b.length === b.capacity) this.#bytes += b.grow();
+      const i = b.length++;
+      const t = timestampsMs[j];
+      if (!Number.isSafeInteger(t)) {
+        b.length--;
+        throw new RangeError(`timestamps must be integer ms (got ${t})`);
+      }
+      if (i > 0 && t < b.timestampsMs[i - 1]) b.sorted = false;
+      b.timestampsMs[i] = t;
+      b.words[2 * i] = src[2 * j];
+      b.words[2 * i + 1] = src[2 * j + 1];
+      if (b.length >= this.#maxSegmentSamples) this.#cut(b);
+    }
+  }
+
+  /** Cuts every buffer that reached `maxSegmentSamples`. */
+  cutFull(): void {
+    for (const b of this.#buffers.values()) {
+      if (b.length >= this.#maxSegmentSamples) this.#cut(b);
+    }
+  }
+
+  /** Cuts every buffer. */
+  cutAll(): void {
+    for (const b of this.#buffers.values()) this.#cut(b);
+  }
+
+  /**
+   * Cuts the largest buffers until at most `targetBytes` are held, calling `onRunsDue` whenever
+   * the cut runs reach `maxSegmentSamples`.
+   */
+  async cutLargest(targetBytes: number, onRunsDue: () => Promise<void>): Promise<void> {
+    const bySize = [...this.#buffers.values()].sort((a, b) => b.length - a.length);
+    for (const b of bySize) {
+      if (this.#bytes <= targetBytes) break;
+      this.#cut(b);
+      if (this.#runSamples >= this.#maxSegmentSamples) await onRunsDue();
+    }
+  }
+
+  /** Forgets empty buffers (idle series), to bound the map too. */
+  dropEmpty(): void {
+    for (const [key, b] of this.#buffers) {
+      if (b.length === 0) {
+        this.#bytes -= b.capacity * 16;
+        this.#buffers.delete(key);
+      }
+    }
+  }
+
+  /** Moves a buffer's samples (sorted, split at long gaps) to the runs waiting for a file. */
+  #cut(b: SeriesBuffer): void {
+    const n = b.length;
+    if (n === 0) return;
+    if (!b.sorted) sortSamples(b.timestampsMs, b.words, n);
+    const block = { timestampsMs: b.timestampsMs.slice(0, n), values: b.values.slice(0, n) };
+    for (const part of splitAtGaps(block)) {
+      this.#runs.push({ id: b.id, key: b.key, labels: b.labels, block: part });
+    }
+    this.#runSamples += n;
+    this.#bytes += n * 16;
+    this.#bytes -= b.reset();
+  }
+
+  /** Takes the cut runs; their bytes count until {@linkcode release} says they are written. */
+  takeRuns(): { runs: Run[]; samples: number } {
+    const out = { runs: this.#runs, samples: this.#runSamples };
+    this.#runs = [];
+    this.#runSamples = 0;
+    return out;
+  }
+
+  /** The runs of `samples` taken earlier are written: their bytes no longer count. */
+  release(samples: number): void {
+    this.#bytes -= samples * 16;
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * A store's series back out as NDJSON, bit-exact: the metadata records of the exported metric
+ * names first, then each series in turn, its samples in timestamp order (equal timestamps in the
+ * order they were stored). Only segments and FLAC frames covering the range are decoded.
+ *
+ * @module
+ */
+import { hexOfWords } from "../model/value.ts";
+import type { MetricType } from "../model/sample.ts";
+import { formatMetadata, sampleLineHeadOfPairs } from "../ndjson/contract.ts";
+import { NdjsonWriter } from "../ndjson/writer.ts";
+import { type CompiledMatcher, matchesAllPairs } from "../query/selector.ts";
+import type { Store } from "./mod.ts";
+
+/** Options of {@linkcode exportNdjson}. */
+export interface ExportOptions {
+  /** Series selectors (a union); none selects every series. Default none. */
+  selectors?: CompiledMatcher[][];
+  /** First timestamp, inclusive, ms. Default -Infinity. */
+  startMs?: number;
+  /** Last timestamp, inclusive, ms. Default Infinity. */
+  endMs?: number;
+}
+
+const utf8 = new TextEncoder();
+
+/** Writes the selected series of `store` to `out` as NDJSON (see the module doc). */
+export async function exportNdjson(
+  store: Store,
+  out: WritableStream<Uint8Array>,
+  options: ExportOptions = {},
+): Promise<void> {
+  const selectors = options.selectors ?? [];
+  const startMs = options.startMs ?? -Infinity;
+  const endMs = options.endMs ?? Infinity;
+  const series = store.series((labels) =>
+    selectors.length === 0 || selectors.some((m) => matchesAllPairs(m, labels))
+  ).filter((s) => s.maxTs >= startMs && s.minTs <= endMs);
+  const writer = new NdjsonWriter(out, { bufferBytes: 256 * 1024 });
+  try {
+    // Metadata records first, for the metric names of the exported series (in series order).
+    const names = new Set<string>();
+    for (const s of series) {
+      const name = s.labels.find(([n]) => n === "__name__")?.[1] ?? "";
+      if (names.has(name)) continue;
+      names.add(name);
+      const m = store.metadata(name);
+      if (!m) continue;
+      const p = writer.writeLine(
+        formatMetadata({ kind: "metadata", ...m, type: m.type as MetricType }),
+      );
+      if (p) await p;
+    }
+    for (const s of series) {
+      const head = utf8.encode(sampleLineHeadOfPairs(s.labels));
+      for await (const block of store.read(s.id, startMs, endMs)) {
+        const ts = block.timestampsMs;
+        const v = block.values;
+        const words = new Uint32Array(v.buffer, v.byteOffset, v.length * 2);
+        for (let i = 0; i < ts.length; i++) {
+          const x = v[i];
+          const p = x === x
+            ? writer.writeSample(head, ts[i], x)
+            : writer.writeSample(head, ts[i], x, hexOfWords(words[2 * i + 1], words[2 * i]));
+          if (p) await p;
+        }
+      }
+    }
+  } finally {
+    await writer.release();
+  }
+}
