@@ -6,6 +6,7 @@ import { deepStrictEqual as assertEquals, ok as assert, throws as assertThrows }
 import { parseTimeMs } from "../lib/cli/time.ts";
 import { parseNdjson, runWattwave, spawnWattwave } from "./support/cli.ts";
 import { collect } from "./support/net.ts";
+import { peerBin, peerTest } from "./support/peers.ts";
 
 Deno.test("compress --compact terminates on a series with a gap over 2^30 ms", async () => {
   const dir = await Deno.makeTempDir({ prefix: "wattwave-gap-" });
@@ -214,21 +215,25 @@ Deno.test("export --start/--end: RFC 3339 fields are range-checked, leap second 
   }
 });
 
-Deno.test("a writer that ends cleanly leaves only segments behind (its .writer lock file is removed)", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "wattwave-writer-" });
-  try {
-    const a = await runWattwave(["compress", "--store", dir, "-"], {
-      stdin: '{"name":"m","timestamp":1000,"value":1}\n',
-    });
-    assertEquals(a.code, 0, a.stderr);
-    const names = [...Deno.readDirSync(`${dir}/segments`)].map((e) => e.name);
-    assert(names.length > 0 && names.every((n) => n.endsWith(".flac")), names.join(", "));
-    const flac = await new Deno.Command("flac", {
-      args: ["-t", "-s", ...names.map((n) => `${dir}/segments/${n}`)],
-      stderr: "piped",
-    }).output();
-    assertEquals(flac.code, 0, new TextDecoder().decode(flac.stderr));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+peerTest(
+  ["flac"],
+  "a writer that ends cleanly leaves only segments behind (its .writer lock file is removed)",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "wattwave-writer-" });
+    try {
+      const a = await runWattwave(["compress", "--store", dir, "-"], {
+        stdin: '{"name":"m","timestamp":1000,"value":1}\n',
+      });
+      assertEquals(a.code, 0, a.stderr);
+      const names = [...Deno.readDirSync(`${dir}/segments`)].map((e) => e.name);
+      assert(names.length > 0 && names.every((n) => n.endsWith(".flac")), names.join(", "));
+      const flac = await new Deno.Command(peerBin("flac"), {
+        args: ["-t", "-s", ...names.map((n) => `${dir}/segments/${n}`)],
+        stderr: "piped",
+      }).output();
+      assertEquals(flac.code, 0, new TextDecoder().decode(flac.stderr));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);

@@ -4,6 +4,7 @@
  * @module
  */
 import { freePort, waitForHttp } from "./net.ts";
+import { peerBin } from "./peers.ts";
 
 /** A running node-exporter: its `host:port` target and a stop function. */
 export interface NodeExporterHandle {
@@ -14,7 +15,7 @@ export interface NodeExporterHandle {
 /** Starts node-exporter with a few cheap collectors. */
 export async function startNodeExporter(): Promise<NodeExporterHandle> {
   const port = freePort();
-  const child = new Deno.Command(Deno.env.get("NODE_EXPORTER_BIN") ?? "prometheus-node-exporter", {
+  const child = new Deno.Command(peerBin("node-exporter"), {
     args: [
       `--web.listen-address=127.0.0.1:${port}`,
       "--collector.disable-defaults",

@@ -4,6 +4,7 @@
  * @module
  */
 import { collect, freePort, waitForHttp } from "./net.ts";
+import { peerBin } from "./peers.ts";
 
 /** A running Prometheus. */
 export interface PrometheusHandle {
@@ -31,7 +32,7 @@ export interface StartPrometheusOptions {
 
 /** Path of the prometheus binary (env `PROMETHEUS_BIN` or `prometheus` on PATH). */
 export function prometheusBin(): string {
-  return Deno.env.get("PROMETHEUS_BIN") ?? "prometheus";
+  return peerBin("prometheus");
 }
 
 /** Starts Prometheus on 127.0.0.1 and waits for `/-/ready`. */

@@ -4,6 +4,7 @@
  * @module
  */
 import { collect, freePort, waitForHttp } from "./net.ts";
+import { peerBin } from "./peers.ts";
 
 /** A running VictoriaMetrics. */
 export interface VictoriaHandle {
@@ -21,7 +22,7 @@ export interface VictoriaHandle {
 export async function startVictoria(flags: string[] = []): Promise<VictoriaHandle> {
   const port = freePort();
   const dataDir = await Deno.makeTempDir({ prefix: "wattwave-vm-" });
-  const child = new Deno.Command(Deno.env.get("VICTORIA_BIN") ?? "victoria-metrics", {
+  const child = new Deno.Command(peerBin("victoria-metrics"), {
     args: [
       `-httpListenAddr=127.0.0.1:${port}`,
       `-storageDataPath=${dataDir}`,

@@ -4,7 +4,7 @@
  * -0 to -8, --lax with 32nd-order LPC and 65535-sample blocks, 8/16/24/32-bit input) decodes
  * with ours to the same samples and MD5. Files live in a temp dir; `flac` runs batched.
  */
-import { assert, assertEquals } from "./support/assert.ts";
+import { assert, assertEquals } from "../support/assert.ts";
 import {
   decodeFlac,
   decodeFlacRange,
@@ -12,14 +12,16 @@ import {
   type EncodeFlacOptions,
   encodeFlacWithIndex,
   samplesMd5,
-} from "../lib/flac/mod.ts";
-import { crc16 } from "../lib/flac/crc.ts";
-import { parseFrameHeader, writeFrameHeader } from "../lib/flac/frame_header.ts";
-import { writeBlockHeader, writeStreamInfo } from "../lib/flac/metadata.ts";
-import { mixedSignal, signal } from "../lib/flac/test_signals.ts";
+} from "../../lib/flac/mod.ts";
+import { crc16 } from "../../lib/flac/crc.ts";
+import { parseFrameHeader, writeFrameHeader } from "../../lib/flac/frame_header.ts";
+import { writeBlockHeader, writeStreamInfo } from "../../lib/flac/metadata.ts";
+import { mixedSignal, signal } from "../../lib/flac/test_signals.ts";
+import { peerBin, peerTest } from "../support/peers.ts";
 
 async function flac(args: string[]): Promise<{ code: number; stderr: string }> {
-  const o = await new Deno.Command("flac", { args, stdout: "null", stderr: "piped" }).output();
+  const o = await new Deno.Command(peerBin("flac"), { args, stdout: "null", stderr: "piped" })
+    .output();
   return { code: o.code, stderr: new TextDecoder().decode(o.stderr) };
 }
 
@@ -179,131 +181,139 @@ function ourCases(): Case[] {
   return cases;
 }
 
-Deno.test("libflac: our streams pass `flac -t` and `flac -d` returns exactly our samples", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "flac_ours_" });
-  try {
-    const cases = ourCases();
-    for (const c of cases) {
-      await Deno.writeFile(`${dir}/${c.name}.flac`, encodeFlac(c.channels, c.options));
+peerTest(
+  ["flac"],
+  "libflac: our streams pass `flac -t` and `flac -d` returns exactly our samples",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "flac_ours_" });
+    try {
+      const cases = ourCases();
+      for (const c of cases) {
+        await Deno.writeFile(`${dir}/${c.name}.flac`, encodeFlac(c.channels, c.options));
+      }
+      const files = cases.map((c) => `${dir}/${c.name}.flac`);
+      const t = await flac(["-t", "-s", ...files]);
+      assertEquals(t.code, 0, `flac -t: ${t.stderr}`);
+      const rawCases = cases.filter((c) => [8, 16, 24, 32].includes(c.options.bitsPerSample));
+      const wavCases = cases.filter((c) => ![8, 16, 24, 32].includes(c.options.bitsPerSample));
+      await flacAll([
+        [
+          "-d",
+          "-s",
+          "-f",
+          "--force-raw-format",
+          "--endian=little",
+          "--sign=signed",
+          ...rawCases.map((c) => `${dir}/${c.name}.flac`),
+        ],
+        ["-d", "-s", "-f", ...wavCases.map((c) => `${dir}/${c.name}.flac`)],
+      ]);
+      for (const c of rawCases) {
+        const raw = await Deno.readFile(`${dir}/${c.name}.raw`);
+        sameSamples(
+          deinterleave(raw, c.channels.length, c.options.bitsPerSample / 8),
+          c.channels,
+          c.name,
+        );
+      }
+      for (const c of wavCases) {
+        const wav = readWav(await Deno.readFile(`${dir}/${c.name}.wav`));
+        // flac -d puts n-bit samples in the top bits of a whole-byte WAV container
+        sameSamples(wav.channels, c.channels, c.name, wav.containerBits - c.options.bitsPerSample);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
     }
-    const files = cases.map((c) => `${dir}/${c.name}.flac`);
-    const t = await flac(["-t", "-s", ...files]);
-    assertEquals(t.code, 0, `flac -t: ${t.stderr}`);
-    const rawCases = cases.filter((c) => [8, 16, 24, 32].includes(c.options.bitsPerSample));
-    const wavCases = cases.filter((c) => ![8, 16, 24, 32].includes(c.options.bitsPerSample));
-    await flacAll([
-      [
+  },
+);
+
+peerTest(
+  ["flac"],
+  "libflac: we decode what `flac` -0…-8, --lax -l 32 -b 65535 write, 8 to 32 bits",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "flac_ref_" });
+    try {
+      const inputs: { name: string; bps: number; channels: Int32Array[]; rate: number }[] = [
+        {
+          name: "s16",
+          bps: 16,
+          channels: [mixedSignal(3000, 16, 1), mixedSignal(3000, 16, 2)],
+          rate: 48000,
+        },
+        { name: "m24", bps: 24, channels: [mixedSignal(3000, 24, 3)], rate: 1000 },
+        {
+          name: "s32",
+          bps: 32,
+          channels: [mixedSignal(2000, 32, 4), mixedSignal(2000, 32, 5)],
+          rate: 1000,
+        },
+        { name: "m8", bps: 8, channels: [mixedSignal(2000, 8, 6)], rate: 8000 },
+      ];
+      // correlated stereo so libFLAC picks left/side, side/right and mid/side
+      inputs[0].channels[1] = inputs[0].channels[1].map((
+        v,
+        i,
+      ) => (i % 5 ? clamp(inputs[0].channels[0][i] + (v >> 10), 16) : v));
+      inputs[2].channels[1] = inputs[2].channels[1].map((
+        v,
+        i,
+      ) => (i % 5 ? inputs[2].channels[0][i] : v));
+      const jobs: string[][] = [];
+      const made: { file: string; input: (typeof inputs)[number] }[] = [];
+      for (const inp of inputs) {
+        const raw = `${dir}/${inp.name}.in`;
+        await Deno.writeFile(raw, interleave(inp.channels, inp.bps));
+        const base = [
+          "-s",
+          "-f",
+          "--force-raw-format",
+          "--endian=little",
+          "--sign=signed",
+          `--channels=${inp.channels.length}`,
+          `--bps=${inp.bps}`,
+          `--sample-rate=${inp.rate}`,
+        ];
+        const variants: [string, string[]][] = [];
+        for (let l = 0; l <= 8; l++) variants.push([`l${l}`, [`-${l}`]]);
+        if (inp.name === "s16" || inp.name === "m24") {
+          variants.push(["lax", ["--lax", "-8", "-l", "32", "-b", "65535", "-r", "15"]]);
+          variants.push(["exh", ["-8", "-e", "-p", "-b", "1152"]]);
+        }
+        for (const [tag, opts] of variants) {
+          const file = `${dir}/${inp.name}_${tag}.flac`;
+          jobs.push([...base, ...opts, "-o", file, raw]);
+          made.push({ file, input: inp });
+        }
+      }
+      await flacAll(jobs);
+      await flacAll([[
         "-d",
         "-s",
         "-f",
         "--force-raw-format",
         "--endian=little",
         "--sign=signed",
-        ...rawCases.map((c) => `${dir}/${c.name}.flac`),
-      ],
-      ["-d", "-s", "-f", ...wavCases.map((c) => `${dir}/${c.name}.flac`)],
-    ]);
-    for (const c of rawCases) {
-      const raw = await Deno.readFile(`${dir}/${c.name}.raw`);
-      sameSamples(
-        deinterleave(raw, c.channels.length, c.options.bitsPerSample / 8),
-        c.channels,
-        c.name,
-      );
-    }
-    for (const c of wavCases) {
-      const wav = readWav(await Deno.readFile(`${dir}/${c.name}.wav`));
-      // flac -d puts n-bit samples in the top bits of a whole-byte WAV container
-      sameSamples(wav.channels, c.channels, c.name, wav.containerBits - c.options.bitsPerSample);
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
-Deno.test("libflac: we decode what `flac` -0…-8, --lax -l 32 -b 65535 write, 8 to 32 bits", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "flac_ref_" });
-  try {
-    const inputs: { name: string; bps: number; channels: Int32Array[]; rate: number }[] = [
-      {
-        name: "s16",
-        bps: 16,
-        channels: [mixedSignal(3000, 16, 1), mixedSignal(3000, 16, 2)],
-        rate: 48000,
-      },
-      { name: "m24", bps: 24, channels: [mixedSignal(3000, 24, 3)], rate: 1000 },
-      {
-        name: "s32",
-        bps: 32,
-        channels: [mixedSignal(2000, 32, 4), mixedSignal(2000, 32, 5)],
-        rate: 1000,
-      },
-      { name: "m8", bps: 8, channels: [mixedSignal(2000, 8, 6)], rate: 8000 },
-    ];
-    // correlated stereo so libFLAC picks left/side, side/right and mid/side
-    inputs[0].channels[1] = inputs[0].channels[1].map((
-      v,
-      i,
-    ) => (i % 5 ? clamp(inputs[0].channels[0][i] + (v >> 10), 16) : v));
-    inputs[2].channels[1] = inputs[2].channels[1].map((
-      v,
-      i,
-    ) => (i % 5 ? inputs[2].channels[0][i] : v));
-    const jobs: string[][] = [];
-    const made: { file: string; input: (typeof inputs)[number] }[] = [];
-    for (const inp of inputs) {
-      const raw = `${dir}/${inp.name}.in`;
-      await Deno.writeFile(raw, interleave(inp.channels, inp.bps));
-      const base = [
-        "-s",
-        "-f",
-        "--force-raw-format",
-        "--endian=little",
-        "--sign=signed",
-        `--channels=${inp.channels.length}`,
-        `--bps=${inp.bps}`,
-        `--sample-rate=${inp.rate}`,
-      ];
-      const variants: [string, string[]][] = [];
-      for (let l = 0; l <= 8; l++) variants.push([`l${l}`, [`-${l}`]]);
-      if (inp.name === "s16" || inp.name === "m24") {
-        variants.push(["lax", ["--lax", "-8", "-l", "32", "-b", "65535", "-r", "15"]]);
-        variants.push(["exh", ["-8", "-e", "-p", "-b", "1152"]]);
+        ...made.map((m) => m.file),
+      ]]);
+      for (const { file, input } of made) {
+        const d = decodeFlac(await Deno.readFile(file));
+        assert(d.md5Checked, `${file}: MD5 present and verified`);
+        assertEquals(d.bitsPerSample, input.bps);
+        assertEquals(d.sampleRate, input.rate);
+        sameSamples(d.channels, input.channels, file);
+        const ref = await Deno.readFile(file.replace(/\.flac$/, ".raw"));
+        sameSamples(
+          deinterleave(ref, input.channels.length, input.bps / 8),
+          d.channels,
+          `${file} vs flac -d`,
+        );
+        assertEquals(d.md5, d.metadata.streamInfo.md5);
       }
-      for (const [tag, opts] of variants) {
-        const file = `${dir}/${inp.name}_${tag}.flac`;
-        jobs.push([...base, ...opts, "-o", file, raw]);
-        made.push({ file, input: inp });
-      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
     }
-    await flacAll(jobs);
-    await flacAll([[
-      "-d",
-      "-s",
-      "-f",
-      "--force-raw-format",
-      "--endian=little",
-      "--sign=signed",
-      ...made.map((m) => m.file),
-    ]]);
-    for (const { file, input } of made) {
-      const d = decodeFlac(await Deno.readFile(file));
-      assert(d.md5Checked, `${file}: MD5 present and verified`);
-      assertEquals(d.bitsPerSample, input.bps);
-      assertEquals(d.sampleRate, input.rate);
-      sameSamples(d.channels, input.channels, file);
-      const ref = await Deno.readFile(file.replace(/\.flac$/, ".raw"));
-      sameSamples(
-        deinterleave(ref, input.channels.length, input.bps / 8),
-        d.channels,
-        `${file} vs flac -d`,
-      );
-      assertEquals(d.md5, d.metadata.streamInfo.md5);
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  },
+);
 
 /**
  * A variable-block-size stream (frame headers carry sample numbers), built from frames our
@@ -368,30 +378,34 @@ function variableBlockStream(): { bytes: Uint8Array; channels: Int32Array[] } {
   return { bytes, channels: chans };
 }
 
-Deno.test("libflac: variable block sizes: `flac -t` accepts the stream, we decode it and ranges of it", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "flac_var_" });
-  try {
-    const { bytes, channels } = variableBlockStream();
-    const file = `${dir}/var.flac`;
-    await Deno.writeFile(file, bytes);
-    const t = await flac(["-t", "-s", file]);
-    assertEquals(t.code, 0, `flac -t: ${t.stderr}`);
-    await flacAll([[
-      "-d",
-      "-s",
-      "-f",
-      "--force-raw-format",
-      "--endian=little",
-      "--sign=signed",
-      file,
-    ]]);
-    const ref = deinterleave(await Deno.readFile(`${dir}/var.raw`), 2, 2);
-    sameSamples(ref, channels, "flac -d");
-    const d = decodeFlac(bytes);
-    sameSamples(d.channels, channels, "ours");
-    const r = decodeFlacRange(bytes, { firstSample: 5000, lastSample: 10100 });
-    sameSamples(r.channels, channels.map((c) => c.subarray(5000, 10101)), "range");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+peerTest(
+  ["flac"],
+  "libflac: variable block sizes: `flac -t` accepts the stream, we decode it and ranges of it",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "flac_var_" });
+    try {
+      const { bytes, channels } = variableBlockStream();
+      const file = `${dir}/var.flac`;
+      await Deno.writeFile(file, bytes);
+      const t = await flac(["-t", "-s", file]);
+      assertEquals(t.code, 0, `flac -t: ${t.stderr}`);
+      await flacAll([[
+        "-d",
+        "-s",
+        "-f",
+        "--force-raw-format",
+        "--endian=little",
+        "--sign=signed",
+        file,
+      ]]);
+      const ref = deinterleave(await Deno.readFile(`${dir}/var.raw`), 2, 2);
+      sameSamples(ref, channels, "flac -d");
+      const d = decodeFlac(bytes);
+      sameSamples(d.channels, channels, "ours");
+      const r = decodeFlacRange(bytes, { firstSample: 5000, lastSample: 10100 });
+      sameSamples(r.channels, channels.map((c) => c.subarray(5000, 10101)), "range");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
