@@ -9,7 +9,13 @@ import {
   InvalidArgumentError,
   Option,
 } from "@commander-js/extra-typings";
-import { parseByteSize, parsePort } from "../lib/cli/parse.ts";
+import { parseByteSize } from "../lib/cli/parse.ts";
+import {
+  bindOption,
+  maxBodyBytesOption,
+  maxDecodedBytesOption,
+  portOption,
+} from "../lib/cli/server_options.ts";
 import { UsageError } from "../lib/errors.ts";
 import { routePosts } from "../lib/remote/http.ts";
 import { NdjsonFormatPool } from "../lib/remote/receive/format_pool.ts";
@@ -111,21 +117,11 @@ async function receive(o: ReceiveOptions): Promise<void> {
 export function receiveCommand(): CommandUnknownOpts {
   return new Command("receive")
     .description("Receive Prometheus remote write 1.0 and write NDJSON to stdout")
-    .option("--bind <address>", "address to listen on", "127.0.0.1")
-    .option("--port <port>", "port to listen on (0 picks a free one)", parsePort, 9201)
+    .addOption(bindOption())
+    .addOption(portOption())
     .option("--path <path>", "remote-write path", "/api/v1/write")
-    .option(
-      "--max-body-bytes <size>",
-      "largest request body (413 beyond)",
-      parseByteSize,
-      32 * 1024 * 1024,
-    )
-    .option(
-      "--max-decoded-bytes <size>",
-      "largest decompressed body, checked before allocating (413 beyond)",
-      parseByteSize,
-      64 * 1024 * 1024,
-    )
+    .addOption(maxBodyBytesOption())
+    .addOption(maxDecodedBytesOption())
     .addOption(
       new Option(
         "--format <format>",

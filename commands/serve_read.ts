@@ -5,14 +5,15 @@
  * @module
  */
 import { Command, type CommandUnknownOpts, Option } from "@commander-js/extra-typings";
-import {
-  parseByteSize,
-  parseNonNegativeInt,
-  parsePort,
-  parsePositiveInt,
-} from "../lib/cli/parse.ts";
+import { parseByteSize, parseNonNegativeInt, parsePositiveInt } from "../lib/cli/parse.ts";
 import { UsageError } from "../lib/errors.ts";
 import { type PostRoute, routePosts } from "../lib/remote/http.ts";
+import {
+  bindOption,
+  maxBodyBytesOption,
+  maxDecodedBytesOption,
+  portOption,
+} from "../lib/cli/server_options.ts";
 import { createReadHandler } from "../lib/remote/read/read_handler.ts";
 import { StoreWriteSink } from "../lib/remote/receive/store_sink.ts";
 import { serveUntilShutdown } from "../lib/remote/server.ts";
@@ -113,8 +114,8 @@ export function serveReadCommand(): CommandUnknownOpts {
       "Serve Prometheus remote read from a FLAC store (and, with --write-path, remote write into it)",
     )
     .requiredOption("--store <dir>", "store directory (see `wattwave compress`)")
-    .option("--bind <address>", "address to listen on", "127.0.0.1")
-    .option("--port <port>", "port to listen on (0 picks a free one)", parsePort, 9201)
+    .addOption(bindOption())
+    .addOption(portOption())
     .option("--path <path>", "remote-read path", "/api/v1/read")
     .option(
       "--write-path <path>",
@@ -134,16 +135,9 @@ export function serveReadCommand(): CommandUnknownOpts {
         .argParser(parseByteSize).default(1024 * 1024, "1MiB"),
     )
     .addOption(
-      new Option("--max-body-bytes <size>", "largest request body (413 beyond)")
-        .argParser(parseByteSize).default(32 * 1024 * 1024, "32MiB"),
+      maxBodyBytesOption(),
     )
-    .addOption(
-      new Option(
-        "--max-decoded-bytes <size>",
-        "largest decompressed body, checked before allocating (413 beyond)",
-      )
-        .argParser(parseByteSize).default(64 * 1024 * 1024, "64MiB"),
-    )
+    .addOption(maxDecodedBytesOption())
     .addOption(
       new Option(
         "--cache-bytes <size>",
