@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { PERMISSION_FLAGS } from "../lib/cli/permissions.ts";
 import { WORKER_MODULES } from "../lib/workers/modules.ts";
 
 const root = new URL("../", import.meta.url).pathname;
@@ -14,12 +15,7 @@ const includes = Object.values(WORKER_MODULES).flatMap((url) => [
 ]);
 const args = [
   "compile",
-  "--allow-read",
-  "--allow-write",
-  "--allow-net",
-  "--allow-env",
-  "--allow-run",
-  "--allow-sys",
+  ...PERMISSION_FLAGS,
   "--include",
   "proto",
   ...includes,

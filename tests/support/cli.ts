@@ -5,15 +5,10 @@
  * @module
  */
 
+import { PERMISSION_FLAGS } from "../../lib/cli/permissions.ts";
+
 /** The permission flags the tool runs with (the same as `deno task compile`). */
-export const PERMISSION_FLAGS = [
-  "--allow-read",
-  "--allow-write",
-  "--allow-net",
-  "--allow-env",
-  "--allow-run",
-  "--allow-sys",
-];
+export { PERMISSION_FLAGS };
 
 /** Absolute path of `main.ts`. */
 export const MAIN_TS = new URL("../../main.ts", import.meta.url).pathname;
