@@ -15,6 +15,7 @@ import { receiveCommand } from "./commands/receive.ts";
 import { sampleCommand } from "./commands/sample.ts";
 import { compressCommand } from "./commands/compress.ts";
 import { exportCommand } from "./commands/export.ts";
+import { inspectCommand } from "./commands/inspect.ts";
 import { serveReadCommand } from "./commands/serve_read.ts";
 import { replayCsvCommand } from "./commands/replay_csv.ts";
 
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
     .addCommand(receiveCommand())
     .addCommand(compressCommand())
     .addCommand(exportCommand())
+    .addCommand(inspectCommand())
     .addCommand(serveReadCommand())
     .addCommand(replayCsvCommand())
     .addHelpText(

@@ -7,11 +7,7 @@ import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
 import { collectString } from "../lib/cli/parse.ts";
 import { parseTimeMs } from "../lib/cli/time.ts";
 import { UsageError } from "../lib/errors.ts";
-import {
-  type CompiledMatcher,
-  compileSelector,
-  SelectorSyntaxError,
-} from "../lib/query/selector.ts";
+import { compileSelectors, warnIfNothingMatched } from "../lib/query/select_series.ts";
 import { exportNdjson } from "../lib/store/export.ts";
 import { Store } from "../lib/store/mod.ts";
 
@@ -26,15 +22,12 @@ async function exportStore(o: ExportOptions): Promise<void> {
   const startMs = o.start ?? -Infinity;
   const endMs = o.end ?? Infinity;
   if (startMs > endMs) throw new UsageError(`--start (${o.start}) is after --end (${o.end})`);
-  let selectors: CompiledMatcher[][];
-  try {
-    selectors = o.match.map((m) => compileSelector(m));
-  } catch (err) {
-    if (err instanceof SelectorSyntaxError) throw new UsageError(`--match: ${err.message}`);
-    throw err;
-  }
+  const selectors = compileSelectors(o.match);
   const store = await Store.open(o.store, { readOnly: true });
-  await exportNdjson(store, Deno.stdout.writable, { selectors, startMs, endMs });
+  const counts = await exportNdjson(store, Deno.stdout.writable, { selectors, startMs, endMs });
+  if (o.match.length > 0 && counts.series === 0) {
+    warnIfNothingMatched(o.match, store.metricNames(), "export");
+  }
 }
 
 /** The `export` subcommand. */

@@ -105,7 +105,11 @@ async function receive(o: ReceiveOptions): Promise<void> {
   pool?.close();
   if (storeSink) {
     await store!.close(); // releases the writer lock and removes its `.writer` file
-    log(`${storeSink.requests} requests, ${storeSink.samples} samples stored in ${o.store}`);
+    log(
+      `${storeSink.requests} requests, ${storeSink.samples - store!.duplicateSamples} samples ` +
+        `stored in ${o.store}` +
+        (store!.duplicateSamples ? ` (${store!.duplicateSamples} already stored, skipped)` : ""),
+    );
     return;
   }
   await output!.close();

@@ -104,7 +104,12 @@ async function serveRead(o: ServeReadOptions): Promise<void> {
     pool?.close();
     await store.close(); // with --write-path: releases the writer lock and its `.writer` file
   }
-  if (sink) log(`${sink.requests} write requests, ${sink.samples} samples stored`);
+  if (sink) {
+    log(
+      `${sink.requests} write requests, ${sink.samples - store.duplicateSamples} samples stored` +
+        (store.duplicateSamples ? ` (${store.duplicateSamples} already stored, skipped)` : ""),
+    );
+  }
 }
 
 /** The `serve-read` subcommand. */

@@ -24,12 +24,20 @@ export interface ExportOptions {
 
 const utf8 = new TextEncoder();
 
+/** What {@linkcode exportNdjson} wrote. */
+export interface ExportCounts {
+  /** Series selected. */
+  series: number;
+  /** Sample lines written. */
+  samples: number;
+}
+
 /** Writes the selected series of `store` to `out` as NDJSON (see the module doc). */
 export async function exportNdjson(
   store: Store,
   out: WritableStream<Uint8Array>,
   options: ExportOptions = {},
-): Promise<void> {
+): Promise<ExportCounts> {
   const selectors = options.selectors ?? [];
   const startMs = options.startMs ?? -Infinity;
   const endMs = options.endMs ?? Infinity;
@@ -37,6 +45,7 @@ export async function exportNdjson(
     selectors.length === 0 || selectors.some((m) => matchesAllPairs(m, labels))
   ).filter((s) => s.maxTs >= startMs && s.minTs <= endMs);
   const writer = new NdjsonWriter(out, { bufferBytes: 256 * 1024 });
+  let samples = 0;
   try {
     // Metadata records first, for the metric names of the exported series (in series order).
     const names = new Set<string>();
@@ -57,6 +66,7 @@ export async function exportNdjson(
         const ts = block.timestampsMs;
         const v = block.values;
         const words = new Uint32Array(v.buffer, v.byteOffset, v.length * 2);
+        samples += ts.length;
         for (let i = 0; i < ts.length; i++) {
           const x = v[i];
           const p = x === x
@@ -69,4 +79,5 @@ export async function exportNdjson(
   } finally {
     await writer.release();
   }
+  return { series: series.length, samples };
 }

@@ -36,8 +36,12 @@ export interface IngestOptions {
 
 /** The end-of-run summary (`--report json` prints exactly this object). */
 export interface IngestReport {
-  /** Samples stored by this run. */
+  /** Samples this run read (all stored but `duplicateSamples`). */
   samples: number;
+  /** Samples not stored again: the store already held them (same series, timestamp, value bits). */
+  duplicateSamples: number;
+  /** Samples stored although their timestamp was already stored with other value bits. */
+  conflictingSamples: number;
   /** Series those samples belong to. */
   series: number;
   /** Segment files written by this run: by its commits and by its compactions. */
@@ -86,6 +90,8 @@ export async function ingestNdjson(
   const started = options.startedMs ?? performance.now();
   const log = options.log ?? ((line: string) => console.error(`wattwave compress: ${line}`));
   const before = store.stats();
+  const duplicatesBefore = store.duplicateSamples;
+  const conflictsBefore = store.conflictingSamples;
   const compaction = emptyCompactResult();
   const addCompaction = (c: CompactResult | undefined) => {
     if (c) addCompactResult(compaction, c);
@@ -222,6 +228,8 @@ export async function ingestNdjson(
     (before.segmentBytes + before.indexBytes);
   const report: IngestReport = {
     samples,
+    duplicateSamples: store.duplicateSamples - duplicatesBefore,
+    conflictingSamples: store.conflictingSamples - conflictsBefore,
     series: series.size,
     segments: segments + compaction.filesWritten,
     bytesOnDisk,
@@ -262,6 +270,12 @@ export function formatIngestReport(report: IngestReport, verified: boolean): str
       : "") +
     (compaction.rangesIn
       ? `, compacted ${compaction.rangesIn} ranges of ${compaction.series} series into ${compaction.rangesOut} (${compaction.filesDeleted} files deleted)`
+      : "") +
+    (report.duplicateSamples
+      ? `, ${report.duplicateSamples} samples already stored (skipped)`
+      : "") +
+    (report.conflictingSamples
+      ? `, ${report.conflictingSamples} samples at a stored timestamp with another value (kept)`
       : "") +
     ` in ${report.seconds.toFixed(2)} s`);
 }

@@ -23,7 +23,15 @@ import type { LabelPairs } from "../model/labels.ts";
 import { SeriesBuffers } from "./buffers.ts";
 import { CommittedIndex } from "./committed.ts";
 import { type CompactionContext, compactionDue, planCompaction, runCompaction } from "./compact.ts";
-import { type FileEntry, type MetadataEntry, pairsKey, type RangeEntry } from "./index_file.ts";
+import {
+  type FileEntry,
+  INDEX_FILE,
+  type MetadataEntry,
+  pairsKey,
+  type RangeEntry,
+} from "./index_file.ts";
+import { type DedupeCounts, dedupeRuns } from "./dedupe.ts";
+import { type AnalyzeOptions, analyzeStore, type StoreAnalysis } from "./inspect.ts";
 import { SegmentPacker } from "./packing.ts";
 import { SegmentReader } from "./reads.ts";
 import { removeOrphans, removeStaleTemps } from "./recovery.ts";
@@ -52,6 +60,7 @@ export type {
 export { pairsKey, seriesId } from "./index_file.ts";
 export type { LabelPairs };
 export * from "./types.ts";
+export type { AnalyzeOptions, StoreAnalysis } from "./inspect.ts";
 
 /** A range written to disk and not yet in the index. */
 interface PendingRange {
@@ -77,6 +86,7 @@ export class Store {
   #pendingFiles: FileEntry[] = [];
   #pendingRanges: PendingRange[] = [];
   #pendingMetadata = new Map<string, MetadataEntry>();
+  #dedupe: DedupeCounts = { duplicates: 0, conflicts: 0 };
 
   private constructor(dir: string, options: StoreOptions) {
     this.dir = dir;
@@ -125,6 +135,15 @@ export class Store {
       try {
         const st = await Deno.stat(store.dir);
         if (!st.isDirectory) throw new InputError("not a directory", { where: store.dir });
+        if (
+          !(await exists(`${store.dir}/${INDEX_FILE}`)) &&
+          !(await exists(`${store.dir}/${SEGMENTS_DIR}`))
+        ) {
+          throw new InputError(
+            `not a wattwave store (no ${INDEX_FILE} and no ${SEGMENTS_DIR}/; make one with \`wattwave compress --store\`)`,
+            { where: store.dir },
+          );
+        }
       } catch (err) {
         if (err instanceof Deno.errors.NotFound) {
           throw new InputError("store directory does not exist", { where: store.dir });
@@ -145,6 +164,16 @@ export class Store {
   /** Samples compaction rewrote, read back and compared (with `verify`). */
   get verifiedCompactedSamples(): number {
     return this.#packer.verifiedCompactedSamples;
+  }
+
+  /** Appended samples not stored because the store already held them (same timestamp and bits). */
+  get duplicateSamples(): number {
+    return this.#dedupe.duplicates;
+  }
+
+  /** Appended samples stored although their timestamp was stored with other value bits. */
+  get conflictingSamples(): number {
+    return this.#dedupe.conflicts;
   }
 
   /**
@@ -245,8 +274,11 @@ export class Store {
 
   /** Writes every waiting run into files: long ones alone, short ones packed by series key. */
   async #writeRuns(): Promise<void> {
-    const { runs, samples } = this.#buffers.takeRuns();
-    if (!runs.length) return;
+    const taken = this.#buffers.takeRuns();
+    const samples = taken.samples;
+    if (!taken.runs.length) return;
+    // Samples the store already holds are not stored again (see `dedupe.ts`).
+    const runs = await dedupeRuns(taken.runs, this.#committed, this.#reader, this.#dedupe);
     for (const group of this.#packer.groupRuns(runs)) {
       const { file, ranges } = await this.#packer.writeFile(group.map((r) => r.block));
       this.#pendingFiles.push(file);
@@ -428,8 +460,32 @@ export class Store {
     return this.#reader.read(id, startMs, endMs);
   }
 
+  /** What the committed store holds, from the index alone (see `inspect.ts`). */
+  analyze(options: AnalyzeOptions = {}): StoreAnalysis {
+    return analyzeStore(this.#committed, options);
+  }
+
+  /** The metric names (`__name__`) of the committed series. */
+  metricNames(): Set<string> {
+    const names = new Set<string>();
+    for (const s of this.#committed.index.series) {
+      for (const [k, v] of s.labels) if (k === "__name__") names.add(v);
+    }
+    return names;
+  }
+
   /** Path of a segment file of this store. */
   segmentPath(file: string): string {
     return this.#committed.segmentPath(file);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
   }
 }
