@@ -8,6 +8,7 @@ import { IncompleteRunError, UsageError } from "../lib/errors.ts";
 import {
   collectLabel,
   collectString,
+  parseByteSize,
   parseDurationMs,
   parseNonNegativeInt,
   parsePositiveInt,
@@ -17,6 +18,7 @@ import { readNdjsonColumns } from "../lib/ndjson/column_reader.ts";
 import { defaultParseWorkers } from "../lib/workers/counts.ts";
 import { PROTOCOL_HEADERS, RemoteWriteClient } from "../lib/remote/push/write_client.ts";
 import { RemoteWriteBatcher } from "../lib/remote/push/write_batcher.ts";
+import { DiskQueue } from "../lib/remote/push/disk_queue.ts";
 import { onShutdownSignal } from "../lib/cli/signals.ts";
 
 /** Options of `wattwave push` as parsed. */
@@ -34,6 +36,8 @@ interface PushOptions {
   shutdownGrace: number;
   strict?: boolean;
   parseWorkers: number;
+  queueDir?: string;
+  queueMaxBytes: number;
 }
 
 async function readSecret(path: string, what: string): Promise<string> {
@@ -102,31 +106,53 @@ async function push(files: string[], o: PushOptions): Promise<void> {
   const url = checkUrl(o.url);
   const headers = await requestHeaders(o);
   const started = performance.now();
+  const log = (line: string) => console.error(`wattwave push: ${line}`);
+  // With a queue nothing is lost by waiting: retries go on until delivered, backing off to a
+  // minute; without one they are bounded and the batch is dropped after them.
+  const queue = o.queueDir !== undefined
+    ? await DiskQueue.open(o.queueDir, { maxBytes: o.queueMaxBytes, log })
+    : undefined;
+  if (queue && queue.stats.backlogBatches > 0) {
+    log(
+      `queue ${o.queueDir}: ${queue.stats.backlogSamples} samples in ` +
+        `${queue.stats.backlogBatches} batches left by an earlier run, sent first`,
+    );
+  }
   const shutdown = new AbortController();
+  const stopReading = new AbortController();
   const client = new RemoteWriteClient(url, {
     headers,
     timeoutMs: o.timeout,
-    maxRetries: o.maxRetries,
+    maxRetries: queue ? Infinity : o.maxRetries,
+    maxBackoffMs: queue ? 60_000 : undefined,
     signal: shutdown.signal,
     onRetry: (err, waitMs, attempt) =>
-      console.error(`wattwave push: ${err.message}; retry ${attempt} in ${Math.round(waitMs)} ms`),
+      log(`${err.message}; retry ${attempt} in ${Math.round(waitMs)} ms`),
   });
   const batcher = new RemoteWriteBatcher(client, {
     batchSize: o.batchSize,
     flushIntervalMs: o.flushInterval,
     extraLabels: o.label,
-    onDropped: (err, samples) =>
-      console.error(`wattwave push: dropped ${samples} samples: ${(err as Error).message}`),
+    queue,
+    onDropped: (err, samples) => log(`dropped ${samples} samples: ${(err as Error).message}`),
+    onFatal: () => stopReading.abort(),
   });
   const readStats: ReadStats = { lines: 0, badLines: 0, bytes: 0 };
-  const sources = await openSources(files);
-  // A signal ends the reading (what was read is still sent), then the flush gets a grace period.
-  const stopReading = new AbortController();
+  let sources;
+  try {
+    sources = await openSources(files);
+  } catch (err) {
+    queue?.close();
+    throw err;
+  }
+  // A signal ends the reading (what was read is still sent), then the flush gets a grace period;
+  // with a queue it ends at once: what is not delivered stays queued.
   let graceTimer: ReturnType<typeof setTimeout> | undefined;
   const unlisten = onShutdownSignal(() => {
     stopReading.abort();
+    if (queue) shutdown.abort();
     // Flush what is buffered, but do not wait out every retry against a dead endpoint.
-    graceTimer = setTimeout(() => shutdown.abort(), o.shutdownGrace);
+    else graceTimer = setTimeout(() => shutdown.abort(), o.shutdownGrace);
   });
   try {
     await readNdjsonColumns(sources, readStats, (cols) => batcher.addColumns(cols), {
@@ -135,20 +161,40 @@ async function push(files: string[], o: PushOptions): Promise<void> {
       signal: stopReading.signal,
     });
   } finally {
-    // EOF, a signal or an error: flush what is buffered and wait for in-flight requests.
+    // EOF, a signal or an error: flush what is buffered and wait for in-flight requests. With a
+    // queue, delivery of what is left gets the grace period; the rest stays queued.
+    if (queue && !shutdown.signal.aborted) {
+      graceTimer = setTimeout(() => shutdown.abort(), o.shutdownGrace);
+    }
     await batcher.close();
     clearTimeout(graceTimer);
     unlisten();
+    queue?.close();
   }
   const s = batcher.stats;
   const seconds = ((performance.now() - started) / 1000).toFixed(2);
-  console.error(
-    `wattwave push: read ${s.samplesIn} samples (${readStats.badLines} bad lines), sent ${s.samplesSent}, ` +
-      `retried ${s.retries}, dropped ${s.samplesDropped}, ${s.requests} requests, ${seconds} s`,
+  const queued = queue
+    ? `, queued ${queue.stats.queuedSamples} (${queue.samples} left in ${o.queueDir}` +
+      (queue.stats.droppedSamples
+        ? `, ${queue.stats.droppedSamples} dropped over --queue-max-bytes`
+        : "") +
+      (queue.stats.damagedFiles ? `, ${queue.stats.damagedFiles} damaged files skipped` : "") +
+      (s.backlogSent ? `, ${s.backlogSent} from an earlier run delivered` : "") + ")"
+    : "";
+  log(
+    `read ${s.samplesIn} samples (${readStats.badLines} bad lines), sent ${s.samplesSent}, ` +
+      `retried ${s.retries}, dropped ${s.samplesDropped}${queued}, ${s.requests} requests, ${seconds} s`,
   );
-  if (s.samplesDropped > 0 || readStats.badLines > 0) {
+  if (batcher.fatal) {
+    throw new UsageError(
+      `${batcher.fatal.message}` +
+        (queue ? ` (the undelivered samples stay in ${o.queueDir})` : ""),
+    );
+  }
+  const lost = s.samplesDropped + (queue?.stats.droppedSamples ?? 0);
+  if (lost > 0 || readStats.badLines > 0) {
     throw new IncompleteRunError(
-      `push incomplete: ${s.samplesDropped} samples dropped, ${readStats.badLines} bad lines skipped`,
+      `push incomplete: ${lost} samples dropped, ${readStats.badLines} bad lines skipped`,
     );
   }
 }
@@ -172,7 +218,10 @@ export function pushCommand(): CommandUnknownOpts {
         .argParser(parseDurationMs).default(30_000, "30s"),
     )
     .addOption(
-      new Option("--shutdown-grace <duration>", "after SIGINT/SIGTERM, how long retries may go on")
+      new Option(
+        "--shutdown-grace <duration>",
+        "after SIGINT/SIGTERM (with --queue-dir: after the end of input), how long retries may go on",
+      )
         .argParser(parseDurationMs).default(10_000, "10s"),
     )
     .option(
@@ -193,6 +242,18 @@ export function pushCommand(): CommandUnknownOpts {
         .argParser(collectLabel).default({}, "none"),
     )
     .option("--strict", "stop at the first bad NDJSON line instead of skipping it")
+    .option(
+      "--queue-dir <dir>",
+      "durable queue: batches are synced here before sending, kept until delivered, retried " +
+        "without limit, and sent first by the next push on the same directory",
+    )
+    .addOption(
+      new Option(
+        "--queue-max-bytes <size>",
+        "largest queue; beyond it the oldest batches are dropped",
+      )
+        .argParser(parseByteSize).default(1024 ** 3, "1GiB"),
+    )
     .addOption(
       new Option(
         "--parse-workers <n>",
@@ -201,7 +262,10 @@ export function pushCommand(): CommandUnknownOpts {
     )
     .addHelpText(
       "after",
-      "\nExit: 0 when every sample was delivered; 1 when any was dropped or a line was bad; 2 usage.\n" +
+      "\nExit: 0 when every sample was delivered (with --queue-dir: delivered or queued); 1 when any\n" +
+        "was dropped or a line was bad; 2 usage, or a failure no retry can heal (a blocked port).\n" +
+        "With --queue-dir, kill -9 loses at most the batch being filled (--batch-size samples or\n" +
+        "--flush-interval of input); SIGINT/SIGTERM end at once and leave the rest queued.\n" +
         "Example:\n  wattwave sample | wattwave push --url http://127.0.0.1:9090/api/v1/write --label host=a",
     )
     .action(async (files, options) => {

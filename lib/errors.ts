@@ -30,16 +30,25 @@ export class RemoteError extends Error {
   readonly retryable: boolean;
   /** For 429 and 503: how long the peer asked us to wait, in milliseconds. */
   readonly retryAfterMs?: number;
+  /** The request cannot work with this configuration at all (a blocked port, no permission). */
+  readonly permanent: boolean;
   /** HTTP attempts made before giving up (set by the sender; 1 when not retried). */
   attempts = 1;
   constructor(
     message: string,
-    options: { status: number; retryable: boolean; retryAfterMs?: number; cause?: unknown },
+    options: {
+      status: number;
+      retryable: boolean;
+      retryAfterMs?: number;
+      permanent?: boolean;
+      cause?: unknown;
+    },
   ) {
     super(message, { cause: options.cause });
     this.status = options.status;
     this.retryable = options.retryable;
     this.retryAfterMs = options.retryAfterMs;
+    this.permanent = options.permanent ?? false;
   }
 }
 

@@ -2,6 +2,9 @@
  * Batching samples into remote-write requests: grouped by series, labels sorted by name
  * (with `__name__`), samples of a series in time order, metadata attached to the next request.
  * One request is in flight while the next batch fills; memory is bounded by the queue length.
+ * With a {@linkcode DiskQueue}, every batch is written to it (synced) before it is sent and
+ * deleted once delivered; what is not delivered (an outage, a shutdown) stays there for the next
+ * run, and the batches an earlier run left are sent first.
  *
  * @module
  */
@@ -16,6 +19,7 @@ import { SeriesMap } from "../../model/series_map.ts";
 import type { SampleColumns } from "../../ndjson/columns.ts";
 import { RemoteError } from "../../errors.ts";
 import { snappyEncode } from "../codec/snappy.ts";
+import type { DiskQueue, QueuedBatch } from "./disk_queue.ts";
 import type { RemoteWriteClient } from "./write_client.ts";
 import {
   encodeLabelBlock,
@@ -35,6 +39,13 @@ export interface RemoteWriteBatcherOptions {
   maxQueuedRequests?: number;
   /** Called when a request can never be delivered (4xx, or retries used up). */
   onDropped?: (err: unknown, samples: number) => void;
+  /** The durable queue (`push --queue-dir`). Default none: batches live in memory only. */
+  queue?: DiskQueue;
+  /**
+   * Called once when a failure cannot heal (a port the runtime blocks, no permission): sending
+   * stops, and with a queue the batch stays queued.
+   */
+  onFatal?: (err: RemoteError) => void;
 }
 
 /** Counters for the end-of-run summary. */
@@ -51,6 +62,8 @@ export interface PushStats {
   requests: number;
   /** Compressed bytes delivered. */
   bytesSent: number;
+  /** Samples of an earlier run's queue delivered by this one. */
+  backlogSent: number;
 }
 
 interface SeriesBuf {
@@ -70,9 +83,17 @@ interface ParserSeries {
 }
 
 interface PendingRequest {
-  body: Uint8Array;
+  /** The body while it is held in memory (with a queue, only until it is on disk). */
+  body: Uint8Array | undefined;
   samples: number;
+  /** With a queue: the batch once it is on disk. */
+  persisted?: Promise<QueuedBatch>;
+  /** From an earlier run's queue. */
+  backlog?: boolean;
 }
+
+/** Batches cut but not yet on disk before `add` waits (with a queue). */
+const MAX_UNPERSISTED = 4;
 
 /** Turns records into remote-write requests and sends them through a {@linkcode RemoteWriteClient}. */
 export class RemoteWriteBatcher {
@@ -84,6 +105,7 @@ export class RemoteWriteBatcher {
     retries: 0,
     requests: 0,
     bytesSent: 0,
+    backlogSent: 0,
   };
   #client: RemoteWriteClient;
   #batchSize: number;
@@ -104,6 +126,13 @@ export class RemoteWriteBatcher {
   #timer: ReturnType<typeof setInterval> | undefined;
   #lastCutMs = Date.now();
   #flushIntervalMs: number;
+  #diskQueue?: DiskQueue;
+  #persistChain: Promise<unknown> = Promise.resolve();
+  #unpersisted = 0;
+  #onFatal?: (err: RemoteError) => void;
+  #stopped = false;
+  /** The failure that stopped sending for good, if any. */
+  fatal: RemoteError | undefined;
 
   /** A batcher sending through `client`. Call {@linkcode close} at the end. */
   constructor(client: RemoteWriteClient, options: RemoteWriteBatcherOptions = {}) {
@@ -113,6 +142,18 @@ export class RemoteWriteBatcher {
     this.#maxQueued = options.maxQueuedRequests ?? 2;
     this.#onDropped = options.onDropped;
     this.#flushIntervalMs = options.flushIntervalMs ?? 1000;
+    this.#diskQueue = options.queue;
+    this.#onFatal = options.onFatal;
+    // The batches an earlier run left in the queue go first, oldest first.
+    for (const b of this.#diskQueue?.batches ?? []) {
+      this.#queue.push({
+        body: undefined,
+        samples: b.samples,
+        persisted: Promise.resolve(b),
+        backlog: true,
+      });
+    }
+    if (this.#queue.length) this.#pump();
     this.#timer = setInterval(() => {
       if (Date.now() - this.#lastCutMs >= this.#flushIntervalMs) this.cut();
     }, Math.max(10, Math.min(this.#flushIntervalMs / 4, 250)));
@@ -221,7 +262,10 @@ export class RemoteWriteBatcher {
 
   /** Undefined when the send queue has room, else a promise resolved when it has. */
   #space(): Promise<void> | undefined {
-    if (this.#queue.length >= this.#maxQueued) {
+    const full = this.#diskQueue
+      ? this.#unpersisted >= MAX_UNPERSISTED
+      : this.#queue.length >= this.#maxQueued;
+    if (full) {
       return new Promise((resolve) => this.#spaceWaiters.push(resolve));
     }
     return undefined;
@@ -257,32 +301,100 @@ export class RemoteWriteBatcher {
       this.#byKey.clear();
       for (const p of this.#parsers.values()) p.bufs.length = 0; // in place: addColumns holds it
     }
-    this.#queue.push({ body, samples });
+    const req: PendingRequest = { body, samples };
+    const queue = this.#diskQueue;
+    if (queue) {
+      // On disk (in cut order) before it is sent; then only the next one to send keeps its body.
+      this.#unpersisted++;
+      const persisted = this.#persistChain.then(() => queue.append(body, samples));
+      req.persisted = persisted;
+      this.#persistChain = persisted.then(() => {
+        this.#unpersisted--;
+        if (this.#queue[0] !== req) req.body = undefined;
+        this.#wake();
+      }, () => {
+        this.#unpersisted--;
+        this.#wake();
+      });
+    }
+    this.#queue.push(req);
     this.#pump();
   }
 
+  #wake(): void {
+    const waiter = this.#spaceWaiters.shift();
+    waiter?.();
+  }
+
   #pump(): void {
-    if (this.#sending) return;
+    if (this.#sending || this.#stopped) return;
     this.#sending = (async () => {
-      while (this.#queue.length) {
+      while (this.#queue.length && !this.#stopped) {
         const req = this.#queue[0];
-        try {
-          const out = await this.#client.send(req.body);
-          this.stats.retries += out.attempts - 1;
-          this.stats.samplesSent += req.samples;
-          this.stats.bytesSent += req.body.length;
-        } catch (err) {
-          if (err instanceof RemoteError) this.stats.retries += err.attempts - 1;
-          this.stats.samplesDropped += req.samples;
-          this.#onDropped?.(err, req.samples);
-        }
-        this.stats.requests++;
+        if (this.#diskQueue) await this.#sendQueued(req);
+        else await this.#sendInMemory(req);
         this.#queue.shift();
-        const waiter = this.#spaceWaiters.shift();
-        waiter?.();
+        this.#wake();
       }
       this.#sending = undefined;
     })();
+  }
+
+  async #sendInMemory(req: PendingRequest): Promise<void> {
+    try {
+      const out = await this.#client.send(req.body!);
+      this.stats.retries += out.attempts - 1;
+      this.stats.samplesSent += req.samples;
+      this.stats.bytesSent += req.body!.length;
+    } catch (err) {
+      if (err instanceof RemoteError) this.stats.retries += err.attempts - 1;
+      if (this.#isFatal(err)) return;
+      this.stats.samplesDropped += req.samples;
+      this.#onDropped?.(err, req.samples);
+    }
+    this.stats.requests++;
+  }
+
+  /** Sends one queued batch; deletes it once delivered or refused for good, else leaves it. */
+  async #sendQueued(req: PendingRequest): Promise<void> {
+    const queue = this.#diskQueue!;
+    const batch = await req.persisted!;
+    if (!queue.has(batch)) return; // dropped by the queue bound (counted there)
+    const body = req.body ?? await queue.read(batch);
+    req.body = undefined;
+    if (!body) return; // damaged file: set aside and reported by the queue
+    try {
+      const out = await this.#client.send(body);
+      this.stats.retries += out.attempts - 1;
+      this.stats.samplesSent += req.samples;
+      if (req.backlog) this.stats.backlogSent += req.samples;
+      this.stats.bytesSent += body.length;
+    } catch (err) {
+      if (err instanceof RemoteError) this.stats.retries += err.attempts - 1;
+      // Only a refusal for good (4xx but 429) drops a queued batch; anything else that ends
+      // the retries (a shutdown, a permanent failure) leaves it queued for the next run.
+      const refused = err instanceof RemoteError && err.status >= 400 && !err.retryable;
+      if (this.#isFatal(err) || !refused) {
+        queue.release(batch);
+        this.#stopped = true;
+        return;
+      }
+      this.stats.samplesDropped += req.samples;
+      this.#onDropped?.(err, req.samples);
+    }
+    this.stats.requests++;
+    await queue.remove(batch);
+  }
+
+  /** Whether `err` can never heal; then sending stops and `onFatal` is told (once). */
+  #isFatal(err: unknown): boolean {
+    if (!(err instanceof RemoteError) || !err.permanent) return false;
+    this.#stopped = true;
+    if (!this.fatal) {
+      this.fatal = err;
+      this.#onFatal?.(err);
+    }
+    return true;
   }
 
   /** Sends what is buffered and waits until every request is delivered or dropped. */
@@ -290,6 +402,7 @@ export class RemoteWriteBatcher {
     clearInterval(this.#timer);
     this.cut();
     while (this.#sending) await this.#sending;
+    await this.#persistChain; // with a queue: whatever was cut is on disk
     for (const w of this.#spaceWaiters.splice(0)) w();
   }
 }

@@ -8,6 +8,7 @@
 import { RemoteError } from "../../errors.ts";
 import { VERSION } from "../../version.ts";
 import { sleep } from "../../sleep.ts";
+import { describeFetchError } from "./fetch_error.ts";
 
 /** Headers remote write 1.0 requires; users cannot override them. */
 export const PROTOCOL_HEADERS: Readonly<Record<string, string>> = {
@@ -23,7 +24,7 @@ export interface RemoteWriteClientOptions {
   headers?: Record<string, string>;
   /** Timeout of one HTTP attempt, ms. Default 30000. */
   timeoutMs?: number;
-  /** Retries after the first attempt for retryable failures. Default 10. */
+  /** Retries after the first attempt for retryable failures (Infinity: until it works). Default 10. */
   maxRetries?: number;
   /** First backoff, ms. Default 100. */
   minBackoffMs?: number;
@@ -89,12 +90,24 @@ export class RemoteWriteClient {
         signal,
       });
     } catch (err) {
-      const why = timeout.aborted
-        ? `no answer within ${this.#o.timeoutMs} ms`
-        : (err as Error).message;
-      throw new RemoteError(`POST ${this.url} failed: ${why}`, {
+      if (timeout.aborted) {
+        throw new RemoteError(
+          `POST ${this.url} failed: no answer within ${this.#o.timeoutMs} ms`,
+          { status: 0, retryable: true, cause: err },
+        );
+      }
+      if (this.#signal?.aborted) {
+        throw new RemoteError(`POST ${this.url} stopped: shutting down`, {
+          status: 0,
+          retryable: false,
+          cause: err,
+        });
+      }
+      const failure = describeFetchError(err, this.url);
+      throw new RemoteError(`POST ${this.url} failed: ${failure.message}`, {
         status: 0,
-        retryable: true,
+        retryable: !failure.permanent,
+        permanent: failure.permanent,
         cause: err,
       });
     }
