@@ -84,8 +84,10 @@ const CLIENTS = [
   "wattwave --parse-workers 0",
   "wattwave --parse-workers 2",
   "wattwave --batch-size 10000",
+  "wattwave --queue-dir",
   "curl",
 ] as const;
+const queueBytes: number[] = [];
 const runs: Record<string, { s: number[]; rss: number[] }> = {};
 for (const c of CLIENTS) runs[c] = { s: [], rss: [] };
 for (let rep = 0; rep < REPS; rep++) {
@@ -100,11 +102,17 @@ for (let rep = 0; rep < REPS; rep++) {
       "--url",
       `${vm.url}/api/v1/write`,
     ];
+    const queueDir = `${dir}/queue-${rep}`;
+    const flags = who === "wattwave --queue-dir"
+      ? ["--queue-dir", queueDir]
+      : who.split(" ").slice(1);
     const argv = who === "curl"
       ? curlPostArgv(vmPath, `${vm.url}/api/v1/import`)
-      : [...push, ...who.split(" ").slice(1), ndjsonPath];
+      : [...push, ...flags, ndjsonPath];
     const r = await timeCommand(argv);
     if (r.code !== 0) throw new Error(`${who} failed: ${r.stderr}`);
+    const qb = /queued \d+ in (\d+) bytes/.exec(r.stderr);
+    if (qb) queueBytes.push(Number(qb[1]));
     // Both ends must have landed every sample: ask VictoriaMetrics.
     await fetch(`${vm.url}/internal/force_flush`).then((x) => x.body?.cancel());
     const q = await (await fetch(
@@ -134,6 +142,13 @@ for (const who of CLIENTS) {
     `| ${name} | ${w.toFixed(2)} | ${fmt(total / w)} | ${fmt(Math.max(...runs[who].rss))} | ${
       (w / c).toFixed(2)
     }× |`,
+  );
+}
+if (queueBytes.length) {
+  const w = median(runs["wattwave --queue-dir"].s) / median(runs.wattwave.s);
+  console.log(
+    `\n--queue-dir: ${(median(queueBytes) / total).toFixed(3)} queue bytes per sample, ` +
+      `wall time ${w.toFixed(2)}× plain wattwave`,
   );
 }
 await Deno.remove(dir, { recursive: true });

@@ -174,7 +174,8 @@ async function push(files: string[], o: PushOptions): Promise<void> {
   const s = batcher.stats;
   const seconds = ((performance.now() - started) / 1000).toFixed(2);
   const queued = queue
-    ? `, queued ${queue.stats.queuedSamples} (${queue.samples} left in ${o.queueDir}` +
+    ? `, queued ${queue.stats.queuedSamples} in ${queue.stats.queuedBytes} bytes ` +
+      `(${queue.samples} left in ${o.queueDir}` +
       (queue.stats.droppedSamples
         ? `, ${queue.stats.droppedSamples} dropped over --queue-max-bytes`
         : "") +

@@ -157,7 +157,7 @@ Deno.test("push --queue-dir from cron: three runs while the endpoint is down, on
     for (let f = 0; f < 3; f++) {
       const r = await runWattwave([...args, files[f]]);
       assertEquals(r.code, 0, r.stderr);
-      assert(/queued 150 \((\d+) left/.test(r.stderr), r.stderr);
+      assert(/queued 150 in \d+ bytes \(\d+ left/.test(r.stderr), r.stderr);
     }
     const recv = await startReceive(["--port", String(port)]);
     const r = await runWattwave([...args, files[3]]);

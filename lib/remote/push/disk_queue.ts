@@ -54,6 +54,8 @@ export interface DiskQueueStats {
   backlogSamples: number;
   /** Samples written to the queue by this run. */
   queuedSamples: number;
+  /** Bytes of the files this run wrote to the queue. */
+  queuedBytes: number;
   /** Samples dropped because the queue was over `maxBytes`. */
   droppedSamples: number;
   /** Damaged files skipped. */
@@ -76,6 +78,7 @@ export class DiskQueue {
     backlogBatches: 0,
     backlogSamples: 0,
     queuedSamples: 0,
+    queuedBytes: 0,
     droppedSamples: 0,
     damagedFiles: 0,
   };
@@ -207,6 +210,7 @@ export class DiskQueue {
     this.#batches.push(batch);
     this.#bytes += bytes.length;
     this.stats.queuedSamples += samples;
+    this.stats.queuedBytes += bytes.length;
     await this.#enforceBound();
     return batch;
   }
