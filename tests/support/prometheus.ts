@@ -28,6 +28,8 @@ export interface StartPrometheusOptions {
   flags?: string[];
   /** Accept remote write (`--web.enable-remote-write-receiver`). Default true. */
   remoteWriteReceiver?: boolean;
+  /** Port to listen on. Default a free one. */
+  port?: number;
 }
 
 /** Path of the prometheus binary (env `PROMETHEUS_BIN` or `prometheus` on PATH). */
@@ -39,7 +41,7 @@ export function prometheusBin(): string {
 export async function startPrometheus(
   options: StartPrometheusOptions = {},
 ): Promise<PrometheusHandle> {
-  const port = freePort();
+  const port = options.port ?? freePort();
   const dataDir = await Deno.makeTempDir({ prefix: "wattwave-prom-" });
   const configPath = `${dataDir}/prometheus.yml`;
   let config = options.config ?? "";

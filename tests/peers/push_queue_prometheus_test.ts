@@ -1,0 +1,102 @@
+/**
+ * `push --queue-dir` through an outage of a real Prometheus 2.42: input pushed while it is down,
+ * `push` killed with SIGKILL twice meanwhile; once Prometheus is up, every sample that reached
+ * the queue is in its TSDB, exactly once.
+ */
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
+import { decodeWriteRequest } from "../../lib/remote/codec/write_request.ts";
+import { snappyDecode } from "../../lib/remote/codec/snappy.ts";
+import { runWattwave, spawnWattwave } from "../support/cli.ts";
+import { collect, freePort } from "../support/net.ts";
+import { waitUntil } from "../support/lines.ts";
+import { promQuery, startPrometheus } from "../support/prometheus.ts";
+import { peerTest } from "../support/peers.ts";
+
+const SERIES = 4;
+const STEPS = 300;
+
+peerTest(
+  ["prometheus"],
+  "push --queue-dir: Prometheus down, two kill -9, Prometheus up: every queued sample once",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "wattwave-queue-prom-" });
+    const port = freePort();
+    const url = `http://127.0.0.1:${port}/api/v1/write`;
+    // Recent timestamps (Prometheus refuses samples far older than a series' newest).
+    const t0 = Math.floor(Date.now() / 1000) * 1000 - (STEPS + 60) * 1000;
+    const reached = new Set<string>();
+    const queueFiles = async () => {
+      const names: string[] = [];
+      for await (const e of Deno.readDir(dir)) if (e.name.endsWith(".wwq")) names.push(e.name);
+      return names;
+    };
+    try {
+      for (let run = 0; run < 3; run++) {
+        const child = spawnWattwave(
+          [
+            "push",
+            "--url",
+            url,
+            "--queue-dir",
+            dir,
+            "--batch-size",
+            "50",
+            "--shutdown-grace",
+            "300ms",
+          ],
+          { stdin: "piped" },
+        );
+        const stderr = collect(child.stderr);
+        const stdout = collect(child.stdout);
+        const lines: string[] = [];
+        for (let i = (run * STEPS) / 3; i < ((run + 1) * STEPS) / 3; i++) {
+          for (let s = 0; s < SERIES; s++) {
+            lines.push(
+              `{"name":"queued_outage","labels":{"s":"${s}"},"timestamp":${
+                t0 + i * 1000
+              },"value":${i}}`,
+            );
+          }
+        }
+        const before = (await queueFiles()).length;
+        const w = child.stdin.getWriter();
+        await w.write(new TextEncoder().encode(lines.join("\n") + "\n"));
+        if (run < 2) {
+          await waitUntil(
+            async () => (await queueFiles()).length >= before + 4,
+            "batches in the queue",
+          );
+          child.kill("SIGKILL");
+          await w.close().catch(() => {});
+        } else await w.close();
+        await child.status;
+        await stderr;
+        await stdout;
+        for (const name of await queueFiles()) {
+          const bytes = await Deno.readFile(`${dir}/${name}`);
+          for (const s of decodeWriteRequest(snappyDecode(bytes.subarray(16), 1 << 26)).series) {
+            const sv = Object.fromEntries(s.labels).s;
+            for (const t of s.timestampsMs) reached.add(`${sv}/${t}`);
+          }
+        }
+      }
+      const prom = await startPrometheus({ port });
+      try {
+        const r = await runWattwave(["push", "--url", url, "--queue-dir", dir], { stdin: "" });
+        assertEquals(r.code, 0, r.stderr);
+        const series = await promQuery(prom.url, `queued_outage[1h]`);
+        const got: string[] = [];
+        for (const s of series) {
+          for (const [t] of s.values!) got.push(`${s.metric.s}/${Math.round(t * 1000)}`);
+        }
+        assertEquals(new Set(got).size, got.length);
+        for (const k of reached) assert(got.includes(k), `queued sample ${k} is not in Prometheus`);
+        assert(reached.size >= 2 * 4 * 50, `${reached.size} samples reached the queue`);
+      } finally {
+        await prom.stop();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
