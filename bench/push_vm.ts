@@ -18,14 +18,14 @@ import {
   curlPostArgv,
   fmt,
   median,
+  nabDataArg,
   readNabSeries,
-  sharedData,
   timeCommand,
 } from "./support.ts";
 
 const SAMPLES = Number(arg("samples", "2000000"));
 const REPS = Number(arg("reps", "3"));
-const DATA = arg("data", sharedData("nab"));
+const DATA = nabDataArg();
 
 // Values as numbers: the NDJSON and VictoriaMetrics' JSON both carry them as JSON numbers.
 const base = (await readNabSeries(DATA)).map((s) => ({

@@ -24,14 +24,14 @@ import {
   curlPostArgv,
   fmt,
   median,
+  nabDataArg,
   readNabSeries,
-  sharedData,
   timeCommand,
 } from "./support.ts";
 
 const ROWS = Number(arg("rows", "5000000"));
 const REPS = Number(arg("reps", "3"));
-const DATA = arg("data", sharedData("nab"));
+const DATA = nabDataArg();
 
 // Real series in unix seconds, moved to end a minute ago; values as written in the files.
 const nowS = Math.floor(Date.now() / 1000);

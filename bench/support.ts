@@ -65,6 +65,11 @@ export function sharedData(sub = ""): string {
   return sub ? root + sub : root.replace(/\/$/, "");
 }
 
+/** `--data DIR`, by default the NAB series of the shared data. */
+export function nabDataArg(): string {
+  return arg("data", sharedData("nab"));
+}
+
 /** The value of `--name VALUE` on the command line, or `def`. */
 export function arg(name: string, def: string): string {
   const i = Deno.args.indexOf(`--${name}`);

@@ -4,13 +4,14 @@
  * job id, results handed back as transferred buffers, and close.
  *
  * Jobs go to the ready worker with the fewest jobs in flight (at most `maxInFlightPerWorker`
- * each; the rest wait in a queue). Jobs are copied to the worker, not transferred, so that a job
- * whose worker fails can run again: a worker that fails (an uncaught error, a setup that fails,
- * a module that cannot load) leaves the rotation for good and its jobs go back to the front of
- * the queue for another worker or, when none is left, to `runHere` on the calling thread (or are
- * rejected with {@linkcode WorkerPoolUnavailableError} without one). A job that throws inside a
- * healthy worker is that job's error, not the worker's: it is rejected with the error
- * `reviveError` makes of it.
+ * each; the rest wait in a queue). Jobs are copied to the worker, so that a job whose worker
+ * fails can run again: a worker that fails (an uncaught error, a setup that fails, a module that
+ * cannot load) leaves the rotation for good and its jobs go back to the front of the queue for
+ * another worker or, when none is left, to `runHere` on the calling thread (or are rejected with
+ * {@linkcode WorkerPoolUnavailableError} without one). A pool may instead hand a job's buffers
+ * over (`transfer`): no second copy, but such a job cannot run again, so when its worker fails it
+ * is rejected with {@linkcode WorkerFailedError}. A job that throws inside a healthy worker is
+ * that job's error, not the worker's: it is rejected with the error `reviveError` makes of it.
  *
  * The worker side is `serve.ts`.
  *
@@ -21,6 +22,11 @@ import type { FromWorker, ToWorker, WorkerErrorInfo } from "./protocol.ts";
 /** No worker of the pool can take jobs (all failed, or the pool was closed). */
 export class WorkerPoolUnavailableError extends Error {
   override name = "WorkerPoolUnavailableError";
+}
+
+/** A job's buffers were handed to a worker that failed: the job cannot run again. */
+export class WorkerFailedError extends Error {
+  override name = "WorkerFailedError";
 }
 
 /** Options of {@linkcode WorkerPool}. */
@@ -41,11 +47,17 @@ export interface WorkerPoolOptions<J, R> {
   reviveError?: (info: WorkerErrorInfo) => Error;
   /** Told once per worker that fails, with the reason (for logs). */
   onWorkerFailed?: (reason: string) => void;
+  /**
+   * The buffers of a job to hand over to its worker instead of copying them (they become
+   * unusable here; see the module doc). Default: none, every job is copied.
+   */
+  transfer?: (job: J) => Transferable[];
 }
 
 interface Job<J, R> {
   id: number;
   job: J;
+  transferred?: boolean;
   owner: object | undefined;
   resolve: (r: R) => void;
   reject: (err: unknown) => void;
@@ -192,7 +204,9 @@ export class WorkerPool<J, R> {
       const job = this.#queue.shift()!;
       best.inFlight.set(job.id, job);
       const msg: ToWorker = { kind: "job", id: job.id, job: job.job };
-      best.worker!.postMessage(msg);
+      const transfer = this.#options.transfer?.(job.job) ?? [];
+      if (transfer.length) job.transferred = true;
+      best.worker!.postMessage(msg, transfer);
     }
   }
 
@@ -235,8 +249,13 @@ export class WorkerPool<J, R> {
     slot.ready = false;
     slot.worker?.terminate();
     if (!this.#closed) this.#options.onWorkerFailed?.(reason);
-    // Its jobs run again first, in their order, on another worker or here.
-    const back = [...slot.inFlight.values()].sort((a, b) => a.id - b.id);
+    // Its jobs run again first, in their order, on another worker or here (those whose buffers
+    // it was handed cannot: they fail with it).
+    const back: Job<J, R>[] = [];
+    for (const j of [...slot.inFlight.values()].sort((a, b) => a.id - b.id)) {
+      if (j.transferred) j.reject(new WorkerFailedError(reason));
+      else back.push(j);
+    }
     slot.inFlight.clear();
     this.#queue = back.concat(this.#queue);
     this.#pump();

@@ -1,5 +1,5 @@
 import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
-import { WorkerPool, WorkerPoolUnavailableError } from "./pool.ts";
+import { WorkerFailedError, WorkerPool, WorkerPoolUnavailableError } from "./pool.ts";
 import type { TestJob } from "./test_worker.ts";
 
 const url = new URL("./test_worker.ts", import.meta.url);
@@ -103,4 +103,25 @@ Deno.test("WorkerPool: runAll shares jobs with the calling thread; close rejects
     p.close();
   }
   await rejects(p.run({ n: 1 }), WorkerPoolUnavailableError);
+});
+
+Deno.test("WorkerPool: a job whose buffers were handed over fails with its worker", async () => {
+  const failures: string[] = [];
+  const p = new WorkerPool<TestJob & { bytes?: Uint8Array }, number>({
+    url,
+    workers: 2,
+    name: "test",
+    init: (index) => ({ index, steadyIndex: -1 }),
+    transfer: (job) => (job.bytes ? [job.bytes.buffer as ArrayBuffer] : []),
+    onWorkerFailed: (r) => failures.push(r),
+  });
+  try {
+    const bytes = new Uint8Array(16);
+    await rejects(p.run({ n: 1, crash: true, bytes }), WorkerFailedError);
+    strictEqual(bytes.byteLength, 0, "the buffer went to the worker");
+    strictEqual(await p.run({ n: 4, bytes: new Uint8Array(4) }), 8);
+    strictEqual(failures.length, 1);
+  } finally {
+    p.close();
+  }
 });
