@@ -99,8 +99,9 @@ async function wattwave(): Promise<void> {
     const w = child.stdin.getWriter();
     await w.write(new TextEncoder().encode(text));
     if (k < 2) {
-      // Killed once most of this part is queued (its own progress), like a crash mid-outage.
-      const want = before + Math.floor((samples.length * 0.8) / 500);
+      // Killed once this part is in the queue (as vmagent is once its import was answered and a
+      // second passed for its queue to reach disk), like a crash mid-outage.
+      const want = before + Math.floor(samples.length / 500);
       await waitUntil(
         async () =>
           (await files()) >= want,
