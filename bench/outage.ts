@@ -70,7 +70,13 @@ async function wattwave(): Promise<void> {
     for await (const e of Deno.readDir(dir)) {
       if (!e.name.endsWith(".wwq")) continue;
       const bytes = await Deno.readFile(`${dir}/${e.name}`);
-      for (const s of decodeWriteRequest(snappyDecode(bytes.subarray(16), 1 << 26)).series) {
+      let series;
+      try {
+        series = decodeWriteRequest(snappyDecode(bytes.subarray(16), 1 << 26)).series;
+      } catch {
+        continue; // torn by the kill: it never reached the queue
+      }
+      for (const s of series) {
         const sv = Object.fromEntries(s.labels).s;
         for (const t of s.timestampsMs) reached.add(key(Number(sv), t));
       }

@@ -42,7 +42,12 @@ async function queuedKeys(dir: string): Promise<Set<string>> {
   for await (const e of Deno.readDir(dir)) {
     if (!e.name.endsWith(".wwq")) continue;
     const bytes = await Deno.readFile(`${dir}/${e.name}`);
-    const req = decodeWriteRequest(snappyDecode(bytes.subarray(16), 1 << 26));
+    let req;
+    try {
+      req = decodeWriteRequest(snappyDecode(bytes.subarray(16), 1 << 26));
+    } catch {
+      continue; // torn by the kill: it never reached the queue
+    }
     for (const s of req.series) {
       const l = Object.fromEntries(s.labels);
       for (const t of s.timestampsMs) keys.add(`${l.file}/${l.s}/${t}`);

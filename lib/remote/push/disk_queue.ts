@@ -110,9 +110,6 @@ export class DiskQueue {
     const names: string[] = [];
     for await (const e of Deno.readDir(dir)) {
       if (e.isFile && NAME_RE.test(e.name)) names.push(e.name);
-      else if (e.isFile && e.name.endsWith(`${SUFFIX}.tmp`)) {
-        await Deno.remove(`${dir}/${e.name}`).catch(() => {}); // a write that never finished
-      }
     }
     names.sort();
     for (const name of names) {
@@ -184,11 +181,15 @@ export class DiskQueue {
     return this.#bytes;
   }
 
-  /** Writes a batch durably (file synced, directory synced) and returns it. */
+  /**
+   * Writes a batch durably and returns it: the file is written under its final name and its
+   * data synced (a write torn by a crash fails its length or CRC check and is set aside), then
+   * the directory is synced so that the file survives a power loss too; appends that come while
+   * a directory sync runs share the next one.
+   */
   async append(body: Uint8Array, samples: number): Promise<QueuedBatch> {
     const seq = this.#nextSeq++;
     const path = this.#path(seq);
-    const tmp = `${path}.tmp`;
     const bytes = new Uint8Array(HEADER_BYTES + body.length);
     const dv = new DataView(bytes.buffer);
     dv.setUint32(0, MAGIC, true); // 4 bytes: magic "WWQ1"
@@ -196,7 +197,7 @@ export class DiskQueue {
     dv.setUint32(8, body.length, true); // 4 bytes: body length
     dv.setUint32(12, crc32c(body), true); // 4 bytes: CRC-32C of the body
     bytes.set(body, HEADER_BYTES); // the body
-    const f = await Deno.open(tmp, { write: true, createNew: true });
+    const f = await Deno.open(path, { write: true, createNew: true });
     try {
       let at = 0;
       while (at < bytes.length) at += await f.write(bytes.subarray(at));
@@ -204,15 +205,34 @@ export class DiskQueue {
     } finally {
       f.close();
     }
-    await Deno.rename(tmp, path);
-    await syncDir(this.dir);
+    await this.#syncDirShared();
     const batch: QueuedBatch = { seq, samples, bytes: bytes.length };
-    this.#batches.push(batch);
+    // Appends may finish out of order: keep the list in sequence order.
+    let at = this.#batches.length;
+    while (at > 0 && this.#batches[at - 1].seq > seq) at--;
+    this.#batches.splice(at, 0, batch);
     this.#bytes += bytes.length;
     this.stats.queuedSamples += samples;
     this.stats.queuedBytes += bytes.length;
     await this.#enforceBound();
     return batch;
+  }
+
+  #dirSync: Promise<void> | undefined;
+  #dirSyncAgain: Promise<void> | undefined;
+
+  /** A directory sync that starts after this call (joined by other callers meanwhile). */
+  #syncDirShared(): Promise<void> {
+    if (!this.#dirSync) {
+      this.#dirSync = syncDir(this.dir).finally(() => this.#dirSync = undefined);
+      return this.#dirSync;
+    }
+    // One is running (it may have started before our file existed): share the next one.
+    this.#dirSyncAgain ??= this.#dirSync.catch(() => {}).then(() => {
+      this.#dirSyncAgain = undefined;
+      return this.#syncDirShared();
+    });
+    return this.#dirSyncAgain;
   }
 
   /** Drops the oldest batches not being sent while the queue is over its bound. */

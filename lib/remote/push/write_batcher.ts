@@ -93,7 +93,9 @@ interface PendingRequest {
 }
 
 /** Batches cut but not yet on disk before `add` waits (with a queue). */
-const MAX_UNPERSISTED = 4;
+const MAX_UNPERSISTED = 16;
+/** With a queue, bodies kept in memory for sending (beyond, they are read back from disk). */
+const MAX_HELD_BODY_BYTES = 16 * 1024 * 1024;
 
 /** Turns records into remote-write requests and sends them through a {@linkcode RemoteWriteClient}. */
 export class RemoteWriteBatcher {
@@ -129,6 +131,7 @@ export class RemoteWriteBatcher {
   #diskQueue?: DiskQueue;
   #persistChain: Promise<unknown> = Promise.resolve();
   #unpersisted = 0;
+  #heldBodyBytes = 0;
   #onFatal?: (err: RemoteError) => void;
   #stopped = false;
   /** The failure that stopped sending for good, if any. */
@@ -305,17 +308,25 @@ export class RemoteWriteBatcher {
     const queue = this.#diskQueue;
     if (queue) {
       // On disk (in cut order) before it is sent; then only the next one to send keeps its body.
+      // Appends run side by side (their order is in their sequence numbers); the file of each
+      // is on disk before it is sent.
       this.#unpersisted++;
-      const persisted = this.#persistChain.then(() => queue.append(body, samples));
+      const persisted = queue.append(body, samples);
       req.persisted = persisted;
-      this.#persistChain = persisted.then(() => {
+      this.#heldBodyBytes += body.length;
+      const done = persisted.then(() => {
         this.#unpersisted--;
-        if (this.#queue[0] !== req) req.body = undefined;
+        // On disk now: beyond a few MiB of queued bodies, sending reads them back from there.
+        if (this.#heldBodyBytes > MAX_HELD_BODY_BYTES && this.#queue[0] !== req && req.body) {
+          this.#heldBodyBytes -= req.body.length;
+          req.body = undefined;
+        }
         this.#wake();
       }, () => {
         this.#unpersisted--;
         this.#wake();
       });
+      this.#persistChain = Promise.all([this.#persistChain, done]);
     }
     this.#queue.push(req);
     this.#pump();
@@ -360,6 +371,7 @@ export class RemoteWriteBatcher {
     const queue = this.#diskQueue!;
     const batch = await req.persisted!;
     if (!queue.has(batch)) return; // dropped by the queue bound (counted there)
+    if (req.body) this.#heldBodyBytes -= req.body.length;
     const body = req.body ?? await queue.read(batch);
     req.body = undefined;
     if (!body) return; // damaged file: set aside and reported by the queue
@@ -383,7 +395,11 @@ export class RemoteWriteBatcher {
       this.#onDropped?.(err, req.samples);
     }
     this.stats.requests++;
-    await queue.remove(batch);
+    // Deleting the delivered file does not hold up the next send (close waits for it).
+    const removed = queue.remove(batch).catch((err) =>
+      console.error(`wattwave push: cannot delete delivered queue file: ${(err as Error).message}`)
+    );
+    this.#persistChain = Promise.all([this.#persistChain, removed]);
   }
 
   /** Whether `err` can never heal; then sending stops and `onFatal` is told (once). */
