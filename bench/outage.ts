@@ -13,6 +13,7 @@
  */
 import { decodeWriteRequest } from "../lib/remote/codec/write_request.ts";
 import { snappyDecode } from "../lib/remote/codec/snappy.ts";
+import { parseQueueFile } from "../lib/remote/push/disk_queue.ts";
 import { spawnWattwave } from "../tests/support/cli.ts";
 import { collect, freePort, waitForHttp } from "../tests/support/net.ts";
 import { startReceive } from "../tests/support/receive.ts";
@@ -70,15 +71,12 @@ async function wattwave(): Promise<void> {
     for await (const e of Deno.readDir(dir)) {
       if (!e.name.endsWith(".wwq")) continue;
       const bytes = await Deno.readFile(`${dir}/${e.name}`);
-      let series;
-      try {
-        series = decodeWriteRequest(snappyDecode(bytes.subarray(16), 1 << 26)).series;
-      } catch {
-        continue; // torn by the kill: it never reached the queue
-      }
-      for (const s of series) {
-        const sv = Object.fromEntries(s.labels).s;
-        for (const t of s.timestampsMs) reached.add(key(Number(sv), t));
+      // Records torn by the kill never reached the queue: parseQueueFile leaves them out.
+      for (const rec of parseQueueFile(bytes).records) {
+        for (const s of decodeWriteRequest(snappyDecode(rec.body, 1 << 26)).series) {
+          const sv = Object.fromEntries(s.labels).s;
+          for (const t of s.timestampsMs) reached.add(key(Number(sv), t));
+        }
       }
     }
   };
@@ -92,26 +90,29 @@ async function wattwave(): Promise<void> {
     const text = samples.map((x) =>
       `{"name":"outage","labels":{"s":"${x.s}"},"timestamp":${x.t},"value":${x.t % 1000}}`
     ).join("\n") + "\n";
-    const files = async () => {
+    const queued = async () => {
       let n = 0;
       for await (const e of Deno.readDir(dir)) {
-        if (e.name.endsWith(".wwq")) {
-          n++;
+        if (!e.name.endsWith(".wwq")) {
+          continue;
+        }
+        for (const r of parseQueueFile(await Deno.readFile(`${dir}/${e.name}`)).records) {
+          n += r.samples;
         }
       }
       return n;
     };
-    const before = await files();
+    const before = await queued();
     const w = child.stdin.getWriter();
     await w.write(new TextEncoder().encode(text));
     if (k < 2) {
       // Killed once this part is in the queue (as vmagent is once its import was answered and a
       // second passed for its queue to reach disk), like a crash mid-outage.
-      const want = before + Math.floor(samples.length / 500);
+      const want = before + samples.length;
       await waitUntil(
         async () =>
-          (await files()) >= want,
-        "the queue to fill",
+          (await queued()) >= want,
+        `part ${k} in the queue`,
         60_000,
       );
       child.kill("SIGKILL");

@@ -1,9 +1,11 @@
 /**
- * The durable queue of `push --queue-dir`: every batch (a snappy WriteRequest) is a file of its
- * own, written and synced before it is sent and deleted once a 2xx says it was delivered. A later
- * `push` on the same directory finds what is left and sends it first, oldest first.
+ * The durable queue of `push --queue-dir`: every batch (a snappy WriteRequest) is on disk and
+ * synced before it is sent, and deleted once a 2xx says it was delivered. A later `push` on the
+ * same directory finds what is left and sends it first, oldest first.
  *
- * File `DIR/<16-digit sequence>.wwq`:
+ * Batches are written in groups (group commit): the batches cut while one file is being written
+ * and synced go together into the next file, so a fast input costs one sync per group, not per
+ * batch. File `DIR/<16-digit sequence>.wwq` holds one or more records:
  *
  * | bytes | field |
  * | --- | --- |
@@ -13,10 +15,11 @@
  * | 4 | CRC-32C (Castagnoli) of the body, u32 little-endian |
  * | n | body: the snappy-compressed WriteRequest, as sent |
  *
- * A file whose length or CRC does not match (a write torn by a crash) is renamed to
- * `*.damaged`, reported, and skipped: never sent, never blocking the rest. `DIR/LOCK` is held
- * (flock) while a `push` uses the directory: a second one is refused. Beyond `maxBytes` the
- * oldest batches not being sent are dropped and counted.
+ * A record whose header, length or CRC does not match (a write torn by a crash) is reported and
+ * skipped, with what follows it in its file: never sent, never blocking the other files. A file
+ * is deleted once all its batches are delivered (or dropped). `DIR/LOCK` is held (flock) while a
+ * `push` uses the directory: a second one is refused. Beyond `maxBytes` the oldest batches not
+ * being sent are dropped and counted.
  *
  * @module
  */
@@ -28,14 +31,57 @@ const HEADER_BYTES = 16;
 const SUFFIX = ".wwq";
 const NAME_RE = /^(\d{16})\.wwq$/;
 
-/** One batch in the queue. */
+/** One batch in the queue: a record of a queue file. */
 export interface QueuedBatch {
-  /** Sequence number (the file name). */
+  /** Sequence number of its file. */
   seq: number;
+  /** Byte offset of its record in the file. */
+  offset: number;
   /** Samples in it (from the header). */
   samples: number;
-  /** File size, bytes. */
+  /** Bytes of its record (header and body). */
   bytes: number;
+}
+
+/** A record read from a queue file. */
+export interface QueueRecord {
+  /** Byte offset of the record. */
+  offset: number;
+  /** Samples (from the header). */
+  samples: number;
+  /** The body. */
+  body: Uint8Array;
+}
+
+/**
+ * The records of a queue file's bytes, in order; `damaged` says why the rest of the file (from
+ * byte `damagedAt`) could not be read, when it could not.
+ */
+export function parseQueueFile(
+  bytes: Uint8Array,
+): { records: QueueRecord[]; damaged?: string; damagedAt?: number } {
+  const records: QueueRecord[] = [];
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = 0;
+  while (at < bytes.length) {
+    if (bytes.length - at < HEADER_BYTES) {
+      return { records, damaged: "a record shorter than its header", damagedAt: at };
+    }
+    if (dv.getUint32(at, true) !== MAGIC) return { records, damaged: "bad magic", damagedAt: at };
+    const samples = dv.getUint32(at + 4, true);
+    const length = dv.getUint32(at + 8, true);
+    const end = at + HEADER_BYTES + length;
+    if (end > bytes.length) {
+      return { records, damaged: `a record of ${length} bytes is cut short`, damagedAt: at };
+    }
+    const body = bytes.subarray(at + HEADER_BYTES, end);
+    if (crc32c(body) !== dv.getUint32(at + 12, true)) {
+      return { records, damaged: "CRC-32C does not match", damagedAt: at };
+    }
+    records.push({ offset: at, samples, body });
+    at = end;
+  }
+  return { records };
 }
 
 /** Options of {@linkcode DiskQueue.open}. */
@@ -54,11 +100,11 @@ export interface DiskQueueStats {
   backlogSamples: number;
   /** Samples written to the queue by this run. */
   queuedSamples: number;
-  /** Bytes of the files this run wrote to the queue. */
+  /** Bytes of the records this run wrote to the queue. */
   queuedBytes: number;
   /** Samples dropped because the queue was over `maxBytes`. */
   droppedSamples: number;
-  /** Damaged files skipped. */
+  /** Damaged files (or damaged tails of files) skipped. */
   damagedFiles: number;
 }
 
@@ -69,6 +115,13 @@ async function syncDir(dir: string): Promise<void> {
   } finally {
     f.close();
   }
+}
+
+interface PendingAppend {
+  body: Uint8Array;
+  samples: number;
+  resolve: (b: QueuedBatch) => void;
+  reject: (err: unknown) => void;
 }
 
 /** A queue directory held by this process (see the module doc). */
@@ -82,14 +135,18 @@ export class DiskQueue {
     droppedSamples: 0,
     damagedFiles: 0,
   };
+  /** The queue directory. */
   readonly dir: string;
   #lock: Deno.FsFile;
   #batches: QueuedBatch[] = []; // in order, oldest first
-  #inFlight = new Set<number>();
+  #live = new Map<number, number>(); // file sequence → batches of it not yet removed
+  #inFlight = new Set<QueuedBatch>();
   #bytes = 0;
   #nextSeq = 1;
   #maxBytes: number;
   #log: (line: string) => void;
+  #pending: PendingAppend[] = [];
+  #writing = false;
 
   private constructor(dir: string, lock: Deno.FsFile, options: DiskQueueOptions) {
     this.dir = dir;
@@ -114,14 +171,19 @@ export class DiskQueue {
     names.sort();
     for (const name of names) {
       const seq = Number(NAME_RE.exec(name)![1]);
-      const path = `${dir}/${name}`;
-      const header = await q.#readHeader(path);
-      if (!header) continue;
-      q.#batches.push({ seq, samples: header.samples, bytes: header.bytes });
-      q.#bytes += header.bytes;
-      q.stats.backlogBatches++;
-      q.stats.backlogSamples += header.samples;
       q.#nextSeq = seq + 1;
+      const path = `${dir}/${name}`;
+      const parsed = parseQueueFile(await Deno.readFile(path));
+      if (parsed.damaged) q.#reportDamaged(path, parsed.damaged, parsed.records.length);
+      if (parsed.records.length === 0) {
+        await Deno.rename(path, `${path}.damaged`).catch(() => {});
+        continue;
+      }
+      for (const r of parsed.records) {
+        q.#add({ seq, offset: r.offset, samples: r.samples, bytes: HEADER_BYTES + r.body.length });
+        q.stats.backlogBatches++;
+        q.stats.backlogSamples += r.samples;
+      }
     }
     return q;
   }
@@ -130,38 +192,25 @@ export class DiskQueue {
     return `${this.dir}/${String(seq).padStart(16, "0")}${SUFFIX}`;
   }
 
-  async #damaged(path: string, why: string): Promise<void> {
+  #reportDamaged(path: string, why: string, readable: number): void {
     this.stats.damagedFiles++;
-    this.#log(`damaged queue file ${path} skipped (${why}); kept as ${path}.damaged`);
-    await Deno.rename(path, `${path}.damaged`).catch(() => {});
+    this.#log(
+      `damaged queue file ${path} skipped (${why})` +
+        (readable ? `: its first ${readable} batches are kept` : `; kept as ${path}.damaged`),
+    );
   }
 
-  /** The header of a queue file, or undefined (reported and set aside) when it is damaged. */
-  async #readHeader(path: string): Promise<{ samples: number; bytes: number } | undefined> {
-    const f = await Deno.open(path, { read: true });
-    try {
-      const st = await f.stat();
-      const head = new Uint8Array(HEADER_BYTES);
-      let got = 0;
-      while (got < HEADER_BYTES) {
-        const n = await f.read(head.subarray(got));
-        if (n === null) break;
-        got += n;
-      }
-      const dv = new DataView(head.buffer);
-      if (got < HEADER_BYTES || dv.getUint32(0, true) !== MAGIC) {
-        await this.#damaged(path, got < HEADER_BYTES ? "shorter than its header" : "bad magic");
-        return undefined;
-      }
-      const length = dv.getUint32(8, true);
-      if (st.size !== HEADER_BYTES + length) {
-        await this.#damaged(path, `${st.size} bytes, the header says ${HEADER_BYTES + length}`);
-        return undefined;
-      }
-      return { samples: dv.getUint32(4, true), bytes: st.size };
-    } finally {
-      f.close();
+  #add(batch: QueuedBatch): void {
+    // Groups may finish out of order: keep the list in file and record order.
+    let at = this.#batches.length;
+    while (at > 0) {
+      const b = this.#batches[at - 1];
+      if (b.seq < batch.seq || (b.seq === batch.seq && b.offset < batch.offset)) break;
+      at--;
     }
+    this.#batches.splice(at, 0, batch);
+    this.#bytes += batch.bytes;
+    this.#live.set(batch.seq, (this.#live.get(batch.seq) ?? 0) + 1);
   }
 
   /** Batches in the queue, oldest first (including those being sent). */
@@ -176,69 +225,80 @@ export class DiskQueue {
     return n;
   }
 
-  /** Bytes of the queue files. */
+  /** Bytes of the queued records. */
   get bytes(): number {
     return this.#bytes;
   }
 
   /**
-   * Writes a batch durably and returns it: the file is written under its final name and its
-   * data synced (a write torn by a crash fails its length or CRC check and is set aside), then
-   * the directory is synced so that the file survives a power loss too; appends that come while
-   * a directory sync runs share the next one.
+   * Writes a batch durably and returns it once its file's data and the directory are synced.
+   * Batches appended while a group is being written form the next group (one file, one sync).
    */
-  async append(body: Uint8Array, samples: number): Promise<QueuedBatch> {
-    const seq = this.#nextSeq++;
-    const path = this.#path(seq);
-    const bytes = new Uint8Array(HEADER_BYTES + body.length);
-    const dv = new DataView(bytes.buffer);
-    dv.setUint32(0, MAGIC, true); // 4 bytes: magic "WWQ1"
-    dv.setUint32(4, samples, true); // 4 bytes: samples
-    dv.setUint32(8, body.length, true); // 4 bytes: body length
-    dv.setUint32(12, crc32c(body), true); // 4 bytes: CRC-32C of the body
-    bytes.set(body, HEADER_BYTES); // the body
-    const f = await Deno.open(path, { write: true, createNew: true });
+  append(body: Uint8Array, samples: number): Promise<QueuedBatch> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ body, samples, resolve, reject });
+      if (!this.#writing) void this.#writeGroups();
+    });
+  }
+
+  async #writeGroups(): Promise<void> {
+    this.#writing = true;
     try {
-      let at = 0;
-      while (at < bytes.length) at += await f.write(bytes.subarray(at));
+      while (this.#pending.length) {
+        const group = this.#pending;
+        this.#pending = [];
+        try {
+          const batches = await this.#writeFile(group);
+          for (let i = 0; i < group.length; i++) group[i].resolve(batches[i]);
+        } catch (err) {
+          for (const p of group) p.reject(err);
+        }
+        await this.#enforceBound();
+      }
+    } finally {
+      this.#writing = false;
+    }
+  }
+
+  /** One file holding `group` (written under its final name: a torn one fails its checks). */
+  async #writeFile(group: PendingAppend[]): Promise<QueuedBatch[]> {
+    const seq = this.#nextSeq++;
+    let total = 0;
+    for (const p of group) total += HEADER_BYTES + p.body.length;
+    const bytes = new Uint8Array(total);
+    const dv = new DataView(bytes.buffer);
+    const batches: QueuedBatch[] = [];
+    let at = 0;
+    for (const p of group) {
+      dv.setUint32(at, MAGIC, true); // 4 bytes: magic "WWQ1"
+      dv.setUint32(at + 4, p.samples, true); // 4 bytes: samples
+      dv.setUint32(at + 8, p.body.length, true); // 4 bytes: body length
+      dv.setUint32(at + 12, crc32c(p.body), true); // 4 bytes: CRC-32C of the body
+      bytes.set(p.body, at + HEADER_BYTES); // the body
+      batches.push({ seq, offset: at, samples: p.samples, bytes: HEADER_BYTES + p.body.length });
+      at += HEADER_BYTES + p.body.length;
+    }
+    const f = await Deno.open(this.#path(seq), { write: true, createNew: true });
+    try {
+      let w = 0;
+      while (w < bytes.length) w += await f.write(bytes.subarray(w));
       await f.syncData();
     } finally {
       f.close();
     }
-    await this.#syncDirShared();
-    const batch: QueuedBatch = { seq, samples, bytes: bytes.length };
-    // Appends may finish out of order: keep the list in sequence order.
-    let at = this.#batches.length;
-    while (at > 0 && this.#batches[at - 1].seq > seq) at--;
-    this.#batches.splice(at, 0, batch);
-    this.#bytes += bytes.length;
-    this.stats.queuedSamples += samples;
-    this.stats.queuedBytes += bytes.length;
-    await this.#enforceBound();
-    return batch;
-  }
-
-  #dirSync: Promise<void> | undefined;
-  #dirSyncAgain: Promise<void> | undefined;
-
-  /** A directory sync that starts after this call (joined by other callers meanwhile). */
-  #syncDirShared(): Promise<void> {
-    if (!this.#dirSync) {
-      this.#dirSync = syncDir(this.dir).finally(() => this.#dirSync = undefined);
-      return this.#dirSync;
+    await syncDir(this.dir);
+    for (const b of batches) {
+      this.#add(b);
+      this.stats.queuedSamples += b.samples;
+      this.stats.queuedBytes += b.bytes;
     }
-    // One is running (it may have started before our file existed): share the next one.
-    this.#dirSyncAgain ??= this.#dirSync.catch(() => {}).then(() => {
-      this.#dirSyncAgain = undefined;
-      return this.#syncDirShared();
-    });
-    return this.#dirSyncAgain;
+    return batches;
   }
 
   /** Drops the oldest batches not being sent while the queue is over its bound. */
   async #enforceBound(): Promise<void> {
     while (this.#bytes > this.#maxBytes) {
-      const oldest = this.#batches.find((b) => !this.#inFlight.has(b.seq));
+      const oldest = this.#batches.find((b) => !this.#inFlight.has(b));
       if (!oldest || oldest === this.#batches.at(-1)) return; // keep the newest
       await this.remove(oldest);
       this.stats.droppedSamples += oldest.samples;
@@ -254,49 +314,51 @@ export class DiskQueue {
     return this.#batches.includes(batch);
   }
 
-  /** Reads a batch's body for sending (undefined when the file is damaged: set aside, reported). */
+  /** Reads a batch's body for sending (undefined when it is damaged: reported, dropped). */
   async read(batch: QueuedBatch): Promise<Uint8Array | undefined> {
     const path = this.#path(batch.seq);
-    this.#inFlight.add(batch.seq);
-    let bytes: Uint8Array;
+    this.#inFlight.add(batch);
+    let why: string | undefined;
+    let body: Uint8Array | undefined;
     try {
-      bytes = await Deno.readFile(path);
+      const f = await Deno.open(path, { read: true });
+      try {
+        const bytes = new Uint8Array(batch.bytes);
+        await f.seek(batch.offset, Deno.SeekMode.Start);
+        let got = 0;
+        while (got < bytes.length) {
+          const n = await f.read(bytes.subarray(got));
+          if (n === null) break;
+          got += n;
+        }
+        const parsed = parseQueueFile(bytes.subarray(0, got));
+        if (parsed.records.length === 1 && !parsed.damaged) body = parsed.records[0].body;
+        else why = parsed.damaged ?? "unreadable record";
+      } finally {
+        f.close();
+      }
     } catch (err) {
-      this.#inFlight.delete(batch.seq);
-      this.#forget(batch);
-      await this.#damaged(path, (err as Error).message);
-      return undefined;
+      why = (err as Error).message;
     }
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const body = bytes.subarray(HEADER_BYTES);
-    const why = bytes.length < HEADER_BYTES || dv.getUint32(0, true) !== MAGIC
-      ? "bad header"
-      : dv.getUint32(8, true) !== body.length
-      ? "length does not match"
-      : dv.getUint32(12, true) !== crc32c(body)
-      ? "CRC-32C does not match"
-      : undefined;
-    if (why) {
-      this.#inFlight.delete(batch.seq);
-      this.#forget(batch);
-      await this.#damaged(path, why);
-      return undefined;
-    }
-    return body;
+    if (body) return body;
+    this.#reportDamaged(path, `batch at byte ${batch.offset}: ${why}`, 0);
+    await this.remove(batch);
+    return undefined;
   }
 
-  #forget(batch: QueuedBatch): void {
-    const i = this.#batches.indexOf(batch);
-    if (i >= 0) {
-      this.#batches.splice(i, 1);
-      this.#bytes -= batch.bytes;
-    }
-  }
-
-  /** Deletes a batch (delivered, or refused for good). */
+  /** Deletes a batch (delivered, or refused for good); its file goes with its last batch. */
   async remove(batch: QueuedBatch): Promise<void> {
-    this.#inFlight.delete(batch.seq);
-    this.#forget(batch);
+    this.#inFlight.delete(batch);
+    const i = this.#batches.indexOf(batch);
+    if (i < 0) return;
+    this.#batches.splice(i, 1);
+    this.#bytes -= batch.bytes;
+    const left = (this.#live.get(batch.seq) ?? 1) - 1;
+    if (left > 0) {
+      this.#live.set(batch.seq, left);
+      return;
+    }
+    this.#live.delete(batch.seq);
     await Deno.remove(this.#path(batch.seq)).catch((err) => {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
     });
@@ -304,7 +366,7 @@ export class DiskQueue {
 
   /** The batch is no longer being sent (left for a later run). */
   release(batch: QueuedBatch): void {
-    this.#inFlight.delete(batch.seq);
+    this.#inFlight.delete(batch);
   }
 
   /** Releases the lock. */
