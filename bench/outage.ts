@@ -11,13 +11,11 @@
  *
  * @module
  */
-import { decodeWriteRequest } from "../lib/remote/codec/write_request.ts";
-import { snappyDecode } from "../lib/remote/codec/snappy.ts";
-import { parseQueueFile } from "../lib/remote/push/disk_queue.ts";
 import { spawnWattwave } from "../tests/support/cli.ts";
 import { collect, freePort, waitForHttp } from "../tests/support/net.ts";
 import { startReceive } from "../tests/support/receive.ts";
 import { waitUntil } from "../tests/support/lines.ts";
+import { queuedSamples } from "../tests/support/queue.ts";
 import { arg } from "./support.ts";
 
 const SERIES = Number(arg("series", "50"));
@@ -68,17 +66,7 @@ async function wattwave(): Promise<void> {
   const reached = new Set<string>();
   let fed = 0;
   const snapshot = async () => {
-    for await (const e of Deno.readDir(dir)) {
-      if (!e.name.endsWith(".wwq")) continue;
-      const bytes = await Deno.readFile(`${dir}/${e.name}`);
-      // Records torn by the kill never reached the queue: parseQueueFile leaves them out.
-      for (const rec of parseQueueFile(bytes).records) {
-        for (const s of decodeWriteRequest(snappyDecode(rec.body, 1 << 26)).series) {
-          const sv = Object.fromEntries(s.labels).s;
-          for (const t of s.timestampsMs) reached.add(key(Number(sv), t));
-        }
-      }
-    }
+    for (const q of await queuedSamples(dir)) reached.add(key(Number(q.labels.s), q.timestampMs));
   };
   const args = ["push", "--url", url, "--queue-dir", dir, "--batch-size", "500"];
   for (let k = 0; k < 3; k++) {
@@ -90,18 +78,8 @@ async function wattwave(): Promise<void> {
     const text = samples.map((x) =>
       `{"name":"outage","labels":{"s":"${x.s}"},"timestamp":${x.t},"value":${x.t % 1000}}`
     ).join("\n") + "\n";
-    const queued = async () => {
-      let n = 0;
-      for await (const e of Deno.readDir(dir)) {
-        if (!e.name.endsWith(".wwq")) {
-          continue;
-        }
-        for (const r of parseQueueFile(await Deno.readFile(`${dir}/${e.name}`)).records) {
-          n += r.samples;
-        }
-      }
-      return n;
-    };
+    const queued = async () =>
+      (await queuedSamples(dir)).length;
     const before = await queued();
     const w = child.stdin.getWriter();
     await w.write(new TextEncoder().encode(text));
@@ -110,8 +88,7 @@ async function wattwave(): Promise<void> {
       // second passed for its queue to reach disk), like a crash mid-outage.
       const want = before + samples.length;
       await waitUntil(
-        async () =>
-          (await queued()) >= want,
+        async () => (await queued()) >= want,
         `part ${k} in the queue`,
         60_000,
       );

@@ -4,12 +4,10 @@
  * file; network errors that name their cause.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
-import { decodeWriteRequest } from "../lib/remote/codec/write_request.ts";
-import { snappyDecode } from "../lib/remote/codec/snappy.ts";
-import { parseQueueFile } from "../lib/remote/push/disk_queue.ts";
 import { parseNdjson, runWattwave, spawnWattwave } from "./support/cli.ts";
 import { collect, freePort } from "./support/net.ts";
 import { startReceive } from "./support/receive.ts";
+import { queuedSamples } from "./support/queue.ts";
 import { lineReader, waitUntil } from "./support/lines.ts";
 
 const T0 = 1_732_350_000_000;
@@ -39,20 +37,9 @@ function received(stdout: string): string[] {
 
 /** Sample keys of every batch in the queue directory. */
 async function queuedKeys(dir: string): Promise<Set<string>> {
-  const keys = new Set<string>();
-  for await (const e of Deno.readDir(dir)) {
-    if (!e.name.endsWith(".wwq")) continue;
-    const bytes = await Deno.readFile(`${dir}/${e.name}`);
-    // Records torn by a kill never reached the queue: parseQueueFile leaves them out.
-    for (const rec of parseQueueFile(bytes).records) {
-      const req = decodeWriteRequest(snappyDecode(rec.body, 1 << 26));
-      for (const s of req.series) {
-        const l = Object.fromEntries(s.labels);
-        for (const t of s.timestampsMs) keys.add(`${l.file}/${l.s}/${t}`);
-      }
-    }
-  }
-  return keys;
+  return new Set(
+    (await queuedSamples(dir)).map((q) => `${q.labels.file}/${q.labels.s}/${q.timestampMs}`),
+  );
 }
 
 async function queueFiles(dir: string): Promise<number> {

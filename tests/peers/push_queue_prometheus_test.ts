@@ -4,14 +4,12 @@
  * the queue is in its TSDB, exactly once.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
-import { decodeWriteRequest } from "../../lib/remote/codec/write_request.ts";
-import { snappyDecode } from "../../lib/remote/codec/snappy.ts";
-import { parseQueueFile } from "../../lib/remote/push/disk_queue.ts";
 import { runWattwave, spawnWattwave } from "../support/cli.ts";
 import { collect, freePort } from "../support/net.ts";
 import { waitUntil } from "../support/lines.ts";
 import { promQuery, startPrometheus } from "../support/prometheus.ts";
 import { peerTest } from "../support/peers.ts";
+import { queuedSamples } from "../support/queue.ts";
 
 const SERIES = 4;
 const STEPS = 300;
@@ -26,11 +24,6 @@ peerTest(
     // Recent timestamps (Prometheus refuses samples far older than a series' newest).
     const t0 = Math.floor(Date.now() / 1000) * 1000 - (STEPS + 60) * 1000;
     const reached = new Set<string>();
-    const queueFiles = async () => {
-      const names: string[] = [];
-      for await (const e of Deno.readDir(dir)) if (e.name.endsWith(".wwq")) names.push(e.name);
-      return names;
-    };
     try {
       for (let run = 0; run < 3; run++) {
         const child = spawnWattwave(
@@ -59,22 +52,13 @@ peerTest(
             );
           }
         }
-        const queuedSamples = async () => {
-          let n = 0;
-          for (const name of await queueFiles()) {
-            for (const r of parseQueueFile(await Deno.readFile(`${dir}/${name}`)).records) {
-              n += r.samples;
-            }
-          }
-          return n;
-        };
-        const before = await queuedSamples();
+        const before = (await queuedSamples(dir)).length;
         const w = child.stdin.getWriter();
         await w.write(new TextEncoder().encode(lines.join("\n") + "\n"));
         if (run < 2) {
           // Killed once half of this run's input is queued: its own progress, not the clock.
           await waitUntil(
-            async () => (await queuedSamples()) >= before + 200,
+            async () => (await queuedSamples(dir)).length >= before + 200,
             "batches in the queue",
           );
           child.kill("SIGKILL");
@@ -83,16 +67,7 @@ peerTest(
         await child.status;
         await stderr;
         await stdout;
-        for (const name of await queueFiles()) {
-          const bytes = await Deno.readFile(`${dir}/${name}`);
-          // Records torn by the kill never reached the queue: parseQueueFile leaves them out.
-          for (const rec of parseQueueFile(bytes).records) {
-            for (const s of decodeWriteRequest(snappyDecode(rec.body, 1 << 26)).series) {
-              const sv = Object.fromEntries(s.labels).s;
-              for (const t of s.timestampsMs) reached.add(`${sv}/${t}`);
-            }
-          }
-        }
+        for (const q of await queuedSamples(dir)) reached.add(`${q.labels.s}/${q.timestampMs}`);
       }
       const prom = await startPrometheus({ port });
       try {
