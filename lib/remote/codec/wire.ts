@@ -135,6 +135,8 @@ export class WireReader {
         for (let i = start; i < end; i++) s += String.fromCharCode(this.bytes[i]);
         return s;
       }
+      // `apply` passes every byte as an argument: past ~125,000 the stack overflows.
+      if (end - start > 16_384) return utf8.decode(this.bytes.subarray(start, end));
       return String.fromCharCode.apply(
         null,
         this.bytes.subarray(start, end) as unknown as number[],

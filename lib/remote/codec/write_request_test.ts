@@ -195,3 +195,17 @@ Deno.test("WriteRequest: timestamps at every varint length edge encode byte for 
   })).finish();
   assertEquals(Array.from(mine), Array.from(ref));
 });
+
+Deno.test("WriteRequest: a label value of 200,000 ASCII bytes decodes (no stack overflow)", () => {
+  const long = "x".repeat(200_000);
+  const body = encodeWriteRequest([
+    {
+      labels: [["__name__", "m"], ["big", long]],
+      timestampsMs: [1],
+      values: new Float64Array([1]),
+    },
+  ]);
+  const back = decodeWriteRequest(body);
+  assertEquals(back.series[0].labels[1][1].length, 200_000);
+  assertEquals(back.series[0].labels[1][1], long);
+});
