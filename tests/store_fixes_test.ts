@@ -237,3 +237,37 @@ peerTest(
     }
   },
 );
+
+Deno.test("a store whose index.json.gz is gone is refused by export, compress and serve-read; no segment is deleted", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wattwave-noindex-" });
+  try {
+    const c = await runWattwave(["compress", "--store", dir], {
+      stdin: `{"name":"kept","timestamp":1000,"value":1}\n`,
+    });
+    assertEquals(c.code, 0, c.stderr);
+    await Deno.remove(`${dir}/index.json.gz`);
+    for (
+      const args of [
+        ["export", "--store", dir],
+        ["inspect", "--store", dir],
+        ["serve-read", "--store", dir, "--port", "0"],
+      ]
+    ) {
+      const r = await runWattwave(args);
+      assertEquals(r.code, 1, `${args[0]}: ${r.stderr}`);
+      assert(
+        /index\.json\.gz is missing but segments\/ holds 1 FLAC files/.test(r.stderr),
+        `${args[0]}: ${r.stderr}`,
+      );
+    }
+    const again = await runWattwave(["compress", "--store", dir], {
+      stdin: `{"name":"new","timestamp":1000,"value":1}\n`,
+    });
+    assertEquals(again.code, 1, again.stderr);
+    let flac = 0;
+    for await (const e of Deno.readDir(`${dir}/segments`)) if (e.name.endsWith(".flac")) flac++;
+    assertEquals(flac, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

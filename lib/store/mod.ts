@@ -29,6 +29,7 @@ import {
   type MetadataEntry,
   pairsKey,
   type RangeEntry,
+  writeIndex,
 } from "./index_file.ts";
 import { type DedupeCounts, dedupeRuns } from "./dedupe.ts";
 import { type AnalyzeOptions, analyzeStore, type StoreAnalysis } from "./inspect.ts";
@@ -130,7 +131,13 @@ export class Store {
     if (!store.#options.readOnly) {
       await Deno.mkdir(`${store.dir}/${SEGMENTS_DIR}`, { recursive: true });
       await removeStaleTemps(store.dir);
+      await store.#checkIndexPresent();
       store.#packer.writer = await WriterLock.acquire(`${store.dir}/${SEGMENTS_DIR}`);
+      // A new store gets an empty index at once: from then on, segments without an index mean
+      // the index was lost, never "nothing committed yet".
+      await store.#committed.locked(async (index) => {
+        if (!(await exists(`${store.dir}/${INDEX_FILE}`))) await writeIndex(store.dir, index);
+      });
     } else {
       try {
         const st = await Deno.stat(store.dir);
@@ -150,10 +157,34 @@ export class Store {
         }
         throw err;
       }
+      await store.#checkIndexPresent();
     }
     await store.refresh();
     if (!store.#options.readOnly) await removeOrphans(store.#committed, store.#packer.writer!.tag);
     return store;
+  }
+
+  /**
+   * Refuses a store whose segments are there but whose index is not (deleted or lost): opening it
+   * would read as empty, and a writer would delete every segment as an orphan.
+   */
+  async #checkIndexPresent(): Promise<void> {
+    if (await exists(`${this.dir}/${INDEX_FILE}`)) return;
+    let flac = 0;
+    try {
+      for await (const e of Deno.readDir(`${this.dir}/${SEGMENTS_DIR}`)) {
+        if (e.isFile && e.name.endsWith(".flac")) flac++;
+      }
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return;
+      throw err;
+    }
+    if (flac === 0) return;
+    throw new InputError(
+      `${INDEX_FILE} is missing but ${SEGMENTS_DIR}/ holds ${flac} FLAC files: not opened, so ` +
+        `that nothing is read as empty or deleted (restore ${INDEX_FILE}, or move the files away)`,
+      { where: this.dir },
+    );
   }
 
   /** Appended samples read back and compared so far (with `verify`); compaction not counted. */
