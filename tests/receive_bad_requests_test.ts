@@ -2,7 +2,8 @@
  * A table of bad requests against a real `wattwave receive`: each gets its status and a
  * one-line reason, and the server goes on serving a valid request afterwards.
  */
-import { assertEquals, assertMatch } from "./support/assert.ts";
+import { assert, assertEquals, assertMatch } from "./support/assert.ts";
+import { waitUntil } from "./support/lines.ts";
 import { startReceive } from "./support/receive.ts";
 import { encodeWriteRequest } from "../lib/remote/codec/write_request.ts";
 import { snappyEncode } from "../lib/remote/codec/snappy.ts";
@@ -149,4 +150,32 @@ Deno.test("receive: bad requests get 4xx with a reason; a valid request still su
   } finally {
     await recv.stop().catch(() => {});
   }
+});
+
+Deno.test("receive: a client gone mid-body is logged as such (not a 500); a snappy bomb is a 400", async () => {
+  const server = await startReceive();
+  const { hostname, port } = new URL(server.url);
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  await conn.write(new TextEncoder().encode(
+    `POST ${new URL(server.url).pathname} HTTP/1.1\r\nHost: x\r\nContent-Encoding: snappy\r\n` +
+      `Content-Type: application/x-protobuf\r\nContent-Length: 1000\r\n\r\n0123456789`,
+  ));
+  conn.close();
+  // A 7-byte body whose preamble claims 64 MiB.
+  const bomb = await fetch(server.url, {
+    method: "POST",
+    headers: HEADERS,
+    body: new Uint8Array([0x80, 0x80, 0x80, 0x20, 0x00, 0x41, 0x00]),
+  });
+  const why = await bomb.text();
+  assertEquals(bomb.status, 400, why);
+  assert(why.includes("cannot decode to the 67108864 bytes"), why);
+  await waitUntil(async () => {
+    const r = await fetch(server.baseUrl + "/-/healthy");
+    await r.body?.cancel();
+    return r.ok;
+  }, "the server to stay healthy");
+  const out = await server.stop();
+  assert(out.stderr.includes("the client closed the connection before the body ended"), out.stderr);
+  assert(!out.stderr.includes("500"), out.stderr);
 });

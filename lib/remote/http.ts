@@ -59,7 +59,18 @@ export async function readBodyLimited(req: Request, maxBytes: number): Promise<U
   let total = 0;
   const reader = req.body.getReader();
   while (true) {
-    const { done, value } = await reader.read();
+    let next: ReadableStreamReadResult<Uint8Array>;
+    try {
+      next = await reader.read();
+    } catch (err) {
+      throw new HttpRefusal(
+        400,
+        `the client closed the connection before the body ended (${total} bytes read: ${
+          (err as Error).message
+        })`,
+      );
+    }
+    const { done, value } = next;
     if (done) break;
     total += value.length;
     if (total > maxBytes) {

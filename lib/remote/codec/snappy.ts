@@ -90,10 +90,25 @@ export function snappyEncode(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   return snappy.compress(bytes);
 }
 
-/** Decompresses one block, refusing bodies that would decode to more than `maxDecodedBytes`. */
+/**
+ * Most bytes one byte of a snappy block can decode to: a 3-byte copy element (2-byte offset)
+ * yields at most 64 bytes; literals and shorter copies yield less.
+ */
+const MAX_EXPANSION = 64 / 3;
+
+/**
+ * Decompresses one block, refusing bodies that would decode to more than `maxDecodedBytes`, and
+ * blocks whose preamble claims more than their elements could produce (checked before
+ * allocating: a 7-byte block cannot decode to 64 MiB).
+ */
 export function snappyDecode(block: Uint8Array, maxDecodedBytes: number): Uint8Array {
   const length = snappyDecodedLength(block);
   if (length > maxDecodedBytes) throw new SnappyTooLargeError(length, maxDecodedBytes);
+  if (length > Math.ceil(block.length * MAX_EXPANSION)) {
+    throw new InputError(
+      `malformed snappy: a ${block.length}-byte block cannot decode to the ${length} bytes its preamble claims`,
+    );
+  }
   try {
     return snappy.uncompress(block, maxDecodedBytes);
   } catch (err) {

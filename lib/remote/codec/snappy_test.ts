@@ -2,6 +2,7 @@ import { deepStrictEqual, strictEqual, throws } from "node:assert/strict";
 import snappy from "snappyjs";
 import {
   snappyDecode,
+  snappyEncode,
   snappyEncodeLiteral,
   snappyLiteralHeader,
   snappyLiteralHeaderLength,
@@ -64,4 +65,13 @@ Deno.test("snappy literal: fuzz against snappyjs (random lengths and contents)",
     // The compressed form of the same bytes decodes to the same thing.
     deepStrictEqual(new Uint8Array(snappy.uncompress(snappy.compress(data))), data);
   }
+});
+
+Deno.test("snappyDecode: a preamble claiming more than the block could decode to is refused before allocating", () => {
+  // 64 MiB claimed (preamble 0x80 0x80 0x80 0x20), then a 1-byte literal: 7 bytes in all.
+  const block = new Uint8Array([0x80, 0x80, 0x80, 0x20, 0x00, 0x41, 0x00]);
+  throws(() => snappyDecode(block, 128 * 1024 * 1024), /cannot decode to the 67108864 bytes/);
+  // Real blocks at their best ratio stay accepted.
+  const zeros = new Uint8Array(1 << 20);
+  deepStrictEqual(snappyDecode(snappyEncode(zeros), 1 << 21), zeros);
 });
