@@ -337,3 +337,48 @@ Deno.test("serve-read: usage errors and help", async () => {
   strictEqual(missing.code, 1);
   ok(missing.stderr.includes("does not exist"), missing.stderr);
 });
+
+Deno.test("serve-read: a damaged frame aborts a streamed answer (not a clean end) with one log line, no stack", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wattwave-serve-damaged-" });
+  try {
+    const store = await Store.open(dir);
+    const ts = Array.from({ length: 5000 }, (_, i) => T0 + i * 1000);
+    await store.append([["__name__", "m"]], ts, Float64Array.from(ts, (_, i) => Math.sin(i / 10)));
+    await store.commit();
+    await store.close();
+    for await (const e of Deno.readDir(`${dir}/segments`)) {
+      if (!e.name.endsWith(".flac")) continue;
+      const path = `${dir}/segments/${e.name}`;
+      const bytes = await Deno.readFile(path);
+      for (let i = bytes.length >> 1; i < (bytes.length >> 1) + 40; i++) bytes[i] ^= 0x55;
+      await Deno.writeFile(path, bytes);
+    }
+    const server = await startServeRead(["--store", dir]);
+    let err = "";
+    try {
+      const body = snappyEncode(encodeReadRequest({
+        queries: [{
+          startMs: 0,
+          endMs: 2 * T0,
+          matchers: [{ name: "__name__", type: "=", value: "m" }],
+        }],
+        acceptedResponseTypes: [RESPONSE_STREAMED_XOR_CHUNKS],
+      }));
+      const r = await fetch(`${server.baseUrl}/api/v1/read`, { method: "POST", body });
+      strictEqual(r.status, 200);
+      let broken = false;
+      try {
+        await r.arrayBuffer();
+      } catch {
+        broken = true;
+      }
+      ok(broken, "the stream ended cleanly although a frame could not be decoded");
+    } finally {
+      err = await server.stop();
+    }
+    ok(err.includes("stream aborted:") && err.includes("CRC-16 mismatch"), err);
+    ok(!err.includes("    at "), err);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

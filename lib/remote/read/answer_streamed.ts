@@ -117,7 +117,11 @@ export function answerStreamed(
           err instanceof HttpRefusal ? err.status : 500,
           `stream aborted: ${msg}`,
         );
-        controller.error(err);
+        // The client must see a broken stream, not a clean end that looks complete; the error
+        // is already logged in one line, so the one the server logs again carries no stack.
+        const aborted = new Error(`stream aborted: ${msg}`);
+        aborted.stack = aborted.message;
+        controller.error(aborted);
       }
     },
     async cancel() {
