@@ -253,7 +253,11 @@ export class DiskQueue {
         } catch (err) {
           for (const p of group) p.reject(err);
         }
-        await this.#enforceBound();
+        try {
+          await this.#enforceBound();
+        } catch (err) {
+          this.#log(`cannot drop the oldest queued batch: ${(err as Error).message}`);
+        }
       }
     } finally {
       this.#writing = false;

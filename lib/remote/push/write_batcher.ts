@@ -369,7 +369,20 @@ export class RemoteWriteBatcher {
   /** Sends one queued batch; deletes it once delivered or refused for good, else leaves it. */
   async #sendQueued(req: PendingRequest): Promise<void> {
     const queue = this.#diskQueue!;
-    const batch = await req.persisted!;
+    let batch: QueuedBatch;
+    try {
+      batch = await req.persisted!;
+    } catch (err) {
+      // It never reached the disk (a full or failing disk): counted as dropped, said why.
+      if (req.body) this.#heldBodyBytes -= req.body.length;
+      req.body = undefined;
+      this.stats.samplesDropped += req.samples;
+      this.#onDropped?.(
+        new Error(`cannot write the queue: ${(err as Error).message}`),
+        req.samples,
+      );
+      return;
+    }
     if (!queue.has(batch)) return; // dropped by the queue bound (counted there)
     if (req.body) this.#heldBodyBytes -= req.body.length;
     const body = req.body ?? await queue.read(batch);
