@@ -5,10 +5,10 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { parseNdjson, runWattwave, spawnWattwave } from "./support/cli.ts";
-import { collect, freePort } from "./support/net.ts";
+import { freePort } from "./support/net.ts";
 import { startReceive } from "./support/receive.ts";
-import { queuedSamples } from "./support/queue.ts";
-import { lineReader, waitUntil } from "./support/lines.ts";
+import { pushIntoQueue, queuedSamples } from "./support/queue.ts";
+import { lineReader } from "./support/lines.ts";
 
 const T0 = 1_732_350_000_000;
 
@@ -71,38 +71,16 @@ Deno.test("push --queue-dir: an outage with two kill -9 loses nothing that reach
     // Three runs during the outage, fed from a pipe; the first two are killed once the queue
     // holds batches of theirs (the run's own progress), the third ends at EOF.
     for (let run = 0; run < 3; run++) {
-      const child = spawnWattwave([
-        "push",
-        "--url",
-        url,
-        "--queue-dir",
-        dir,
-        "--batch-size",
-        "100",
-        "--flush-interval",
-        "50ms",
-        "--shutdown-grace",
-        "300ms",
-      ], { stdin: "piped" });
-      const stderr = collect(child.stderr);
-      const stdout = collect(child.stdout);
-      const w = child.stdin.getWriter();
       const chunk = lines(`run${run}`, 5, 200, 0);
       sent.push(...chunk);
-      const before = (await queuedKeys(dir)).size;
-      await w.write(new TextEncoder().encode(chunk.join("\n") + "\n"));
-      if (run < 2) {
-        // Killed once half of this run's input is queued: its own progress, not the clock.
-        await waitUntil(
-          async () => (await queuedKeys(dir)).size >= before + 500,
-          "batches in the queue",
-        );
-        child.kill("SIGKILL");
-        await w.close().catch(() => {});
-      } else await w.close();
-      const status = await child.status;
-      const err = await stderr;
-      await stdout;
+      // The first two are killed once half of their input is queued: their own progress.
+      const { status, stderr: err } = await pushIntoQueue({
+        url,
+        dir,
+        lines: chunk,
+        flags: ["--batch-size", "100", "--flush-interval", "50ms", "--shutdown-grace", "300ms"],
+        killAfterQueued: run < 2 ? 500 : undefined,
+      });
       if (run < 2) assertEquals(status.signal, "SIGKILL", err);
       else {
         assertEquals(status.code, 0, err);

@@ -4,12 +4,11 @@
  * the queue is in its TSDB, exactly once.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
-import { runWattwave, spawnWattwave } from "../support/cli.ts";
-import { collect, freePort } from "../support/net.ts";
-import { waitUntil } from "../support/lines.ts";
+import { runWattwave } from "../support/cli.ts";
+import { freePort } from "../support/net.ts";
 import { promQuery, startPrometheus } from "../support/prometheus.ts";
 import { peerTest } from "../support/peers.ts";
-import { queuedSamples } from "../support/queue.ts";
+import { pushIntoQueue, queuedSamples } from "../support/queue.ts";
 
 const SERIES = 4;
 const STEPS = 300;
@@ -26,22 +25,6 @@ peerTest(
     const reached = new Set<string>();
     try {
       for (let run = 0; run < 3; run++) {
-        const child = spawnWattwave(
-          [
-            "push",
-            "--url",
-            url,
-            "--queue-dir",
-            dir,
-            "--batch-size",
-            "50",
-            "--shutdown-grace",
-            "300ms",
-          ],
-          { stdin: "piped" },
-        );
-        const stderr = collect(child.stderr);
-        const stdout = collect(child.stdout);
         const lines: string[] = [];
         for (let i = (run * STEPS) / 3; i < ((run + 1) * STEPS) / 3; i++) {
           for (let s = 0; s < SERIES; s++) {
@@ -52,21 +35,14 @@ peerTest(
             );
           }
         }
-        const before = (await queuedSamples(dir)).length;
-        const w = child.stdin.getWriter();
-        await w.write(new TextEncoder().encode(lines.join("\n") + "\n"));
-        if (run < 2) {
-          // Killed once half of this run's input is queued: its own progress, not the clock.
-          await waitUntil(
-            async () => (await queuedSamples(dir)).length >= before + 200,
-            "batches in the queue",
-          );
-          child.kill("SIGKILL");
-          await w.close().catch(() => {});
-        } else await w.close();
-        await child.status;
-        await stderr;
-        await stdout;
+        // The first two are killed once half of their input is queued: their own progress.
+        await pushIntoQueue({
+          url,
+          dir,
+          lines,
+          flags: ["--batch-size", "50", "--shutdown-grace", "300ms"],
+          killAfterQueued: run < 2 ? 200 : undefined,
+        });
         for (const q of await queuedSamples(dir)) reached.add(`${q.labels.s}/${q.timestampMs}`);
       }
       const prom = await startPrometheus({ port });
