@@ -5,7 +5,6 @@
  */
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
 import { collectString, parsePositiveInt } from "../lib/cli/parse.ts";
-
 import { compileSelectors, warnIfNothingMatched } from "../lib/query/select_series.ts";
 import { formatAnalysis } from "../lib/store/inspect.ts";
 import { Store } from "../lib/store/mod.ts";

@@ -135,9 +135,11 @@ export class Store {
       store.#packer.writer = await WriterLock.acquire(`${store.dir}/${SEGMENTS_DIR}`);
       // A new store gets an empty index at once: from then on, segments without an index mean
       // the index was lost, never "nothing committed yet".
-      await store.#committed.locked(async (index) => {
-        if (!(await exists(`${store.dir}/${INDEX_FILE}`))) await writeIndex(store.dir, index);
-      });
+      if (!(await exists(`${store.dir}/${INDEX_FILE}`))) {
+        await store.#committed.locked(async (index) => {
+          if (!(await exists(`${store.dir}/${INDEX_FILE}`))) await writeIndex(store.dir, index);
+        });
+      }
     } else {
       try {
         const st = await Deno.stat(store.dir);

@@ -139,6 +139,7 @@ export class DiskQueue {
   readonly dir: string;
   #lock: Deno.FsFile;
   #batches: QueuedBatch[] = []; // in order, oldest first
+  #present = new Set<QueuedBatch>();
   #live = new Map<number, number>(); // file sequence → batches of it not yet removed
   #inFlight = new Set<QueuedBatch>();
   #bytes = 0;
@@ -209,6 +210,7 @@ export class DiskQueue {
       at--;
     }
     this.#batches.splice(at, 0, batch);
+    this.#present.add(batch);
     this.#bytes += batch.bytes;
     this.#live.set(batch.seq, (this.#live.get(batch.seq) ?? 0) + 1);
   }
@@ -315,7 +317,7 @@ export class DiskQueue {
 
   /** Whether `batch` is still queued (not dropped by the bound). */
   has(batch: QueuedBatch): boolean {
-    return this.#batches.includes(batch);
+    return this.#present.has(batch);
   }
 
   /** Reads a batch's body for sending (undefined when it is damaged: reported, dropped). */
@@ -353,9 +355,8 @@ export class DiskQueue {
   /** Deletes a batch (delivered, or refused for good); its file goes with its last batch. */
   async remove(batch: QueuedBatch): Promise<void> {
     this.#inFlight.delete(batch);
-    const i = this.#batches.indexOf(batch);
-    if (i < 0) return;
-    this.#batches.splice(i, 1);
+    if (!this.#present.delete(batch)) return;
+    this.#batches.splice(this.#batches.indexOf(batch), 1);
     this.#bytes -= batch.bytes;
     const left = (this.#live.get(batch.seq) ?? 1) - 1;
     if (left > 0) {

@@ -88,6 +88,8 @@ interface PendingRequest {
   samples: number;
   /** With a queue: the batch once it is on disk. */
   persisted?: Promise<QueuedBatch>;
+  /** With a queue: the batch, once `persisted` resolved. */
+  batch?: QueuedBatch;
   /** From an earlier run's queue. */
   backlog?: boolean;
 }
@@ -129,7 +131,8 @@ export class RemoteWriteBatcher {
   #lastCutMs = Date.now();
   #flushIntervalMs: number;
   #diskQueue?: DiskQueue;
-  #persistChain: Promise<unknown> = Promise.resolve();
+  /** Queue appends and deletions in progress (close waits for them). */
+  #diskWork: Promise<unknown> = Promise.resolve();
   #unpersisted = 0;
   #heldBodyBytes = 0;
   #onFatal?: (err: RemoteError) => void;
@@ -153,6 +156,7 @@ export class RemoteWriteBatcher {
         body: undefined,
         samples: b.samples,
         persisted: Promise.resolve(b),
+        batch: b,
         backlog: true,
       });
     }
@@ -307,14 +311,14 @@ export class RemoteWriteBatcher {
     const req: PendingRequest = { body, samples };
     const queue = this.#diskQueue;
     if (queue) {
-      // On disk (in cut order) before it is sent; then only the next one to send keeps its body.
-      // Appends run side by side (their order is in their sequence numbers); the file of each
-      // is on disk before it is sent.
+      // Each batch is on disk before it is sent. Appends run side by side (their order is in
+      // their sequence numbers).
       this.#unpersisted++;
       const persisted = queue.append(body, samples);
       req.persisted = persisted;
       this.#heldBodyBytes += body.length;
-      const done = persisted.then(() => {
+      const done = persisted.then((batch) => {
+        req.batch = batch;
         this.#unpersisted--;
         // On disk now: beyond a few MiB of queued bodies, sending reads them back from there.
         if (this.#heldBodyBytes > MAX_HELD_BODY_BYTES && this.#queue[0] !== req && req.body) {
@@ -326,10 +330,21 @@ export class RemoteWriteBatcher {
         this.#unpersisted--;
         this.#wake();
       });
-      this.#persistChain = Promise.all([this.#persistChain, done]);
+      this.#diskWork = Promise.all([this.#diskWork, done]);
     }
     this.#queue.push(req);
+    if (queue) this.#forgetDropped(queue);
     this.#pump();
+  }
+
+  /**
+   * During an outage the queue's bound drops old batches: forget their entries here too, so that
+   * memory stays bounded by the queue (checked when the entries outnumber the queued batches).
+   */
+  #forgetDropped(queue: DiskQueue): void {
+    if (this.#queue.length <= 2 * queue.batches.length + 32) return;
+    const head = this.#queue[0];
+    this.#queue = this.#queue.filter((r) => r === head || !r.batch || queue.has(r.batch));
   }
 
   #wake(): void {
@@ -412,7 +427,7 @@ export class RemoteWriteBatcher {
     const removed = queue.remove(batch).catch((err) =>
       console.error(`wattwave push: cannot delete delivered queue file: ${(err as Error).message}`)
     );
-    this.#persistChain = Promise.all([this.#persistChain, removed]);
+    this.#diskWork = Promise.all([this.#diskWork, removed]);
   }
 
   /** Whether `err` can never heal; then sending stops and `onFatal` is told (once). */
@@ -431,7 +446,7 @@ export class RemoteWriteBatcher {
     clearInterval(this.#timer);
     this.cut();
     while (this.#sending) await this.#sending;
-    await this.#persistChain; // with a queue: whatever was cut is on disk
+    await this.#diskWork; // with a queue: whatever was cut is on disk
     for (const w of this.#spaceWaiters.splice(0)) w();
   }
 }

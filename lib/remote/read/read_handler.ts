@@ -25,7 +25,6 @@ import { SeriesSampleSource } from "./series_samples.ts";
 import type { ReadableSeriesStore, SeriesReader } from "./series_store.ts";
 
 export type { ReadAnswerInfo } from "./answer_samples.ts";
-export { POOL_MIN_SERIES } from "./series_samples.ts";
 
 /** Default of {@linkcode ReadHandlerOptions.cacheBytes}: 256 MiB. */
 export const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
@@ -55,7 +54,7 @@ export interface ReadHandlerOptions {
   compressResponses?: boolean;
   /**
    * Workers that read and encode series in parallel (see `read_pool.ts`); used for queries
-   * with at least {@linkcode POOL_MIN_SERIES} series not in the cache. Default none: in-process.
+   * with at least `POOL_MIN_SERIES` (`series_samples.ts`) series not in the cache. Default none: in-process.
    */
   readPool?: SeriesReader;
   /** Called for each refused request with the status and reason (for logs). */
