@@ -10,6 +10,7 @@
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { VERSION } from "./lib/version.ts";
 import { errorMessage, UsageError } from "./lib/errors.ts";
+import { styleHelp } from "./lib/cli/help.ts";
 import { pushCommand } from "./commands/push.ts";
 import { receiveCommand } from "./commands/receive.ts";
 import { sampleCommand } from "./commands/sample.ts";
@@ -30,8 +31,9 @@ export const EXIT_USAGE = 2;
 export function buildProgram(): Command {
   const program = new Command("wattwave")
     .description(
-      "Power and GPU telemetry: sample it, push it to Prometheus remote write, receive it,\n" +
-        "store it losslessly as FLAC, serve it back through remote read. NDJSON between subcommands.",
+      "Power and GPU telemetry: sample it, push it to Prometheus remote write, receive it, " +
+        "store it losslessly as FLAC and serve it back through remote read, with NDJSON " +
+        "between the subcommands.",
     )
     .version(VERSION, "-V, --version")
     .showHelpAfterError("(run with --help for usage)")
@@ -50,6 +52,7 @@ export function buildProgram(): Command {
     );
   program.exitOverride();
   for (const c of program.commands) c.exitOverride();
+  styleHelp(program);
   return program as unknown as Command;
 }
 

@@ -86,7 +86,10 @@ export function compressCommand(): CommandUnknownOpts {
       "--compact",
       "then merge each series' small ranges (from many commits) into bigger ones; with no files, only compact (pass - to also read stdin)",
     )
-    .option("--strict", "stop at the first bad NDJSON line (default: skip it, exit 1 at the end)")
+    .option(
+      "--strict",
+      "stop at the first bad NDJSON line (without it: skip it, exit 1 at the end)",
+    )
     .option(
       "--segment-samples <n>",
       "most samples per segment file",
@@ -111,7 +114,10 @@ export function compressCommand(): CommandUnknownOpts {
         "also commit this long after the last commit when samples are pending (for live pipes)",
       ).argParser(parseDurationMs).default(10_000, "10s"),
     )
-    .option("--level <n>", "FLAC compression level 0-8 (default: the codec's)", parseLevel)
+    .addOption(
+      new Option("--level <n>", "FLAC compression level 0-8").argParser(parseLevel)
+        .default(undefined, "the codec's"),
+    )
     .option("--no-progress", "no progress line on stderr (shown only on a terminal)")
     .addHelpText(
       "after",

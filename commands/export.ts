@@ -44,9 +44,13 @@ export function exportCommand(): CommandUnknownOpts {
     .option(
       "--start <time>",
       "first timestamp (ms since epoch or RFC 3339), inclusive",
-      parseTimeMs,
+      (t) => parseTimeMs(t),
     )
-    .option("--end <time>", "last timestamp (ms since epoch or RFC 3339), inclusive", parseTimeMs)
+    .option(
+      "--end <time>",
+      "last timestamp (ms since epoch or RFC 3339), inclusive",
+      (t) => parseTimeMs(t),
+    )
     .addHelpText(
       "after",
       "\nOutput: the stored metadata records (type, unit, help) of the exported metric names\n" +

@@ -20,6 +20,7 @@ import { PROTOCOL_HEADERS, RemoteWriteClient } from "../lib/remote/push/write_cl
 import { RemoteWriteBatcher } from "../lib/remote/push/write_batcher.ts";
 import { DiskQueue } from "../lib/remote/push/disk_queue.ts";
 import { onShutdownSignal } from "../lib/cli/signals.ts";
+import { markRequired } from "../lib/cli/help.ts";
 
 /** Options of `wattwave push` as parsed. */
 interface PushOptions {
@@ -205,7 +206,9 @@ export function pushCommand(): CommandUnknownOpts {
   return new Command("push")
     .description("Send NDJSON samples (stdin or files) to a Prometheus remote-write endpoint")
     .argument("[files...]", "NDJSON files to read (default: stdin; - is stdin)")
-    .addOption(new Option("--url <url>", "remote-write endpoint URL").env("REMOTE_WRITE_URL"))
+    .addOption(
+      markRequired(new Option("--url <url>", "remote-write endpoint URL").env("REMOTE_WRITE_URL")),
+    )
     .addOption(
       new Option("--batch-size <samples>", "samples per request").env("BATCH_SIZE")
         .argParser(parsePositiveInt).default(2000),
@@ -259,7 +262,7 @@ export function pushCommand(): CommandUnknownOpts {
       new Option(
         "--parse-workers <n>",
         "threads parsing NDJSON once the input passes 8 MiB (0: parse on the main thread)",
-      ).argParser(parseNonNegativeInt).default(defaultParseWorkers(), "cores - 1, 1 to 4"),
+      ).argParser(parseNonNegativeInt).default(defaultParseWorkers(), "cores-1, 1 to 4"),
     )
     .addHelpText(
       "after",

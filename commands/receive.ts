@@ -133,21 +133,19 @@ export function receiveCommand(): CommandUnknownOpts {
       )
         .choices(["ndjson", "arroyo"] as const).default("ndjson" as const),
     )
-    .option(
-      "--max-pending-bytes <size>",
-      "NDJSON not yet taken by stdout beyond which new requests get 503 + Retry-After",
-      parseByteSize,
-      64 * 1024 * 1024,
+    .addOption(
+      new Option(
+        "--max-pending-bytes <size>",
+        "NDJSON not yet taken by stdout beyond which new requests get 503 + Retry-After",
+      ).argParser(parseByteSize).default(64 * 1024 * 1024, "64MiB"),
     )
     .option(
       "--store <dir>",
       "write into a FLAC store (see `wattwave compress`) instead of stdout; 204 once durable",
     )
-    .option(
-      "--workers <n>",
-      "threads that decode and format requests (0: on the main thread)",
-      parseWorkerCount,
-      defaultFormatWorkers(),
+    .addOption(
+      new Option("--workers <n>", "threads that decode and format requests (0: on the main thread)")
+        .argParser(parseWorkerCount).default(defaultFormatWorkers(), "cores-2, 0 to 4"),
     )
     .option("--quiet", "do not log refused requests")
     .addHelpText(

@@ -134,14 +134,18 @@ export function replayCsvCommand(): CommandUnknownOpts {
       new Option("--format <format>", "input format; auto detects it from each header")
         .choices(["auto", ...CSV_FORMATS] as const).default("auto" as const),
     )
-    .option(
-      "--timezone <zone>",
-      "IANA zone of timestamps written without one (nvidia-smi logs) (default: the local zone, named below)",
+    .addOption(
+      new Option(
+        "--timezone <zone>",
+        "IANA zone of timestamps written without one (nvidia-smi logs)",
+      )
+        .default(undefined, "the local zone, named below"),
     )
-    .option(
-      "--timestamp-column <name>",
-      "generic CSV: the timestamp column (unix s/ms or ISO-8601, auto-detected) " +
-        "(default: a column named timestamp/time/date...)",
+    .addOption(
+      new Option(
+        "--timestamp-column <name>",
+        "generic CSV: the timestamp column (unix s/ms or ISO-8601, auto-detected)",
+      ).default(undefined, "a column named timestamp/time/date..."),
     )
     .addOption(
       new Option(
@@ -155,10 +159,9 @@ export function replayCsvCommand(): CommandUnknownOpts {
       new Option("--label <k=v>", "label added to every series (repeatable)")
         .argParser(collectLabel).default({} as Record<string, string>, "none"),
     )
-    .option(
-      "--comment <prefix>",
-      "skip lines starting with this (e.g. '#') (default: no comments)",
-      parseSingleChar("comment prefix"),
+    .addOption(
+      new Option("--comment <prefix>", "skip lines starting with this (e.g. '#')")
+        .argParser(parseSingleChar("comment prefix")).default(undefined, "no comments"),
     )
     .option("--delimiter <char>", "field delimiter", parseSingleChar("delimiter"), ",")
     .addOption(

@@ -11,6 +11,7 @@ import { onShutdownSignal } from "../lib/cli/signals.ts";
 import { NdjsonWriter } from "../lib/ndjson/writer.ts";
 import { DEFAULT_POWERCAP_ROOT } from "../lib/sources/powercap.ts";
 import { openSamplingSources } from "../lib/sources/choose.ts";
+import { DEFAULT_NVIDIA_SMI_TIMEOUT_MS } from "../lib/sources/nvidia_smi.ts";
 import { type Naming, runSampler } from "../lib/sources/sampler.ts";
 import type { Labels } from "../lib/model/sample.ts";
 
@@ -27,6 +28,7 @@ interface SampleOptions {
   nvidiaSmi: string;
   gpu: boolean;
   gpuPeriod?: number;
+  nvidiaSmiTimeout: number;
   flushInterval: number;
 }
 
@@ -77,6 +79,9 @@ async function sample(o: SampleOptions): Promise<void> {
   if (!o.powercap && !o.gpu) {
     throw new UsageError("--no-powercap and --no-gpu leave nothing to sample");
   }
+  if (!(o.nvidiaSmiTimeout > 0)) {
+    throw new UsageError(`--nvidia-smi-timeout must be positive (got ${o.nvidiaSmiTimeout} ms)`);
+  }
   const gpuPeriodMs = Math.round(o.gpuPeriod ?? Math.max(periodMs, MIN_DEFAULT_GPU_PERIOD_MS));
   if (gpuPeriodMs < 1) throw new UsageError(`--gpu-period must be at least 1ms`);
 
@@ -86,9 +91,15 @@ async function sample(o: SampleOptions): Promise<void> {
     gpu: o.gpu,
     nvidiaSmi: o.nvidiaSmi,
     gpuPeriodMs,
+    nvidiaSmiTimeoutMs: o.nvidiaSmiTimeout,
     log,
   });
 
+  if (o.power && reader === undefined) {
+    log(
+      "--power: no RAPL zone is read, so there is no power to compute (GPU power is sampled as is)",
+    );
+  }
   const shutdown = new AbortController();
   const unlisten = onShutdownSignal(() => shutdown.abort());
   const writer = new NdjsonWriter(Deno.stdout.writable);
@@ -113,7 +124,10 @@ async function sample(o: SampleOptions): Promise<void> {
       `${stats.ticks} ticks, ${stats.skipped} skipped, ${stats.samples} samples, tick lateness ` +
         `p50 ${stats.latenessP50Ms.toFixed(2)} ms, p99 ${stats.latenessP99Ms.toFixed(2)} ms, ` +
         `max ${stats.latenessMaxMs.toFixed(2)} ms` +
-        (smi ? `, nvidia-smi started ${smi.spawns} time(s)` : ""),
+        (smi
+          ? `, nvidia-smi started ${smi.spawns} time(s)` +
+            (smi.stalls ? `, ${smi.stalls} stall(s) killed` : "")
+          : ""),
     );
   } finally {
     unlisten();
@@ -128,12 +142,14 @@ export function sampleCommand(): CommandUnknownOpts {
     .description(
       "Sample CPU/DRAM energy (powercap RAPL) and GPU telemetry (nvidia-smi) as NDJSON, at a fixed rate",
     )
-    .option(
-      "--period <duration>",
-      "sampling period, e.g. 100ms, 1s (default: env SAMPLING_PERIOD_S in seconds, else 1s)",
-      parseDurationMs,
+    .addOption(
+      new Option("--period <duration>", "sampling period, e.g. 100ms, 1s, 1m")
+        .argParser(parseDurationMs).default(undefined, "1s, or env SAMPLING_PERIOD_S in seconds"),
     )
-    .option("--count <n>", "stop after n ticks (default: run until Ctrl-C)", parsePositiveInt)
+    .addOption(
+      new Option("--count <n>", "stop after n ticks").argParser(parsePositiveInt)
+        .default(undefined, "run until Ctrl-C"),
+    )
     .option("--duration <duration>", "stop after this long, e.g. 60s", parseDurationMs)
     .option("--label <k=v>", "label added to every series (repeatable)", collectLabel, {} as Labels)
     .option("--power", "also emit node_rapl_<zone>_watts, the average power over the last interval")
@@ -149,10 +165,16 @@ export function sampleCommand(): CommandUnknownOpts {
     .option("--no-powercap", "do not read powercap")
     .option("--nvidia-smi <path>", "nvidia-smi to run", "nvidia-smi")
     .option("--no-gpu", "do not run nvidia-smi")
-    .option(
-      "--gpu-period <duration>",
-      `nvidia-smi -lms period (default: the sampling period, at least ${MIN_DEFAULT_GPU_PERIOD_MS}ms)`,
-      parseDurationMs,
+    .addOption(
+      new Option("--gpu-period <duration>", "nvidia-smi -lms period").argParser(parseDurationMs)
+        .default(undefined, `the sampling period, at least ${MIN_DEFAULT_GPU_PERIOD_MS}ms`),
+    )
+    .addOption(
+      new Option(
+        "--nvidia-smi-timeout <duration>",
+        "deadline of each nvidia-smi query at start; a running nvidia-smi silent this long " +
+          "(or 5 GPU periods, if longer) is killed and restarted",
+      ).argParser(parseDurationMs).default(DEFAULT_NVIDIA_SMI_TIMEOUT_MS, "5s"),
     )
     .addOption(
       new Option(

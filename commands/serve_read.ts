@@ -150,16 +150,16 @@ export function serveReadCommand(): CommandUnknownOpts {
       )
         .argParser(parseCacheBytes).default(256 * 1024 * 1024, "256MiB"),
     )
-    .option(
-      "--read-workers <n>",
-      "workers reading and decoding series alongside the main thread, for queries over many " +
-        "uncached series (0: main thread only; default: cores - 2)",
-      parseNonNegativeInt,
-      defaultReadWorkers(),
+    .addOption(
+      new Option(
+        "--read-workers <n>",
+        "workers reading and decoding series alongside the main thread, for queries over many " +
+          "uncached series (0: main thread only)",
+      ).argParser(parseNonNegativeInt).default(defaultReadWorkers(), "cores-2"),
     )
     .option(
       "--compress-responses",
-      "snappy-compress SAMPLES responses (smaller, slower; default sends them as one snappy " +
+      "snappy-compress SAMPLES responses (smaller, slower; without it they go as one snappy " +
         "literal, fastest on loopback and LANs)",
     )
     .option("--quiet", "do not log refused requests")

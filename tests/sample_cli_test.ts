@@ -425,6 +425,8 @@ const USAGE_ERRORS: { args: string[]; env?: Record<string, string>; names: strin
   { args: ["--naming", "kepler"], names: "--naming" },
   { args: ["--label", "path=x"], names: "--label" },
   { args: ["--period", "0ms"], names: "--period" },
+  { args: ["--period", "2"], names: "write 2s for seconds" },
+  { args: ["--nvidia-smi-timeout", "0"], names: "--nvidia-smi-timeout" },
   { args: ["--no-powercap", "--no-gpu"], names: "--no-powercap" },
 ];
 
@@ -439,5 +441,5 @@ for (const u of USAGE_ERRORS) {
 
 Deno.test("sample --help shows the example and the defaults", async () => {
   const help = await runWattwave(["sample", "--help"]);
-  assert(help.stdout.includes("Example:") && help.stdout.includes('default: "node"'), help.stdout);
+  assert(help.stdout.includes("Example:") && help.stdout.includes("default: node"), help.stdout);
 });

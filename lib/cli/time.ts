@@ -1,11 +1,12 @@
 /**
- * Times on the command line: integer milliseconds since the epoch or RFC 3339 date-times
- * (`export --start/--end`). Throws commander's `InvalidArgumentError`, which the CLI reports as
+ * Times on the command line: integer milliseconds since the epoch, RFC 3339 date-times with any
+ * offset, or times relative to now (`now-1h`) (`export --start/--end`). Throws commander's `InvalidArgumentError`, which the CLI reports as
  * a usage error naming the option.
  *
  * @module
  */
 import { InvalidArgumentError } from "@commander-js/extra-typings";
+import { parseDurationMs } from "./parse.ts";
 
 const RFC3339 =
   /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|([+-])(\d{2}):(\d{2}))$/i;
@@ -20,16 +21,28 @@ function daysInMonth(year: number, month: number): number {
  * or an RFC 3339 date-time (`2024-11-23T08:20:00Z`, `2024-11-23T08:20:00.123+01:00`). Every
  * field is range-checked (no rolling `2024-02-30` over into March, no hour 24). A leap second
  * (`23:59:60Z`, any fraction) means the last millisecond before the next minute (`23:59:59.999Z`):
- * Unix time has no leap seconds. Fractions finer than a millisecond are truncated.
+ * Unix time has no leap seconds. Fractions finer than a millisecond are truncated. `now`,
+ * `now-1h30m` and `now+5m` are relative to `nowMs` (default: the clock when parsed).
  */
-export function parseTimeMs(text: string): number {
+export function parseTimeMs(text: string, nowMs: number = Date.now()): number {
   const t = text.trim();
   const bad = (why: string) =>
     new InvalidArgumentError(
-      `expected integer milliseconds since the epoch or an RFC 3339 time like 2024-11-23T08:20:00Z (got "${text}"${
+      `expected ms since the epoch, an RFC 3339 time like 2024-11-23T08:20:00Z, or now-1h (got "${text}"${
         why ? `: ${why}` : ""
       })`,
     );
+  const rel = /^now(?:([+-])(.+))?$/i.exec(t);
+  if (rel) {
+    if (rel[1] === undefined) return nowMs;
+    let offsetMs: number;
+    try {
+      offsetMs = parseDurationMs(rel[2]);
+    } catch (err) {
+      throw bad((err as Error).message);
+    }
+    return rel[1] === "-" ? nowMs - offsetMs : nowMs + offsetMs;
+  }
   if (/^-?\d+$/.test(t)) {
     const n = Number(t);
     if (Number.isSafeInteger(n)) return n;

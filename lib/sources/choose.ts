@@ -20,6 +20,11 @@ export interface SamplingSourceOptions {
   nvidiaSmi: string;
   /** nvidia-smi's `-lms` period. */
   gpuPeriodMs: number;
+  /**
+   * Deadline of each nvidia-smi query at start, and of the first row of each loop-mode run;
+   * a run silent for this long (or 5 GPU periods, if longer) is killed and re-spawned.
+   */
+  nvidiaSmiTimeoutMs?: number;
   /** Log lines (what is left out and why). */
   log: (message: string) => void;
 }
@@ -68,7 +73,7 @@ export async function openSamplingSources(o: SamplingSourceOptions): Promise<Sam
   let gpus: GpuTable | undefined;
   let smi: NvidiaSmiProcess | undefined;
   if (o.gpu) {
-    const probe = await probeNvidiaSmi(o.nvidiaSmi);
+    const probe = await probeNvidiaSmi(o.nvidiaSmi, { timeoutMs: o.nvidiaSmiTimeoutMs });
     if (probe.ok) {
       gpus = new GpuTable(probe.query, { maxGapMs: Math.max(5 * o.gpuPeriodMs, 2000) });
       const table = gpus;
@@ -78,6 +83,9 @@ export async function openSamplingSources(o: SamplingSourceOptions): Promise<Sam
         periodMs: o.gpuPeriodMs,
         onRow: (row, t) => table.update(row, t),
         log,
+        stallMs: o.nvidiaSmiTimeoutMs === undefined
+          ? undefined
+          : Math.max(5 * o.gpuPeriodMs, o.nvidiaSmiTimeoutMs),
       });
     } else gpuProblem = probe.reason;
   }

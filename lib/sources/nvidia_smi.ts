@@ -194,35 +194,119 @@ export type NvidiaProbe =
   | { ok: true; query: NvidiaQuery; gpuCount: number }
   | { ok: false; reason: string };
 
+/** Default deadline of one `nvidia-smi` query, and of the first row of a loop-mode run, in ms. */
+export const DEFAULT_NVIDIA_SMI_TIMEOUT_MS = 5000;
+
+/** Thrown by {@linkcode runOnce} when `nvidia-smi` gave no answer before its deadline. */
+class NvidiaSmiTimeout extends Error {}
+
+/**
+ * Reads `stream` to its end (at most `maxBytes` kept) or until `cancel` fires; never waits for
+ * a pipe that a child's own children still hold open after `cancel`.
+ */
+async function readAll(
+  stream: ReadableStream<Uint8Array>,
+  maxBytes: number,
+  cancel: Promise<void>,
+): Promise<Uint8Array> {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  let cancelled = false;
+  cancel.then(() => {
+    cancelled = true;
+    reader.cancel().catch(() => {});
+  });
+  try {
+    while (!cancelled) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (length < maxBytes) {
+        const part = value.subarray(0, maxBytes - length);
+        chunks.push(part);
+        length += part.length;
+      }
+    }
+  } catch { /* cancelled or the pipe broke: keep what came */ }
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/**
+ * Runs `path args...` to its end with a deadline: past `timeoutMs` the child is killed (SIGKILL)
+ * and {@linkcode NvidiaSmiTimeout} thrown, without waiting for pipes it may have passed on.
+ */
 async function runOnce(
   path: string,
   args: string[],
+  timeoutMs: number,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(path, {
+  const child = new Deno.Command(path, {
     args,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-  }).output();
+  }).spawn();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let fireDeadline!: () => void;
+  const deadline = new Promise<void>((resolve) => (fireDeadline = resolve));
+  timer = setTimeout(fireDeadline, timeoutMs);
+  const stdout = readAll(child.stdout, 4 << 20, deadline);
+  const stderr = readAll(child.stderr, 8192, deadline);
+  const finished = await Promise.race([
+    child.status.then((s) => s),
+    deadline.then(() => undefined),
+  ]);
+  clearTimeout(timer);
+  if (finished === undefined) {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await child.status;
+    throw new NvidiaSmiTimeout(`no answer within ${timeoutMs} ms (killed)`);
+  }
+  // Exited: its pipes end now unless a child of its own holds them; wait a moment at most.
+  timer = setTimeout(fireDeadline, Math.min(timeoutMs, 1000));
+  const [out, err] = await Promise.all([stdout, stderr]);
+  clearTimeout(timer);
   const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  return { code: finished.code, stdout: dec.decode(out), stderr: dec.decode(err) };
 }
 
 function firstLine(text: string): string {
   return text.split("\n").map((l) => l.trim()).find((l) => l !== "") ?? "";
 }
 
+/** Options of {@linkcode probeNvidiaSmi}. */
+export interface NvidiaProbeOptions {
+  /** Deadline of each of the two calls, ms. Default {@linkcode DEFAULT_NVIDIA_SMI_TIMEOUT_MS}. */
+  timeoutMs?: number;
+}
+
 /**
  * Finds out whether GPU sampling is possible: runs `nvidia-smi --help-query-gpu` to learn the
- * supported fields, then one query of the chosen fields to see the GPUs answer.
+ * supported fields, then one query of the chosen fields to see the GPUs answer. Each call has a
+ * deadline (a wedged driver makes nvidia-smi hang): past it the probe fails with the reason.
  */
-export async function probeNvidiaSmi(path: string): Promise<NvidiaProbe> {
+export async function probeNvidiaSmi(
+  path: string,
+  options: NvidiaProbeOptions = {},
+): Promise<NvidiaProbe> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_NVIDIA_SMI_TIMEOUT_MS;
   let help: { code: number; stdout: string; stderr: string };
   try {
-    help = await runOnce(path, ["--help-query-gpu"]);
+    help = await runOnce(path, ["--help-query-gpu"], timeoutMs);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
       return { ok: false, reason: `${path} not found` };
+    }
+    if (err instanceof NvidiaSmiTimeout) {
+      return { ok: false, reason: `${path} --help-query-gpu: ${err.message}` };
     }
     return { ok: false, reason: `cannot run ${path}: ${(err as Error).message}` };
   }
@@ -234,8 +318,11 @@ export async function probeNvidiaSmi(path: string): Promise<NvidiaProbe> {
     once = await runOnce(path, [
       `--query-gpu=${query.names.join(",")}`,
       "--format=csv,noheader,nounits",
-    ]);
+    ], timeoutMs);
   } catch (err) {
+    if (err instanceof NvidiaSmiTimeout) {
+      return { ok: false, reason: `${path} --query-gpu: ${err.message}` };
+    }
     return { ok: false, reason: `cannot run ${path}: ${(err as Error).message}` };
   }
   if (once.code !== 0) {
@@ -270,11 +357,18 @@ export interface NvidiaSmiProcessOptions {
   maxRestartDelayMs?: number;
   /** Clock for row arrival times (epoch ms). Default `performance.timeOrigin + performance.now()`. */
   nowMs?: () => number;
+  /**
+   * A run that gives no row for this long (from its start, or since its last row) is killed and
+   * re-spawned, the stall logged and counted. Default: 5 periods, at least
+   * {@linkcode DEFAULT_NVIDIA_SMI_TIMEOUT_MS}.
+   */
+  stallMs?: number;
 }
 
 /**
- * Runs nvidia-smi in loop mode (`-lms`) and re-spawns it when it exits, with a growing delay
- * that resets once a run has produced rows.
+ * Runs nvidia-smi in loop mode (`-lms`) and re-spawns it when it exits or stalls (no row for
+ * `stallMs`: it is killed), with a growing delay that resets once a run has produced rows
+ * without stalling. Never waits on a pipe that a killed nvidia-smi's children may hold.
  */
 export class NvidiaSmiProcess {
   /** Times the process was (re)started. */
@@ -283,8 +377,11 @@ export class NvidiaSmiProcess {
   rows = 0;
   /** Lines that could not be parsed. */
   badLines = 0;
+  /** Runs killed because they gave no row for `stallMs`. */
+  stalls = 0;
   readonly #o: NvidiaSmiProcessOptions;
   #child: Deno.ChildProcess | undefined;
+  #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   #stop = new AbortController();
   #done: Promise<void> | undefined;
 
@@ -314,6 +411,7 @@ export class NvidiaSmiProcess {
     try {
       this.#child?.kill("SIGTERM");
     } catch { /* already gone */ }
+    this.#reader?.cancel().catch(() => {}); // no more rows wanted; never wait on the pipe
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = await Promise.race([
       this.#done?.then(() => false),
@@ -352,13 +450,42 @@ export class NvidiaSmiProcess {
       }
       this.#child = child;
       this.spawns++;
-      const stderrText = firstStderrBytes(child.stderr, 8192);
+      const stallMs = o.stallMs ?? Math.max(5 * o.periodMs, DEFAULT_NVIDIA_SMI_TIMEOUT_MS);
+      const stderrDone = Promise.withResolvers<void>();
+      const stderrText = readAll(child.stderr, 8192, stderrDone.promise);
+      const reader = child.stdout.getReader();
+      this.#reader = reader;
       const rowsBefore = this.rows;
-      await this.#readRows(child.stdout, nowMs);
+      let lastRowMs = performance.now();
+      let stalled = false;
+      const watchdog = setInterval(() => {
+        if (stalled || performance.now() - lastRowMs < stallMs) return;
+        stalled = true;
+        try {
+          child.kill("SIGKILL");
+        } catch { /* already gone */ }
+        reader.cancel().catch(() => {});
+      }, Math.max(20, Math.min(1000, stallMs / 4)));
+      await this.#readRows(reader, nowMs, () => (lastRowMs = performance.now()));
+      // Its stdout ended; a child that closed stdout but hangs is still killed by the watchdog.
       const status = await child.status;
+      clearInterval(watchdog);
       this.#child = undefined;
-      const errText = await stderrText;
+      this.#reader = undefined;
+      const stderrTimer = setTimeout(stderrDone.resolve, 200); // not waited on past that
+      const errText = new TextDecoder().decode(await stderrText);
+      clearTimeout(stderrTimer);
       if (signal.aborted) break;
+      if (stalled) {
+        this.stalls++;
+        o.log(
+          `${o.path} gave no row for ${stallMs} ms (stall ${this.stalls}): killed; ` +
+            `restarting it in ${delay} ms`,
+        );
+        await abortableDelay(delay, signal);
+        delay = Math.min(delay * 2, o.maxRestartDelayMs ?? 30_000);
+        continue;
+      }
       if (status.signal === "SIGINT" || status.signal === "SIGTERM") {
         // Ctrl-C reaches the whole process group: give our own shutdown a moment to begin.
         await abortableDelay(100, signal);
@@ -375,11 +502,17 @@ export class NvidiaSmiProcess {
     }
   }
 
-  async #readRows(stream: ReadableStream<Uint8Array>, nowMs: () => number): Promise<void> {
+  async #readRows(
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+    nowMs: () => number,
+    onRow: () => void,
+  ): Promise<void> {
     const dec = new TextDecoder();
     let rest = "";
     try {
-      for await (const chunk of stream) {
+      while (true) {
+        const { done, value: chunk } = await reader.read();
+        if (done) break;
         const t = nowMs();
         rest += dec.decode(chunk, { stream: true });
         let nl: number;
@@ -398,6 +531,7 @@ export class NvidiaSmiProcess {
             continue;
           }
           this.rows++;
+          onRow();
           this.#o.onRow(row, t);
         }
         if (rest.length > 65536) rest = ""; // no newline in 64 KiB: not nvidia-smi CSV
@@ -419,26 +553,4 @@ function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
     }, ms);
     signal.addEventListener("abort", onAbort, { once: true });
   });
-}
-
-/**
- * Reads a child's stderr to its end but keeps only the first `maxBytes` (for the message shown
- * when it exits): a long-running `nvidia-smi -lms` may write to stderr without end.
- */
-async function firstStderrBytes(
-  stream: ReadableStream<Uint8Array>,
-  maxBytes: number,
-): Promise<string> {
-  const kept = new Uint8Array(maxBytes);
-  let length = 0;
-  try {
-    for await (const chunk of stream) {
-      if (length < maxBytes) {
-        const n = Math.min(chunk.length, maxBytes - length);
-        kept.set(chunk.subarray(0, n), length);
-        length += n;
-      }
-    }
-  } catch { /* the child went away: keep what came */ }
-  return new TextDecoder().decode(kept.subarray(0, length));
 }

@@ -102,7 +102,8 @@ class LatenessHistogram {
     let seen = 0;
     for (let b = 0; b < this.#bins.length; b++) {
       seen += this.#bins[b];
-      if (seen >= rank) return b === 10_000 ? this.max : (b + 1) / 100;
+      // A bin's upper edge can lie above every value in it: never report more than the max.
+      if (seen >= rank) return b === 10_000 ? this.max : Math.min((b + 1) / 100, this.max);
     }
     return this.max;
   }
