@@ -34,6 +34,7 @@ interface ReplayCsvOptions {
   loop?: boolean;
   strict?: boolean;
   progress: boolean;
+  fileLabel: boolean;
 }
 
 /** Parses `--speed`: a positive factor, or `max` (no pacing). */
@@ -85,7 +86,8 @@ async function replay(files: string[], o: ReplayCsvOptions): Promise<void> {
   let stats;
   let failed = true;
   try {
-    stats = await replayCsv(files.map(fileSource), writer, {
+    const sources = files.map((f) => fileSource(f, { fileLabel: o.fileLabel }));
+    stats = await replayCsv(sources, writer, {
       format: o.format === "auto" ? undefined : o.format,
       formatOptions: {
         timestampColumn: o.timestampColumn,
@@ -118,6 +120,11 @@ async function replay(files: string[], o: ReplayCsvOptions): Promise<void> {
       `${stats.outOfOrder} out of order, ${stats.duplicates} duplicate timestamps, ` +
       `${seconds.toFixed(2)} s, ${Math.round(stats.rows / Math.max(seconds, 1e-3))} rows/s`,
   );
+  if (stats.emptySources > 0) {
+    throw new IncompleteRunError(
+      `replay incomplete: ${stats.emptySources} input(s) empty, with no header row`,
+    );
+  }
   if (stats.badRows > 0) {
     throw new IncompleteRunError(`replay incomplete: ${stats.badRows} bad rows skipped`);
   }
@@ -155,6 +162,10 @@ export function replayCsvCommand(): CommandUnknownOpts {
     )
     .option("--metric-prefix <prefix>", "generic CSV: prefix of every metric name", "")
     .option("--metric <name>", "generic CSV: metric name of a timestamp,value file (NAB style)")
+    .option(
+      "--no-file-label",
+      'generic CSV: no file="<base name>" label (by default series from different files never merge)',
+    )
     .addOption(
       new Option("--label <k=v>", "label added to every series (repeatable)")
         .argParser(collectLabel).default({} as Record<string, string>, "none"),

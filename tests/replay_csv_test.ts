@@ -114,31 +114,31 @@ Deno.test("replay-csv: NAB file from stdin with --metric; wide CSV with comments
     assertEquals(samplesOf(parseNdjson(r.stdout)), [
       {
         name: "node_cpu_watts",
-        labels: { host: "a,1", site: "lab" },
+        labels: { file: "wide.csv", host: "a,1", site: "lab" },
         timestamp: 1700000000000,
         value: 12.5,
       },
       {
         name: "node_temp_c",
-        labels: { host: "a,1", site: "lab" },
+        labels: { file: "wide.csv", host: "a,1", site: "lab" },
         timestamp: 1700000000000,
         value: 40,
       },
       {
         name: "node_temp_c",
-        labels: { host: 'b "x"', site: "lab" },
+        labels: { file: "wide.csv", host: 'b "x"', site: "lab" },
         timestamp: 1700000001000,
         value: 41,
       },
       {
         name: "node_cpu_watts",
-        labels: { host: "c", site: "lab" },
+        labels: { file: "wide.csv", host: "c", site: "lab" },
         timestamp: 1700000002000,
         value: "NaN",
       },
       {
         name: "node_temp_c",
-        labels: { host: "c", site: "lab" },
+        labels: { file: "wide.csv", host: "c", site: "lab" },
         timestamp: 1700000002000,
         value: 42,
       },
@@ -240,4 +240,45 @@ Deno.test("replay-csv --loop --shift-to-now: passes follow each other until the 
     assert(Math.abs(ts[0] - started) < 30_000, `first at ${ts[0]}, started ${started}`);
     assertEquals(ts.map((t) => (t - ts[0]) / 1000), [0, 10, 20, 30, 40, 50, 60, 70, 80]);
   });
+});
+
+Deno.test("replay-csv: two NAB files never merge into one series (file label); empty stdin is exit 1", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(
+      `${dir}/a.csv`,
+      "timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:05:00,2\n",
+    );
+    await Deno.writeTextFile(
+      `${dir}/b.csv`,
+      "timestamp,value\n2024-01-01 00:00:00,7\n2024-01-01 00:05:00,8\n",
+    );
+    const r = await runWattwave(
+      ["replay-csv", "--timezone", "UTC", `${dir}/a.csv`, `${dir}/b.csv`],
+    );
+    assertEquals(r.code, 0, r.stderr);
+    const samples = samplesOf(parseNdjson(r.stdout));
+    assertEquals(samples.map((s) => [s.name, s.labels, s.value]), [
+      ["value", { file: "a.csv" }, 1],
+      ["value", { file: "a.csv" }, 2],
+      ["value", { file: "b.csv" }, 7],
+      ["value", { file: "b.csv" }, 8],
+    ]);
+    assertMatch(r.stderr, / 0 out of order/);
+    // --metric names the metric; the file label still tells the files apart.
+    const m = await runWattwave(
+      ["replay-csv", "--timezone", "UTC", "--metric", "temp", `${dir}/a.csv`, `${dir}/b.csv`],
+    );
+    assertEquals(
+      samplesOf(parseNdjson(m.stdout)).map((s) => `${s.name}${JSON.stringify(s.labels)}`),
+      [
+        'temp{"file":"a.csv"}',
+        'temp{"file":"a.csv"}',
+        'temp{"file":"b.csv"}',
+        'temp{"file":"b.csv"}',
+      ],
+    );
+  });
+  const empty = await runWattwave(["replay-csv"], { stdin: "" });
+  assertEquals(empty.code, 1, empty.stderr);
+  assertMatch(empty.stderr, /stdin: empty \(no header row\)/);
 });

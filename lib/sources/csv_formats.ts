@@ -102,6 +102,12 @@ export interface CsvFormatOptions {
   metricPrefix?: string;
   /** Generic: the one metric name of a `timestamp,value` file. */
   metric?: string;
+  /**
+   * Generic: the `file` label of every series (the input file's base name), so that several
+   * files never merge into one series; a label column or `extraLabels` named `file` wins.
+   * Default none (stdin).
+   */
+  fileLabel?: string;
 }
 
 /** The canonical form of a header cell for matching: lower case, only letters and digits. */

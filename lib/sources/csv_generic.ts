@@ -43,6 +43,7 @@ export class GenericFormat implements CsvFormat {
   readonly notes: string[] = [];
   #timestamps: TimestampParser;
   #extra: Labels;
+  #fileLabel: string | undefined;
   #headers: string[];
   #columns: number;
   #tsCol: number;
@@ -67,6 +68,7 @@ export class GenericFormat implements CsvFormat {
   ) {
     this.#timestamps = options.timestamps;
     this.#extra = options.extraLabels ?? {};
+    this.#fileLabel = options.fileLabel;
     this.#onNote = onNote;
     this.#headers = header.map((h) => h.trim());
     this.#columns = header.length;
@@ -176,7 +178,7 @@ export class GenericFormat implements CsvFormat {
 
   /** Name (`<prefix><column>` or `metric`) and labels (label columns, empty ones left out). */
   series(fields: string[], out: MappedRow, i: number): SeriesIdentity {
-    const labels: Labels = {};
+    const labels: Labels = this.#fileLabel === undefined ? {} : { file: this.#fileLabel };
     for (let j = 0; j < this.#labelCols.length; j++) {
       const v = fields[this.#labelCols[j]];
       if (v !== "") labels[this.#labelNames[j]] = v;

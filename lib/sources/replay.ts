@@ -30,17 +30,23 @@ const utf8 = new TextEncoder();
 export interface ReplaySource {
   /** Name used in messages (`stdin` or the path). */
   name: string;
+  /** The `file` label of generic-CSV series read from it (the base name; none for stdin). */
+  fileLabel?: string;
   /** Opens the bytes; `sizeBytes` when known (for the progress percentage). */
   open(): Promise<{ stream: ReadableStream<Uint8Array>; sizeBytes?: number }>;
 }
 
-/** Opens a file path as a {@linkcode ReplaySource} (`-` is stdin, which can be read once). */
-export function fileSource(path: string): ReplaySource {
+/**
+ * Opens a file path as a {@linkcode ReplaySource} (`-` is stdin, which can be read once). With
+ * `fileLabel`, generic-CSV series from it get a `file` label, its base name.
+ */
+export function fileSource(path: string, options: { fileLabel?: boolean } = {}): ReplaySource {
   if (path === "-") {
     return { name: "stdin", open: () => Promise.resolve({ stream: Deno.stdin.readable }) };
   }
   return {
     name: path,
+    fileLabel: options.fileLabel ? path.replace(/\/+$/, "").split("/").pop() : undefined,
     async open() {
       try {
         const file = await Deno.open(path, { read: true });
@@ -105,6 +111,8 @@ export interface ReplayStats {
   passes: number;
   /** Input bytes read. */
   bytes: number;
+  /** Inputs that were empty (no header row): nothing could be replayed from them. */
+  emptySources: number;
 }
 
 interface SeriesState {
@@ -161,6 +169,7 @@ export async function replayCsv(
     duplicates: 0,
     passes: 0,
     bytes: 0,
+    emptySources: 0,
   };
   const series = new Map<string, SeriesState>(); // canonical series key → state
   const metadataDone = new Set<string>();
@@ -221,7 +230,10 @@ export async function replayCsv(
             }
             format = createCsvFormat(
               fields,
-              formatOptions,
+              source.fileLabel === undefined ? formatOptions : {
+                ...formatOptions,
+                fileLabel: source.fileLabel,
+              },
               options.format,
               (note) => say(`${source.name}: ${note}`),
             );
@@ -360,7 +372,10 @@ export async function replayCsv(
           }
         }
       }
-      if (format === undefined && pass === 0) say(`${source.name}: empty (no header row)`);
+      if (format === undefined && pass === 0) {
+        stats.emptySources++;
+        say(`${source.name}: empty (no header row)`);
+      }
     }
     stats.passes++;
     if (!options.loop || stats.rows === rowsBefore || passMinTs > passMaxTs) break;
