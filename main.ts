@@ -9,7 +9,7 @@
  */
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { VERSION } from "./lib/version.ts";
-import { errorMessage, UsageError } from "./lib/errors.ts";
+import { errorMessage, permissionHint, UsageError } from "./lib/errors.ts";
 import { styleHelp } from "./lib/cli/help.ts";
 import { pushCommand } from "./commands/push.ts";
 import { receiveCommand } from "./commands/receive.ts";
@@ -61,6 +61,15 @@ function isBrokenPipe(err: unknown): boolean {
     (err instanceof Error && /broken pipe|EPIPE/i.test(err.message));
 }
 
+/** Whether `WATTWAVE_DEBUG` asks for stack traces (false where env access is not granted). */
+function debugEnabled(): boolean {
+  try {
+    return !!Deno.env.get("WATTWAVE_DEBUG");
+  } catch {
+    return false;
+  }
+}
+
 /** Runs the CLI with `args` and returns the exit code (never exits itself). */
 export async function run(args: string[]): Promise<number> {
   const program = buildProgram();
@@ -77,8 +86,8 @@ export async function run(args: string[]): Promise<number> {
       return EXIT_USAGE;
     }
     if (isBrokenPipe(err)) return EXIT_OK; // the reader went away (`| head`): a clean end
-    console.error(`wattwave: ${errorMessage(err)}`);
-    if (Deno.env.get("WATTWAVE_DEBUG") && err instanceof Error) console.error(err.stack);
+    console.error(`wattwave: ${permissionHint(err) ?? errorMessage(err)}`);
+    if (debugEnabled() && err instanceof Error) console.error(err.stack);
     return EXIT_FAILURE;
   }
 }

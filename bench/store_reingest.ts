@@ -43,7 +43,7 @@ const samples = SERIES * STEPS;
 async function compress(store: string, input: string): Promise<number> {
   const r = await runWattwave(["compress", "--store", store, "--report", "json", input]);
   if (r.code !== 0) throw new Error(r.stderr);
-  return JSON.parse(r.stderr.trim().split("\n").at(-1)!).seconds;
+  return JSON.parse(r.stdout).seconds;
 }
 
 const newerS: number[] = [];

@@ -261,7 +261,7 @@ async function wattwave(
     ]);
     const out = await new Deno.Command(cmd, { args: rest, stdout: "null", stderr: "piped" })
       .output();
-    const report = JSON.parse(new TextDecoder().decode(out.stderr).trim().split("\n").at(-1)!);
+    const report = JSON.parse(new TextDecoder().decode(out.stdout));
     samples = report.samples;
     compressSps.push(report.samples / report.seconds);
     bytes = await du(store);

@@ -39,6 +39,9 @@ function parseLevel(text: string): number {
 
 async function compress(files: string[], o: CompressOptions): Promise<void> {
   const startedMs = performance.now();
+  // Inputs first: a missing or unreadable file must not leave an empty store behind.
+  // `--compact` alone compacts without reading input; with files (or -) it stores them first.
+  const sources = o.compact && files.length === 0 ? [] : await openSources(files);
   const store = await Store.open(o.store, {
     maxSegmentSamples: o.segmentSamples,
     memoryBudgetBytes: o.memoryBudget,
@@ -48,8 +51,6 @@ async function compress(files: string[], o: CompressOptions): Promise<void> {
   const shutdown = new AbortController();
   const unlisten = onShutdownSignal(() => shutdown.abort());
   try {
-    // `--compact` alone compacts without reading input; with files (or -) it stores them first.
-    const sources = o.compact && files.length === 0 ? [] : await openSources(files);
     await ingestNdjson(store, sources, {
       commitSamples: o.commitSamples,
       commitInterval: o.commitInterval,
@@ -58,12 +59,11 @@ async function compress(files: string[], o: CompressOptions): Promise<void> {
       progress: o.progress && Deno.stderr.isTerminal(),
       signal: shutdown.signal,
       startedMs,
+      // JSON goes alone to stdout (`| jq`); the text summary to stderr with the logs.
       onReport: (report) =>
-        console.error(
-          o.report === "json"
-            ? JSON.stringify(report)
-            : `wattwave compress: ${formatIngestReport(report, o.verify ?? false)}`,
-        ),
+        o.report === "json"
+          ? console.log(JSON.stringify(report))
+          : console.error(`wattwave compress: ${formatIngestReport(report, o.verify ?? false)}`),
     });
   } finally {
     unlisten();
@@ -78,7 +78,7 @@ export function compressCommand(): CommandUnknownOpts {
     .argument("[files...]", "NDJSON inputs (none or - for stdin)")
     .requiredOption("--store <dir>", "store directory (created when missing; appends otherwise)")
     .addOption(
-      new Option("--report <format>", "summary on stderr as text or one JSON object")
+      new Option("--report <format>", "summary: text on stderr, or one JSON object alone on stdout")
         .choices(["text", "json"] as const).default("text" as const),
     )
     .option("--verify", "read every segment back after writing it and compare bit for bit")

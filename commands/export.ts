@@ -16,6 +16,7 @@ interface ExportOptions {
   match: string[];
   start?: number;
   end?: number;
+  metadata: boolean;
 }
 
 async function exportStore(o: ExportOptions): Promise<void> {
@@ -24,7 +25,12 @@ async function exportStore(o: ExportOptions): Promise<void> {
   if (startMs > endMs) throw new UsageError(`--start (${o.start}) is after --end (${o.end})`);
   const selectors = compileSelectors(o.match);
   const store = await Store.open(o.store, { readOnly: true });
-  const counts = await exportNdjson(store, Deno.stdout.writable, { selectors, startMs, endMs });
+  const counts = await exportNdjson(store, Deno.stdout.writable, {
+    selectors,
+    startMs,
+    endMs,
+    metadata: o.metadata,
+  });
   if (o.match.length > 0 && counts.series === 0) {
     warnIfNothingMatched(o.match, store.metricNames(), "export");
   }
@@ -43,14 +49,15 @@ export function exportCommand(): CommandUnknownOpts {
     )
     .option(
       "--start <time>",
-      "first timestamp (ms since epoch or RFC 3339), inclusive",
+      "first timestamp (ms since epoch, RFC 3339 or now-1h), inclusive",
       (t) => parseTimeMs(t),
     )
     .option(
       "--end <time>",
-      "last timestamp (ms since epoch or RFC 3339), inclusive",
+      "last timestamp (ms since epoch, RFC 3339 or now-1h), inclusive",
       (t) => parseTimeMs(t),
     )
+    .option("--no-metadata", "sample lines only, no metadata records (e.g. for jq)")
     .addHelpText(
       "after",
       "\nOutput: the stored metadata records (type, unit, help) of the exported metric names\n" +

@@ -57,6 +57,23 @@ export class IncompleteRunError extends Error {
   override name = "IncompleteRunError";
 }
 
+/**
+ * What to do when the Deno runtime refused a permission (`NotCapable`): Deno's own text says
+ * "run again with the --allow-read flag", which means nothing to a user of the `wattwave` command.
+ * Returns undefined for any other error.
+ */
+export function permissionHint(err: unknown): string | undefined {
+  if (!(err instanceof Deno.errors.NotCapable)) return undefined;
+  const m = /^Requires (\w+) access to (.+?), run again with the (--allow-\w+) flag/.exec(
+    err.message,
+  );
+  if (!m) return `the runtime refused a permission (${err.message})`;
+  return `the runtime refused ${m[1]} access to ${m[2]}: wattwave needs ` +
+    `--allow-read --allow-write --allow-net --allow-env --allow-run --allow-sys; run the ` +
+    `installed \`wattwave\` command or \`deno task wattwave\`, which grant them, or add ${m[3]} ` +
+    `to your \`deno run\``;
+}
+
 /** Describes any thrown value in one line, for logs. */
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;

@@ -74,7 +74,7 @@ Deno.test("kill -9 during compress --compact: every committed sample exactly onc
     ]);
     const ms = performance.now() - t0;
     assertEquals(full.code, 0, full.stderr);
-    const report = JSON.parse(full.stderr.trim().split("\n").at(-1)!);
+    const report = JSON.parse(full.stdout);
     assertEquals(report.compaction.rangesIn, SERIES * COMMITS);
     assertEquals(report.compaction.rangesOut, SERIES);
     assertEquals((await runWattwave(["export", "--store", timing])).stdout, before.stdout);

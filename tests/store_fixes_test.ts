@@ -19,7 +19,7 @@ Deno.test("compress --compact terminates on a series with a gap over 2^30 ms", a
     assertEquals(a.code, 0, a.stderr);
     const b = await runWattwave(["compress", "--store", dir, "--compact", "--report", "json"]);
     assertEquals(b.code, 0, b.stderr);
-    const report = JSON.parse(b.stderr.trim().split("\n").at(-1)!);
+    const report = JSON.parse(b.stdout);
     assertEquals(report.compaction.rangesIn, 0);
     const out = await runWattwave(["export", "--store", dir]);
     assertEquals(out.code, 0, out.stderr);
@@ -66,9 +66,7 @@ Deno.test("concurrent compress writers with automatic compaction: all succeed, e
       ])
     ));
     for (const r of results) assertEquals(r.code, 0, r.stderr);
-    const compacted = results.map((r) =>
-      JSON.parse(r.stderr.trim().split("\n").at(-1)!).compaction.rangesIn
-    );
+    const compacted = results.map((r) => JSON.parse(r.stdout).compaction.rangesIn);
     assert(compacted.some((n) => n > 0), `no automatic compaction ran: ${compacted}`);
     const out = await runWattwave(["export", "--store", store]);
     assertEquals(out.code, 0, out.stderr);
@@ -153,7 +151,7 @@ Deno.test("compress summary counts compaction's files and bytes, and verificatio
         { stdin: lines.join("\n") + "\n" },
       );
       assertEquals(r.code, 0, r.stderr);
-      return JSON.parse(r.stderr.trim().split("\n").at(-1)!);
+      return JSON.parse(r.stdout);
     };
     let last;
     for (let k = 0; k < 3; k++) last = await run(k * 10, []);

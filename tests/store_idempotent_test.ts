@@ -28,7 +28,7 @@ function input(series: number, steps: number, from = 0): string {
 async function compress(dir: string, text: string) {
   const r = await runWattwave(["compress", "--store", dir, "--report", "json"], { stdin: text });
   assertEquals(r.code, 0, r.stderr);
-  return JSON.parse(r.stderr.trim().split("\n").at(-1)!);
+  return JSON.parse(r.stdout);
 }
 
 Deno.test("compress of the same input twice: export equals one copy; the rerun says what it skipped", async () => {

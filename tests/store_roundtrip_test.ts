@@ -123,7 +123,7 @@ async function compressExport(
   input: string,
   compressArgs: string[] = [],
   exportArgs: string[] = [],
-): Promise<{ out: string[]; stderr: string; dir: string }> {
+): Promise<{ out: string[]; stderr: string; report: string; dir: string }> {
   const dir = await Deno.makeTempDir({ prefix: "wattwave-roundtrip-" });
   const c = await runWattwave(["compress", "--store", dir, "--report", "json", ...compressArgs], {
     stdin: input,
@@ -131,18 +131,23 @@ async function compressExport(
   assertEquals(c.code, 0, c.stderr);
   const e = await runWattwave(["export", "--store", dir, ...exportArgs]);
   assertEquals(e.code, 0, e.stderr);
-  return { out: e.stdout.split("\n").filter((l) => l !== ""), stderr: c.stderr, dir };
+  return {
+    out: e.stdout.split("\n").filter((l) => l !== ""),
+    stderr: c.stderr,
+    report: c.stdout,
+    dir,
+  };
 }
 
 Deno.test("compress → export round-trips edge cases bit for bit", async () => {
   const lines = edgeCaseLines();
-  const { out, stderr, dir } = await compressExport(lines.join("\n") + "\n", [
+  const { out, stderr, report: reportText, dir } = await compressExport(lines.join("\n") + "\n", [
     "--verify",
     "--segment-samples",
     "100",
   ]);
   try {
-    const report = JSON.parse(stderr.trim().split("\n").at(-1)!);
+    const report = JSON.parse(reportText);
     assertEquals(report.samples, lines.length);
     assertEquals(report.verifiedSamples, lines.length);
     assert(report.bytesPerSample > 0 && report.ratio > 1, stderr);
@@ -242,7 +247,7 @@ Deno.test("metadata records round-trip: stored in the index, exported first for 
     ].join("\n") + "\n";
     const c = await runWattwave(["compress", "--store", dir, "--report", "json"], { stdin: input });
     assertEquals(c.code, 0, c.stderr);
-    assertEquals(JSON.parse(c.stderr.trim().split("\n").at(-1)!).metadataRecords, 4);
+    assertEquals(JSON.parse(c.stdout).metadataRecords, 4);
     const e = await runWattwave(["export", "--store", dir]);
     assertEquals(e.code, 0, e.stderr);
     const out = e.stdout.trim().split("\n");

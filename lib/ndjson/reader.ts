@@ -67,12 +67,18 @@ export async function openSources(paths: string[]): Promise<NdjsonSource[]> {
   for (const p of paths) {
     if (p === "-") out.push({ name: "stdin", stream: Deno.stdin.readable });
     else {
+      let f: Deno.FsFile;
       try {
-        const f = await Deno.open(p, { read: true });
-        out.push({ name: p, stream: f.readable });
+        f = await Deno.open(p, { read: true });
       } catch (err) {
+        if (err instanceof Deno.errors.NotCapable) throw err;
         throw new InputError(`cannot open input file: ${(err as Error).message}`, { where: p });
       }
+      if ((await f.stat()).isDirectory) {
+        f.close();
+        throw new InputError("cannot read input file: it is a directory", { where: p });
+      }
+      out.push({ name: p, stream: f.readable });
     }
   }
   return out;

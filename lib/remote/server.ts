@@ -18,18 +18,44 @@ export interface ServeOptions {
   shutdown?: AbortController;
 }
 
+/** Turns a failure to listen into one line naming the address and what to do. */
+function listenError(err: unknown, bind: string, port: number): unknown {
+  if (err instanceof Deno.errors.NotCapable) return err;
+  const address = bind.includes(":") ? `[${bind}]:${port}` : `${bind}:${port}`;
+  if (err instanceof Deno.errors.AddrInUse) {
+    return new Error(
+      `cannot listen on ${address}: the address is already in use (another server is there; ` +
+        `choose another port with --port)`,
+    );
+  }
+  if (err instanceof Deno.errors.AddrNotAvailable) {
+    return new Error(`cannot listen on ${address}: no such address on this machine (--bind)`);
+  }
+  if (err instanceof Deno.errors.PermissionDenied) {
+    return new Error(
+      `cannot listen on ${address}: permission denied (ports below 1024 need root)`,
+    );
+  }
+  return new Error(`cannot listen on ${address}: ${(err as Error).message}`);
+}
+
 /** Serves `handler` until a shutdown signal or abort; resolves once the server has stopped. */
 export async function serveUntilShutdown(
   handler: (req: Request) => Response | Promise<Response>,
   options: ServeOptions,
 ): Promise<void> {
   const shutdown = options.shutdown ?? new AbortController();
-  const server = Deno.serve({
-    hostname: options.bind,
-    port: options.port,
-    signal: shutdown.signal,
-    onListen: ({ hostname, port }) => options.onListen(`http://${hostname}:${port}`),
-  }, handler);
+  let server: Deno.HttpServer;
+  try {
+    server = Deno.serve({
+      hostname: options.bind,
+      port: options.port,
+      signal: shutdown.signal,
+      onListen: ({ hostname, port }) => options.onListen(`http://${hostname}:${port}`),
+    }, handler);
+  } catch (err) {
+    throw listenError(err, options.bind, options.port);
+  }
   const unlisten = onShutdownSignal(() => shutdown.abort());
   try {
     await server.finished;

@@ -51,8 +51,13 @@ export function fileSource(path: string, options: { fileLabel?: boolean } = {}):
       try {
         const file = await Deno.open(path, { read: true });
         const info = await file.stat();
+        if (info.isDirectory) {
+          file.close();
+          throw new Error("it is a directory");
+        }
         return { stream: file.readable, sizeBytes: info.isFile ? info.size : undefined };
       } catch (err) {
+        if (err instanceof Deno.errors.NotCapable) throw err;
         throw new InputError(`cannot open input file: ${(err as Error).message}`, { where: path });
       }
     },

@@ -20,6 +20,8 @@ export interface ExportOptions {
   startMs?: number;
   /** Last timestamp, inclusive, ms. Default Infinity. */
   endMs?: number;
+  /** Write the metadata records first. Default true (false: sample lines only, for `jq`). */
+  metadata?: boolean;
 }
 
 const utf8 = new TextEncoder();
@@ -49,7 +51,7 @@ export async function exportNdjson(
   try {
     // Metadata records first, for the metric names of the exported series (in series order).
     const names = new Set<string>();
-    for (const s of series) {
+    for (const s of options.metadata === false ? [] : series) {
       const name = s.labels.find(([n]) => n === "__name__")?.[1] ?? "";
       if (names.has(name)) continue;
       names.add(name);
