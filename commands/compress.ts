@@ -11,6 +11,7 @@ import {
 } from "@commander-js/extra-typings";
 import { parseByteSize, parseDurationMs, parsePositiveInt } from "../lib/cli/parse.ts";
 import { onShutdownSignal } from "../lib/cli/signals.ts";
+import { shouldDrawStatus } from "../lib/cli/status_line.ts";
 import { openSources } from "../lib/ndjson/reader.ts";
 import { formatIngestReport, ingestNdjson } from "../lib/store/ingest.ts";
 import { Store } from "../lib/store/mod.ts";
@@ -56,7 +57,7 @@ async function compress(files: string[], o: CompressOptions): Promise<void> {
       commitInterval: o.commitInterval,
       strict: o.strict,
       compact: o.compact,
-      progress: o.progress && Deno.stderr.isTerminal(),
+      progress: o.progress && shouldDrawStatus(),
       signal: shutdown.signal,
       startedMs,
       // JSON goes alone to stdout (`| jq`); the text summary to stderr with the logs.
@@ -118,7 +119,10 @@ export function compressCommand(): CommandUnknownOpts {
       new Option("--level <n>", "FLAC compression level 0-8").argParser(parseLevel)
         .default(undefined, "the codec's"),
     )
-    .option("--no-progress", "no progress line on stderr (shown only on a terminal)")
+    .option(
+      "--no-progress",
+      "no progress line (shown only when stderr is a terminal and stdout not a pipe)",
+    )
     .addHelpText(
       "after",
       "\nEvery file in DIR/segments is standard FLAC (check with `flac -t DIR/segments/*.flac`);\n" +

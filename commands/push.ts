@@ -21,6 +21,7 @@ import { RemoteWriteBatcher } from "../lib/remote/push/write_batcher.ts";
 import { DiskQueue } from "../lib/remote/push/disk_queue.ts";
 import { onShutdownSignal } from "../lib/cli/signals.ts";
 import { markRequired } from "../lib/cli/help.ts";
+import { StatusLine } from "../lib/cli/status_line.ts";
 
 /** Options of `wattwave push` as parsed. */
 interface PushOptions {
@@ -107,7 +108,11 @@ async function push(files: string[], o: PushOptions): Promise<void> {
   const url = checkUrl(o.url);
   const headers = await requestHeaders(o);
   const started = performance.now();
-  const log = (line: string) => console.error(`wattwave push: ${line}`);
+  // On a terminal (and as the last stage of a pipeline) a status line shows the rate, what was
+  // delivered and the last error; log lines pass above it and it is cleared before the summary.
+  const status = new StatusLine();
+  let lastError = "";
+  const log = (line: string) => status.log(`wattwave push: ${line}`);
   // With a queue nothing is lost by waiting: retries go on until delivered, backing off to a
   // minute; without one they are bounded and the batch is dropped after them.
   const queue = o.queueDir !== undefined
@@ -127,15 +132,20 @@ async function push(files: string[], o: PushOptions): Promise<void> {
     maxRetries: queue ? Infinity : o.maxRetries,
     maxBackoffMs: queue ? 60_000 : undefined,
     signal: shutdown.signal,
-    onRetry: (err, waitMs, attempt) =>
-      log(`${err.message}; retry ${attempt} in ${Math.round(waitMs)} ms`),
+    onRetry: (err, waitMs, attempt) => {
+      lastError = err.message;
+      log(`${err.message}; retry ${attempt} in ${Math.round(waitMs)} ms`);
+    },
   });
   const batcher = new RemoteWriteBatcher(client, {
     batchSize: o.batchSize,
     flushIntervalMs: o.flushInterval,
     extraLabels: o.label,
     queue,
-    onDropped: (err, samples) => log(`dropped ${samples} samples: ${(err as Error).message}`),
+    onDropped: (err, samples) => {
+      lastError = (err as Error).message;
+      log(`dropped ${samples} samples: ${lastError}`);
+    },
     onFatal: () => stopReading.abort(),
   });
   const readStats: ReadStats = { lines: 0, badLines: 0, bytes: 0 };
@@ -155,8 +165,21 @@ async function push(files: string[], o: PushOptions): Promise<void> {
     // Flush what is buffered, but do not wait out every retry against a dead endpoint.
     else graceTimer = setTimeout(() => shutdown.abort(), o.shutdownGrace);
   });
+  const statusTimer = status.enabled
+    ? setInterval(() => {
+      const st = batcher.stats;
+      const seconds = Math.max(0.001, (performance.now() - started) / 1000);
+      status.draw(
+        `push: ${Math.round(st.samplesSent / seconds)} samples/s, read ${st.samplesIn}, ` +
+          `delivered ${st.samplesSent}, retried ${st.retries}, dropped ${st.samplesDropped}` +
+          (queue ? `, ${queue.samples} queued` : "") +
+          (lastError ? `; last error: ${lastError}` : ""),
+      );
+    }, 500)
+    : undefined;
   try {
     await readNdjsonColumns(sources, readStats, (cols) => batcher.addColumns(cols), {
+      onBadLine: (m) => status.log(`wattwave: bad line ${m}`),
       strict: o.strict,
       workers: o.parseWorkers,
       signal: stopReading.signal,
@@ -169,6 +192,8 @@ async function push(files: string[], o: PushOptions): Promise<void> {
     }
     await batcher.close();
     clearTimeout(graceTimer);
+    clearInterval(statusTimer);
+    status.clear();
     unlisten();
     queue?.close();
   }

@@ -13,6 +13,7 @@ import {
 import { IncompleteRunError, UsageError } from "../lib/errors.ts";
 import { collectLabel } from "../lib/cli/parse.ts";
 import { onShutdownSignal } from "../lib/cli/signals.ts";
+import { shouldDrawStatus } from "../lib/cli/status_line.ts";
 import { NdjsonWriter } from "../lib/ndjson/writer.ts";
 import { CSV_FORMATS, type CsvFormatName } from "../lib/sources/csv_formats.ts";
 import { isValidTimeZone, localTimeZone } from "../lib/sources/csv_time.ts";
@@ -103,7 +104,7 @@ async function replay(files: string[], o: ReplayCsvOptions): Promise<void> {
       strict: o.strict,
       comment: o.comment,
       delimiter: o.delimiter,
-      progress: o.progress && Deno.stderr.isTerminal(),
+      progress: o.progress && shouldDrawStatus(),
       signal: shutdown.signal,
       onMessage: (line) => console.error(`wattwave replay-csv: ${line}`),
     });
@@ -187,7 +188,10 @@ export function replayCsvCommand(): CommandUnknownOpts {
     )
     .option("--loop", "start again at the end, shifted to follow the previous pass (files only)")
     .option("--strict", "stop at the first bad row instead of skipping it")
-    .option("--no-progress", "no progress line on stderr (shown only when stderr is a terminal)")
+    .option(
+      "--no-progress",
+      "no progress line (shown only when stderr is a terminal and stdout not a pipe)",
+    )
     // A function: the local zone (Intl, ~20 ms) is looked up only when help is shown.
     .addHelpText("after", () => `\nLocal time zone: ${localTimeZone()}`)
     .addHelpText(
