@@ -12,9 +12,6 @@ import {
 import { parseByteSize, parseDurationMs, parsePositiveInt } from "../lib/cli/parse.ts";
 import { onShutdownSignal } from "../lib/cli/signals.ts";
 import { shouldDrawStatus } from "../lib/cli/status_line.ts";
-import { openSources } from "../lib/ndjson/reader.ts";
-import { formatIngestReport, ingestNdjson } from "../lib/store/ingest.ts";
-import { Store } from "../lib/store/mod.ts";
 
 interface CompressOptions {
   store: string;
@@ -39,6 +36,10 @@ function parseLevel(text: string): number {
 }
 
 async function compress(files: string[], o: CompressOptions): Promise<void> {
+  // Loaded when the subcommand runs, so that start-up (and --help) stays light.
+  const { openSources } = await import("../lib/ndjson/reader.ts");
+  const { formatIngestReport, ingestNdjson } = await import("../lib/store/ingest.ts");
+  const { Store } = await import("../lib/store/mod.ts");
   const startedMs = performance.now();
   // Inputs first: a missing or unreadable file must not leave an empty store behind.
   // `--compact` alone compacts without reading input; with files (or -) it stores them first.

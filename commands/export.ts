@@ -7,9 +7,6 @@ import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
 import { collectString } from "../lib/cli/parse.ts";
 import { parseTimeMs } from "../lib/cli/time.ts";
 import { UsageError } from "../lib/errors.ts";
-import { compileSelectors, warnIfNothingMatched } from "../lib/query/select_series.ts";
-import { exportNdjson } from "../lib/store/export.ts";
-import { Store } from "../lib/store/mod.ts";
 
 interface ExportOptions {
   store: string;
@@ -20,6 +17,10 @@ interface ExportOptions {
 }
 
 async function exportStore(o: ExportOptions): Promise<void> {
+  // Loaded when the subcommand runs, so that start-up (and --help) stays light.
+  const { compileSelectors, warnIfNothingMatched } = await import("../lib/query/select_series.ts");
+  const { exportNdjson } = await import("../lib/store/export.ts");
+  const { Store } = await import("../lib/store/mod.ts");
   const startMs = o.start ?? -Infinity;
   const endMs = o.end ?? Infinity;
   if (startMs > endMs) throw new UsageError(`--start (${o.start}) is after --end (${o.end})`);

@@ -5,9 +5,6 @@
  */
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
 import { collectString, parsePositiveInt } from "../lib/cli/parse.ts";
-import { compileSelectors, warnIfNothingMatched } from "../lib/query/select_series.ts";
-import { formatAnalysis } from "../lib/store/inspect.ts";
-import { Store } from "../lib/store/mod.ts";
 
 interface InspectOptions {
   store: string;
@@ -18,6 +15,10 @@ interface InspectOptions {
 }
 
 async function inspect(o: InspectOptions): Promise<void> {
+  // Loaded when the subcommand runs, so that start-up (and --help) stays light.
+  const { compileSelectors, warnIfNothingMatched } = await import("../lib/query/select_series.ts");
+  const { formatAnalysis } = await import("../lib/store/inspect.ts");
+  const { Store } = await import("../lib/store/mod.ts");
   const selectors = compileSelectors(o.match);
   const store = await Store.open(o.store, { readOnly: true });
   const analysis = store.analyze({ selectors, top: o.top, series: o.series });

@@ -13,12 +13,8 @@ import {
   parseNonNegativeInt,
   parsePositiveInt,
 } from "../lib/cli/parse.ts";
-import { openSources, type ReadStats } from "../lib/ndjson/reader.ts";
-import { readNdjsonColumns } from "../lib/ndjson/column_reader.ts";
+import type { ReadStats } from "../lib/ndjson/reader.ts";
 import { defaultParseWorkers } from "../lib/workers/counts.ts";
-import { PROTOCOL_HEADERS, RemoteWriteClient } from "../lib/remote/push/write_client.ts";
-import { RemoteWriteBatcher } from "../lib/remote/push/write_batcher.ts";
-import { DiskQueue } from "../lib/remote/push/disk_queue.ts";
 import { onShutdownSignal } from "../lib/cli/signals.ts";
 import { markRequired } from "../lib/cli/help.ts";
 import { StatusLine } from "../lib/cli/status_line.ts";
@@ -52,6 +48,7 @@ async function readSecret(path: string, what: string): Promise<string> {
 
 /** Builds the request headers from the auth and `--header` options; refuses protocol headers. */
 async function requestHeaders(o: PushOptions): Promise<Record<string, string>> {
+  const { PROTOCOL_HEADERS } = await import("../lib/remote/push/write_client.ts");
   const headers: Record<string, string> = {};
   const protocol = new Set(Object.keys(PROTOCOL_HEADERS).map((h) => h.toLowerCase()));
   for (const h of o.header) {
@@ -105,6 +102,14 @@ function checkUrl(url: string | undefined): string {
 }
 
 async function push(files: string[], o: PushOptions): Promise<void> {
+  // Loaded when the subcommand runs, so that start-up (and --help) stays light.
+  const { openSources } = await import("../lib/ndjson/reader.ts");
+  const { readNdjsonColumns } = await import("../lib/ndjson/column_reader.ts");
+  const { PROTOCOL_HEADERS, RemoteWriteClient } = await import(
+    "../lib/remote/push/write_client.ts"
+  );
+  const { RemoteWriteBatcher } = await import("../lib/remote/push/write_batcher.ts");
+  const { DiskQueue } = await import("../lib/remote/push/disk_queue.ts");
   const url = checkUrl(o.url);
   const headers = await requestHeaders(o);
   const started = performance.now();

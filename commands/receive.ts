@@ -17,17 +17,9 @@ import {
   portOption,
 } from "../lib/cli/server_options.ts";
 import { UsageError } from "../lib/errors.ts";
-import { routePosts } from "../lib/remote/http.ts";
-import { NdjsonFormatPool } from "../lib/remote/receive/format_pool.ts";
-import { OrderedByteOutput, type OutputFormat } from "../lib/remote/receive/ndjson_output.ts";
-import { OutputSink } from "../lib/remote/receive/output_sink.ts";
-import { StoreWriteSink } from "../lib/remote/receive/store_sink.ts";
-import {
-  createWriteHandler,
-  type WriteHandlerOptions,
-} from "../lib/remote/receive/write_handler.ts";
-import { serveUntilShutdown } from "../lib/remote/server.ts";
-import { Store } from "../lib/store/mod.ts";
+import type { Store as StoreType } from "../lib/store/mod.ts";
+import type { OutputFormat } from "../lib/remote/receive/ndjson_output.ts";
+import type { WriteHandlerOptions } from "../lib/remote/receive/write_handler.ts";
 import { defaultFormatWorkers } from "../lib/workers/counts.ts";
 
 function parseWorkerCount(text: string): number {
@@ -52,6 +44,15 @@ interface ReceiveOptions {
 }
 
 async function receive(o: ReceiveOptions): Promise<void> {
+  // Loaded when the subcommand runs, so that start-up (and --help) stays light.
+  const { routePosts } = await import("../lib/remote/http.ts");
+  const { NdjsonFormatPool } = await import("../lib/remote/receive/format_pool.ts");
+  const { OrderedByteOutput } = await import("../lib/remote/receive/ndjson_output.ts");
+  const { OutputSink } = await import("../lib/remote/receive/output_sink.ts");
+  const { StoreWriteSink } = await import("../lib/remote/receive/store_sink.ts");
+  const { createWriteHandler } = await import("../lib/remote/receive/write_handler.ts");
+  const { serveUntilShutdown } = await import("../lib/remote/server.ts");
+  const { Store } = await import("../lib/store/mod.ts");
   if (!o.path.startsWith("/")) throw new UsageError(`--path must start with / (got "${o.path}")`);
   if (o.store !== undefined && o.format !== "ndjson") {
     throw new UsageError(
@@ -59,12 +60,12 @@ async function receive(o: ReceiveOptions): Promise<void> {
     );
   }
   const shutdown = new AbortController();
-  let output: OrderedByteOutput | undefined;
-  let outputSink: OutputSink | undefined;
-  let pool: NdjsonFormatPool | undefined;
+  let output: InstanceType<typeof OrderedByteOutput> | undefined;
+  let outputSink: InstanceType<typeof OutputSink> | undefined;
+  let pool: InstanceType<typeof NdjsonFormatPool> | undefined;
   let sinks: Pick<WriteHandlerOptions, "sink" | "bodySink">;
-  let storeSink: StoreWriteSink | undefined;
-  let store: Store | undefined;
+  let storeSink: InstanceType<typeof StoreWriteSink> | undefined;
+  let store: StoreType | undefined;
   const log = (line: string) => console.error(`wattwave receive: ${line}`);
   if (o.store !== undefined) {
     // Into the store: 204 only once the samples are committed (fsynced, index replaced).

@@ -14,10 +14,8 @@ import { IncompleteRunError, UsageError } from "../lib/errors.ts";
 import { collectLabel } from "../lib/cli/parse.ts";
 import { onShutdownSignal } from "../lib/cli/signals.ts";
 import { shouldDrawStatus } from "../lib/cli/status_line.ts";
-import { NdjsonWriter } from "../lib/ndjson/writer.ts";
 import { CSV_FORMATS, type CsvFormatName } from "../lib/sources/csv_formats.ts";
 import { isValidTimeZone, localTimeZone } from "../lib/sources/csv_time.ts";
-import { fileSource, replayCsv } from "../lib/sources/replay.ts";
 
 /** Options of `wattwave replay-csv` as parsed. */
 interface ReplayCsvOptions {
@@ -67,6 +65,9 @@ function parseSingleChar(what: string) {
 }
 
 async function replay(files: string[], o: ReplayCsvOptions): Promise<void> {
+  // Loaded when the subcommand runs, so that start-up (and --help) stays light.
+  const { NdjsonWriter } = await import("../lib/ndjson/writer.ts");
+  const { fileSource, replayCsv } = await import("../lib/sources/replay.ts");
   if (files.length === 0) files = ["-"];
   if (o.timezone !== undefined && !isValidTimeZone(o.timezone)) {
     throw new UsageError(`--timezone: unknown IANA time zone (got "${o.timezone}")`);

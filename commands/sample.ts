@@ -8,11 +8,9 @@ import { Command, type CommandUnknownOpts, Option } from "@commander-js/extra-ty
 import { UsageError } from "../lib/errors.ts";
 import { collectLabel, parseDurationMs, parsePositiveInt } from "../lib/cli/parse.ts";
 import { onShutdownSignal } from "../lib/cli/signals.ts";
-import { NdjsonWriter } from "../lib/ndjson/writer.ts";
 import { DEFAULT_POWERCAP_ROOT } from "../lib/sources/powercap.ts";
-import { openSamplingSources } from "../lib/sources/choose.ts";
 import { DEFAULT_NVIDIA_SMI_TIMEOUT_MS } from "../lib/sources/nvidia_smi.ts";
-import { type Naming, runSampler } from "../lib/sources/sampler.ts";
+import type { Naming } from "../lib/sources/sampler.ts";
 import type { Labels } from "../lib/model/sample.ts";
 
 /** Options of `wattwave sample` as parsed. */
@@ -61,6 +59,10 @@ function resolvePeriodMs(period: number | undefined): number {
 }
 
 async function sample(o: SampleOptions): Promise<void> {
+  // Loaded when the subcommand runs, so that start-up (and --help) stays light.
+  const { NdjsonWriter } = await import("../lib/ndjson/writer.ts");
+  const { openSamplingSources } = await import("../lib/sources/choose.ts");
+  const { runSampler } = await import("../lib/sources/sampler.ts");
   const periodMs = resolvePeriodMs(o.period);
   if (o.naming !== "node" && o.naming !== "pyjoules") {
     throw new UsageError(`--naming must be node or pyjoules (got "${o.naming}")`);

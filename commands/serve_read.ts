@@ -7,20 +7,14 @@
 import { Command, type CommandUnknownOpts, Option } from "@commander-js/extra-typings";
 import { parseByteSize, parseNonNegativeInt, parsePositiveInt } from "../lib/cli/parse.ts";
 import { UsageError } from "../lib/errors.ts";
-import { type PostRoute, routePosts } from "../lib/remote/http.ts";
+import type { PostRoute } from "../lib/remote/http.ts";
 import {
   bindOption,
   maxBodyBytesOption,
   maxDecodedBytesOption,
   portOption,
 } from "../lib/cli/server_options.ts";
-import { createReadHandler } from "../lib/remote/read/read_handler.ts";
-import { StoreWriteSink } from "../lib/remote/receive/store_sink.ts";
-import { serveUntilShutdown } from "../lib/remote/server.ts";
 import { defaultReadWorkers } from "../lib/workers/counts.ts";
-import { SeriesReadPool } from "../lib/remote/read/read_pool.ts";
-import { createWriteHandler } from "../lib/remote/receive/write_handler.ts";
-import { Store } from "../lib/store/mod.ts";
 
 interface ServeReadOptions {
   store: string;
@@ -46,6 +40,14 @@ function parseCacheBytes(text: string): number {
 }
 
 async function serveRead(o: ServeReadOptions): Promise<void> {
+  // Loaded when the subcommand runs, so that start-up (and --help) stays light.
+  const { routePosts } = await import("../lib/remote/http.ts");
+  const { createReadHandler } = await import("../lib/remote/read/read_handler.ts");
+  const { StoreWriteSink } = await import("../lib/remote/receive/store_sink.ts");
+  const { serveUntilShutdown } = await import("../lib/remote/server.ts");
+  const { SeriesReadPool } = await import("../lib/remote/read/read_pool.ts");
+  const { createWriteHandler } = await import("../lib/remote/receive/write_handler.ts");
+  const { Store } = await import("../lib/store/mod.ts");
   for (const [flag, p] of [["--path", o.path], ["--write-path", o.writePath]] as const) {
     if (p !== undefined && !p.startsWith("/")) {
       throw new UsageError(`${flag} must start with / (got "${p}")`);
