@@ -92,7 +92,19 @@ export async function run(args: string[]): Promise<number> {
   }
 }
 
+/**
+ * `deno task wattwave` runs in the project's directory; Deno names the caller's in `INIT_CWD`.
+ * The task sets `WATTWAVE_CWD_FROM_TASK=1` so that relative paths mean what the user meant.
+ */
+function enterCallersDirectory(): void {
+  try {
+    const initCwd = Deno.env.get("INIT_CWD");
+    if (Deno.env.get("WATTWAVE_CWD_FROM_TASK") === "1" && initCwd) Deno.chdir(initCwd);
+  } catch { /* no env permission or the directory is gone: stay */ }
+}
+
 if (import.meta.main) {
+  enterCallersDirectory();
   const code = await run(Deno.args);
   Deno.exit(code);
 }
