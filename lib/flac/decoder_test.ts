@@ -2,7 +2,7 @@ import { assert, assertEquals, assertThrows } from "../../tests/support/assert.t
 import { InputError } from "../errors.ts";
 import { crc8 } from "./crc.ts";
 import { decodeFlac, encodeFlac, FlacStreamDecoder, readFlacMetadata } from "./mod.ts";
-import { mixedSignal } from "./test_signals.ts";
+import { mixedSignal, oldVariableBlocksizeStream } from "./test_signals.ts";
 import { seededRandom } from "../../tests/support/random.ts";
 
 const left = mixedSignal(160, 16, 21);
@@ -144,4 +144,26 @@ Deno.test("decoder: a frame that disagrees with STREAMINFO is rejected", () => {
   bad[audio + 5] = crc8(bad, audio, audio + 5); // keep the header CRC right
   assert(/channels/.test(assertThrows(() => decodeFlac(bad), InputError).message));
   assertEquals(decodeFlac(mono).channels[0], left);
+});
+
+Deno.test("decoder: the old variable-blocksize convention (fixed bit, sample numbers, min ≠ max)", () => {
+  const sizes = [1000, 3000, 200, 4096, 704];
+  const all = mixedSignal(2000, 16, 7);
+  const signal = all.subarray(0, sizes.reduce((a, b) => a + b, 0));
+  const bytes = oldVariableBlocksizeStream(signal, sizes);
+  const d = decodeFlac(bytes); // MD5 checked against STREAMINFO's
+  assertEquals(d.channels[0], signal);
+  // Streaming, in small chunks, gives the same samples with each frame's first sample right.
+  const s = new FlacStreamDecoder();
+  const got = new Int32Array(signal.length);
+  const starts: number[] = [];
+  for (let i = 0; i < bytes.length; i += 97) {
+    for (const f of s.push(bytes.subarray(i, i + 97))) {
+      got.set(f.channels[0], f.sampleOffset);
+      starts.push(f.sampleOffset);
+    }
+  }
+  s.end();
+  assertEquals(starts, [0, 1000, 4000, 4200, 8296]);
+  assertEquals(got, signal);
 });

@@ -48,7 +48,11 @@ export class FrameDecoder {
     streamOffset = 0,
   ): DecodedFrameInfo | null {
     const where = `byte ${streamOffset + offset}, frame ${frameIndex}`;
-    const hp = parseFrameHeader(bytes, offset, end);
+    // STREAMINFO's minimum and maximum block sizes differ: the old variable-blocksize
+    // convention numbers frames by their first sample even under a "fixed" blocking bit.
+    const hp = parseFrameHeader(bytes, offset, end, {
+      sampleNumbered: info.minBlockSize !== info.maxBlockSize,
+    });
     if ("truncated" in hp) return null;
     if ("error" in hp) throw new InputError(hp.error, { where });
     const h = hp.header;

@@ -27,7 +27,10 @@ export interface FrameHeader {
   channels: number;
   /** Bits per sample from the header, or 0 when it defers to STREAMINFO. */
   bitsPerSample: number;
-  /** Variable block size stream (the number is a sample number) or fixed (a frame number). */
+  /**
+   * The number is a first sample number: the blocking strategy bit says variable, or the frame
+   * was read with `sampleNumbered` (the old variable-blocksize convention). Else a frame number.
+   */
   variable: boolean;
   /** Frame number (fixed) or first sample number (variable). */
   number: number;
@@ -137,6 +140,16 @@ export type FrameHeaderParse =
   | { truncated: true }
   | { error: string };
 
+/** Options of {@linkcode parseFrameHeader}. */
+export interface ParseFrameHeaderOptions {
+  /**
+   * Read the coded number as a sample number even when the blocking strategy bit says fixed:
+   * the old variable-blocksize convention (STREAMINFO's minimum and maximum block sizes differ,
+   * every header codes its first sample's number), which libFLAC decodes too. Default false.
+   */
+  sampleNumbered?: boolean;
+}
+
 /**
  * Parses a frame header at `bytes[offset]`, reading no further than `end`, and checks its
  * CRC-8. Does not check it against STREAMINFO (the caller does).
@@ -145,6 +158,7 @@ export function parseFrameHeader(
   bytes: Uint8Array,
   offset: number,
   end: number,
+  options: ParseFrameHeaderOptions = {},
 ): FrameHeaderParse {
   if (offset + 4 > end) return { truncated: true };
   const b0 = bytes[offset];
@@ -154,7 +168,8 @@ export function parseFrameHeader(
       error: `no frame sync code (expected FF F8/F9, got ${hex(b0)} ${hex(b1)})`,
     };
   }
-  const variable = (b1 & 1) === 1; // 1 bit: blocking strategy
+  // 1 bit: blocking strategy (or the old convention: a sample number under a "fixed" bit)
+  const variable = (b1 & 1) === 1 || options.sampleNumbered === true;
   const b2 = bytes[offset + 2];
   const bsCode = b2 >> 4; // 4 bits: block size code
   const srCode = b2 & 15; // 4 bits: sample rate code

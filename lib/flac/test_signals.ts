@@ -6,6 +6,10 @@
  * @module
  */
 import { seededRandom } from "../../tests/support/random.ts";
+import { encodeFlacWithIndex } from "./encoder.ts";
+import { parseFrameHeader } from "./frame_header.ts";
+import { writeCodedNumber } from "./coded_number.ts";
+import { crc16, crc8 } from "./crc.ts";
 
 /** Names of the shapes {@linkcode signal} makes. */
 export const SHAPES = [
@@ -84,4 +88,54 @@ export function mixedSignal(each: number, bps: number, seed = 1): Int32Array {
   const out = new Int32Array(each * SHAPES.length);
   SHAPES.forEach((s, i) => out.set(signal(s, each, bps, seed + i), i * each));
   return out;
+}
+
+/**
+ * A stream in the old variable-blocksize convention (as flake wrote): the blocking strategy bit
+ * says "fixed", STREAMINFO's minimum and maximum block sizes differ, and each frame header codes
+ * its first sample's number, not a frame number. Built from single-frame encodings of each
+ * block, renumbered, CRCs recomputed.
+ */
+export function oldVariableBlocksizeStream(signal: Int32Array, blockSizes: number[]): Uint8Array {
+  const whole = encodeFlacWithIndex([signal], { bitsPerSample: 16, blockSize: 4096 });
+  const head = whole.bytes.slice(0, whole.frames[0].byteOffset);
+  const v = new DataView(head.buffer);
+  v.setUint16(8, Math.min(...blockSizes)); // STREAMINFO: 16 bits minimum block size
+  v.setUint16(10, Math.max(...blockSizes)); // 16 bits maximum block size
+  const parts: Uint8Array[] = [head];
+  let first = 0;
+  for (const n of blockSizes) {
+    const one = encodeFlacWithIndex([signal.subarray(first, first + n)], {
+      bitsPerSample: 16,
+      blockSize: n,
+    });
+    const f = one.frames[0];
+    const frame = one.bytes.subarray(f.byteOffset, f.byteOffset + f.byteLength);
+    const h = parseFrameHeader(frame, 0, frame.length);
+    if (!("header" in h)) throw new Error("cannot parse the test frame");
+    const coded = new Uint8Array(8);
+    const codedLength = writeCodedNumber(first, coded, 0); // the first sample's number
+    const oldCodedLength = 1; // frame number 0
+    const tail = frame.subarray(4 + oldCodedLength, h.header.length - 1); // block size, rate
+    const body = frame.subarray(h.header.length, frame.length - 2);
+    const out = new Uint8Array(4 + codedLength + tail.length + 1 + body.length + 2);
+    out.set(frame.subarray(0, 4), 0); // sync, blocking bit 0 ("fixed"), codes
+    out.set(coded.subarray(0, codedLength), 4);
+    out.set(tail, 4 + codedLength);
+    const headerEnd = 4 + codedLength + tail.length;
+    out[headerEnd] = crc8(out, 0, headerEnd); // 8 bits: header CRC-8
+    out.set(body, headerEnd + 1);
+    const crc = crc16(out, 0, out.length - 2); // 16 bits: frame CRC-16
+    out[out.length - 2] = crc >> 8;
+    out[out.length - 1] = crc & 0xff;
+    parts.push(out);
+    first += n;
+  }
+  const bytes = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    bytes.set(p, at);
+    at += p.length;
+  }
+  return bytes;
 }

@@ -16,7 +16,7 @@ import {
 import { crc16 } from "../../lib/flac/crc.ts";
 import { parseFrameHeader, writeFrameHeader } from "../../lib/flac/frame_header.ts";
 import { writeBlockHeader, writeStreamInfo } from "../../lib/flac/metadata.ts";
-import { mixedSignal, signal } from "../../lib/flac/test_signals.ts";
+import { mixedSignal, oldVariableBlocksizeStream, signal } from "../../lib/flac/test_signals.ts";
 import { peerBin, peerTest } from "../support/peers.ts";
 
 async function flac(args: string[]): Promise<{ code: number; stderr: string }> {
@@ -404,6 +404,37 @@ peerTest(
       sameSamples(d.channels, channels, "ours");
       const r = decodeFlacRange(bytes, { firstSample: 5000, lastSample: 10100 });
       sameSamples(r.channels, channels.map((c) => c.subarray(5000, 10101)), "range");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+peerTest(
+  ["flac"],
+  "libflac: the old variable-blocksize convention (fixed bit, sample numbers): flac -d and we agree",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "flac_oldvar_" });
+    try {
+      const sizes = [1000, 3000, 200, 4096, 704];
+      const mono = mixedSignal(2000, 16, 7).subarray(0, 9000);
+      const bytes = oldVariableBlocksizeStream(mono, sizes);
+      const file = `${dir}/oldvar.flac`;
+      await Deno.writeFile(file, bytes);
+      await flacAll([[
+        "-d",
+        "-s",
+        "-f",
+        "--force-raw-format",
+        "--endian=little",
+        "--sign=signed",
+        file,
+      ]]);
+      const ref = deinterleave(await Deno.readFile(`${dir}/oldvar.raw`), 1, 2);
+      sameSamples(ref, [mono], "flac -d");
+      sameSamples(decodeFlac(bytes).channels, [mono], "ours");
+      const r = decodeFlacRange(bytes, { firstSample: 3999, lastSample: 4300 });
+      sameSamples(r.channels, [mono.subarray(3999, 4301)], "range");
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
