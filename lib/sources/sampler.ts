@@ -85,7 +85,7 @@ export interface SamplerStats {
 }
 
 /** A fixed-memory histogram of tick lateness: 10 µs bins up to 100 ms, then one overflow bin. */
-class LatenessHistogram {
+export class LatenessHistogram {
   readonly #bins = new Uint32Array(10_001);
   #n = 0;
   max = 0;

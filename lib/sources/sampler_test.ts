@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
-import { pyjoulesComponent, runSampler, samplePrefix } from "./sampler.ts";
+import { LatenessHistogram, pyjoulesComponent, runSampler, samplePrefix } from "./sampler.ts";
 import { discoverPowercapZones, PowercapReader } from "./powercap.ts";
 import { formatJsonValue, formatSample, parseLine } from "../ndjson/contract.ts";
 import { NdjsonWriter } from "../ndjson/writer.ts";
@@ -118,4 +118,12 @@ Deno.test("runSampler: valid NDJSON, metadata first, counters, watts, pyjoules c
   } finally {
     await tree.remove();
   }
+});
+
+Deno.test("lateness histogram: a percentile is never above the max (bins' upper edges)", () => {
+  const h = new LatenessHistogram();
+  for (let i = 0; i < 100; i++) h.add(0.381);
+  assertEquals(h.max, 0.381);
+  assert(h.quantile(0.99) <= h.max && h.quantile(0.5) <= h.max, `${h.quantile(0.99)}`);
+  assertEquals(h.quantile(0.99), 0.381);
 });
