@@ -12,9 +12,13 @@ import {
 import { parseByteSize } from "../lib/cli/parse.ts";
 import {
   bindOption,
+  type ListenAddress,
+  listenAddressOption,
   maxBodyBytesOption,
   maxDecodedBytesOption,
   portOption,
+  RECEIVE_DEFAULT_PORT,
+  resolveListenAddress,
 } from "../lib/cli/server_options.ts";
 import { UsageError } from "../lib/errors.ts";
 import type { Store as StoreType } from "../lib/store/mod.ts";
@@ -31,8 +35,9 @@ function parseWorkerCount(text: string): number {
 }
 
 interface ReceiveOptions {
-  bind: string;
-  port: number;
+  bind?: string;
+  port?: number;
+  "web.listenAddress"?: ListenAddress;
   path: string;
   maxBodyBytes: number;
   maxDecodedBytes: number;
@@ -44,6 +49,7 @@ interface ReceiveOptions {
 }
 
 async function receive(o: ReceiveOptions): Promise<void> {
+  const listen = resolveListenAddress(o, RECEIVE_DEFAULT_PORT);
   // Loaded when the subcommand runs, so that start-up (and --help) stays light.
   const { routePosts } = await import("../lib/remote/http.ts");
   const { NdjsonFormatPool } = await import("../lib/remote/receive/format_pool.ts");
@@ -53,6 +59,9 @@ async function receive(o: ReceiveOptions): Promise<void> {
   const { createWriteHandler } = await import("../lib/remote/receive/write_handler.ts");
   const { serveUntilShutdown } = await import("../lib/remote/server.ts");
   const { Store } = await import("../lib/store/mod.ts");
+  const { Registry } = await import("../lib/metrics/registry.ts");
+  const { registerProcessMetrics } = await import("../lib/metrics/process.ts");
+  const { registerWriteMetrics } = await import("../lib/remote/receive/write_metrics.ts");
   if (!o.path.startsWith("/")) throw new UsageError(`--path must start with / (got "${o.path}")`);
   if (o.store !== undefined && o.format !== "ndjson") {
     throw new UsageError(
@@ -67,10 +76,18 @@ async function receive(o: ReceiveOptions): Promise<void> {
   let storeSink: InstanceType<typeof StoreWriteSink> | undefined;
   let store: StoreType | undefined;
   const log = (line: string) => console.error(`wattwave receive: ${line}`);
+  // Self-metrics at GET /metrics: read from the sinks when scraped.
+  const registry = new Registry();
+  registerProcessMetrics(registry);
+  const metrics = registerWriteMetrics(registry, {
+    requests: () => storeSink?.requests ?? outputSink?.requests ?? 0,
+    samples: () => storeSink?.samples ?? outputSink?.samples ?? 0,
+    pendingBytes: o.store === undefined ? () => output?.pendingBytes ?? 0 : undefined,
+  }, { store: o.store !== undefined });
   if (o.store !== undefined) {
     // Into the store: 204 only once the samples are committed (fsynced, index replaced).
     store = await Store.open(o.store);
-    storeSink = new StoreWriteSink(store);
+    storeSink = new StoreWriteSink(store, { onCommit: (seconds) => metrics.committed(seconds) });
     sinks = { sink: storeSink.sink };
   } else {
     output = new OrderedByteOutput(Deno.stdout.writable, { maxPendingBytes: o.maxPendingBytes });
@@ -95,11 +112,14 @@ async function receive(o: ReceiveOptions): Promise<void> {
     maxBodyBytes: o.maxBodyBytes,
     maxDecodedBytes: o.maxDecodedBytes,
     ...sinks,
-    onRefused: o.quiet ? undefined : (status, reason) => log(`${status}: ${reason}`),
+    onRefused: (status, reason) => {
+      metrics.refused(status);
+      if (!o.quiet) log(`${status}: ${reason}`);
+    },
   });
-  await serveUntilShutdown(routePosts([{ path: o.path, name: "remote write", handler }]), {
-    bind: o.bind,
-    port: o.port,
+  const routes = [{ path: o.path, name: "remote write", handler }];
+  await serveUntilShutdown(routePosts(routes, { registry, title: "wattwave receive" }), {
+    ...listen,
     shutdown,
     onListen: (base) => log(`listening on ${base}${o.path}`),
   });
@@ -122,8 +142,9 @@ async function receive(o: ReceiveOptions): Promise<void> {
 export function receiveCommand(): CommandUnknownOpts {
   return new Command("receive")
     .description("Receive Prometheus remote write 1.0 and write NDJSON to stdout")
+    .addOption(listenAddressOption(RECEIVE_DEFAULT_PORT))
     .addOption(bindOption())
-    .addOption(portOption())
+    .addOption(portOption(RECEIVE_DEFAULT_PORT))
     .option("--path <path>", "remote-write path", "/api/v1/write")
     .addOption(maxBodyBytesOption())
     .addOption(maxDecodedBytesOption())

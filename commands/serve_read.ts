@@ -10,16 +10,21 @@ import { UsageError } from "../lib/errors.ts";
 import type { PostRoute } from "../lib/remote/http.ts";
 import {
   bindOption,
+  type ListenAddress,
+  listenAddressOption,
   maxBodyBytesOption,
   maxDecodedBytesOption,
   portOption,
+  resolveListenAddress,
+  SERVE_READ_DEFAULT_PORT,
 } from "../lib/cli/server_options.ts";
 import { defaultReadWorkers } from "../lib/workers/counts.ts";
 
 interface ServeReadOptions {
   store: string;
-  bind: string;
-  port: number;
+  bind?: string;
+  port?: number;
+  "web.listenAddress"?: ListenAddress;
   path: string;
   writePath?: string;
   maxSamplesPerQuery: number;
@@ -40,6 +45,7 @@ function parseCacheBytes(text: string): number {
 }
 
 async function serveRead(o: ServeReadOptions): Promise<void> {
+  const listen = resolveListenAddress(o, SERVE_READ_DEFAULT_PORT);
   // Loaded when the subcommand runs, so that start-up (and --help) stays light.
   const { routePosts } = await import("../lib/remote/http.ts");
   const { createReadHandler } = await import("../lib/remote/read/read_handler.ts");
@@ -48,6 +54,10 @@ async function serveRead(o: ServeReadOptions): Promise<void> {
   const { SeriesReadPool } = await import("../lib/remote/read/read_pool.ts");
   const { createWriteHandler } = await import("../lib/remote/receive/write_handler.ts");
   const { Store } = await import("../lib/store/mod.ts");
+  const { Registry } = await import("../lib/metrics/registry.ts");
+  const { registerProcessMetrics } = await import("../lib/metrics/process.ts");
+  const { registerWriteMetrics } = await import("../lib/remote/receive/write_metrics.ts");
+  const { registerReadMetrics } = await import("../lib/remote/read/read_metrics.ts");
   for (const [flag, p] of [["--path", o.path], ["--write-path", o.writePath]] as const) {
     if (p !== undefined && !p.startsWith("/")) {
       throw new UsageError(`${flag} must start with / (got "${p}")`);
@@ -80,22 +90,38 @@ async function serveRead(o: ServeReadOptions): Promise<void> {
     cacheBytes: o.cacheBytes,
     compressResponses: o.compressResponses ?? false,
     readPool: pool,
-    onRefused: (status, reason) => log(`read ${status}: ${reason}`),
+    onRefused: (status, reason) => {
+      readMetrics.refused(status);
+      log(`read ${status}: ${reason}`);
+    },
+    onAnswered: (info) => readMetrics.answered(info),
   });
-  const sink = o.writePath !== undefined ? new StoreWriteSink(store) : undefined;
+  // Self-metrics at GET /metrics.
+  const registry = new Registry();
+  registerProcessMetrics(registry);
+  const readMetrics = registerReadMetrics(registry, () => read.cacheStats());
+  const writeMetrics = o.writePath === undefined ? undefined : registerWriteMetrics(registry, {
+    requests: () => sink?.requests ?? 0,
+    samples: () => sink?.samples ?? 0,
+  }, { store: true });
+  const sink = o.writePath !== undefined
+    ? new StoreWriteSink(store, { onCommit: (seconds) => writeMetrics?.committed(seconds) })
+    : undefined;
   const write = sink &&
     createWriteHandler({
       maxBodyBytes: o.maxBodyBytes,
       maxDecodedBytes: o.maxDecodedBytes,
       sink: sink.sink,
-      onRefused: (status, reason) => log(`write ${status}: ${reason}`),
+      onRefused: (status, reason) => {
+        writeMetrics?.refused(status);
+        log(`write ${status}: ${reason}`);
+      },
     });
   const routes: PostRoute[] = [{ path: o.path, name: "remote read", handler: read }];
   if (write) routes.push({ path: o.writePath!, name: "remote write", handler: write });
   try {
-    await serveUntilShutdown(routePosts(routes), {
-      bind: o.bind,
-      port: o.port,
+    await serveUntilShutdown(routePosts(routes, { registry, title: "wattwave serve-read" }), {
+      ...listen,
       onListen: (base) =>
         console.error(
           `wattwave serve-read: listening on ${base}${o.path} (store ${o.store}` +
@@ -121,8 +147,9 @@ export function serveReadCommand(): CommandUnknownOpts {
       "Serve Prometheus remote read from a FLAC store (and, with --write-path, remote write into it)",
     )
     .requiredOption("--store <dir>", "store directory (see `wattwave compress`)")
+    .addOption(listenAddressOption(SERVE_READ_DEFAULT_PORT))
     .addOption(bindOption())
-    .addOption(portOption())
+    .addOption(portOption(SERVE_READ_DEFAULT_PORT))
     .option("--path <path>", "remote-read path", "/api/v1/read")
     .option(
       "--write-path <path>",
@@ -171,8 +198,8 @@ export function serveReadCommand(): CommandUnknownOpts {
         "(204 once durable), GET /-/healthy, GET /-/ready. Segments committed while it runs are\n" +
         "visible to the next query; cached samples of a series are dropped once it changes.\n" +
         "Prometheus config:\n" +
-        "  remote_read:\n    - url: http://127.0.0.1:9201/api/v1/read\n      read_recent: true\n" +
-        "  remote_write:\n    - url: http://127.0.0.1:9201/api/v1/write\n" +
+        "  remote_read:\n    - url: http://127.0.0.1:9202/api/v1/read\n      read_recent: true\n" +
+        "  remote_write:\n    - url: http://127.0.0.1:9202/api/v1/write\n" +
         "Example:\n  wattwave serve-read --store data/store --write-path /api/v1/write",
     )
     .action(async (options) => {

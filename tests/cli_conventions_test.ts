@@ -4,7 +4,7 @@
  */
 import { deepStrictEqual as assertEquals, match as assertMatch, ok as assert } from "node:assert";
 import { MAIN_TS, PERMISSION_FLAGS, runWattwave, spawnWattwave } from "./support/cli.ts";
-import { startReceive } from "./support/receive.ts";
+import { startReceive, startWattwaveServer } from "./support/receive.ts";
 import { freePort } from "./support/net.ts";
 import { buildProgram } from "../main.ts";
 import { shownDefault } from "../lib/cli/help.ts";
@@ -160,3 +160,21 @@ async function exists(path: string): Promise<boolean> {
 // Keep helpers referenced for linting when a test is filtered out.
 void spawnWattwave;
 void freePort;
+
+Deno.test("--web.listen-address host:port on every server; --bind/--port aliases; serve-read's own port", async () => {
+  const recv = await startWattwaveServer(["receive", "--web.listen-address", "127.0.0.1:0"]);
+  try {
+    assertMatch(recv.url, /^http:\/\/127\.0\.0\.1:\d+\/api\/v1\/write$/);
+    assertEquals(await fetch(`${recv.baseUrl}/-/healthy`).then((r) => r.body?.cancel()), undefined);
+  } finally {
+    await recv.stop();
+  }
+  const both = await runWattwave(["receive", "--web.listen-address", ":9201", "--port", "1"]);
+  assertEquals(both.code, 2, both.stderr);
+  assertMatch(both.stderr, /--web.listen-address replaces --bind and --port/);
+  const bad = await runWattwave(["serve-read", "--store", "x", "--web.listen-address", "9201"]);
+  assertEquals(bad.code, 2, bad.stderr);
+  assertMatch(bad.stderr, /expected host:port, :port or \[ipv6\]:port/);
+  const help = (await runWattwave(["serve-read", "--help"])).stdout.replace(/\s+/g, " ");
+  assert(help.includes("(default: 127.0.0.1:9202)"), help);
+});

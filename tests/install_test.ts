@@ -9,11 +9,27 @@ import { PERMISSION_FLAGS } from "./support/cli.ts";
 const ROOT = new URL("..", import.meta.url).pathname;
 const dec = new TextDecoder();
 const denoDir = Deno.execPath().replace(/\/[^/]+$/, "");
-const env = { PATH: `${denoDir}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}` };
+/**
+ * A clean environment, as a user's shell gives: no INIT_CWD from the `deno task test` that runs
+ * this test (Deno keeps an INIT_CWD it inherits, as npm does), Deno's cache where it is.
+ */
+const env: Record<string, string> = {
+  PATH: `${denoDir}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}`,
+};
+for (const k of ["HOME", "DENO_DIR", "XDG_CACHE_HOME", "NO_COLOR"]) {
+  const v = Deno.env.get(k);
+  if (v !== undefined) env[k] = v;
+}
 
 async function run(cmd: string, args: string[], cwd: string) {
-  const out = await new Deno.Command(cmd, { args, cwd, env, stdout: "piped", stderr: "piped" })
-    .output();
+  const out = await new Deno.Command(cmd, {
+    args,
+    cwd,
+    env,
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 

@@ -323,7 +323,7 @@ Deno.test("serve-read: usage errors and help", async () => {
   const help = await runWattwave(["serve-read", "--help"]);
   strictEqual(help.code, 0);
   for (
-    const s of ["--store", "--write-path", "--max-bytes-in-frame", "9201", "1MiB", "Example:"]
+    const s of ["--store", "--write-path", "--max-bytes-in-frame", "9202", "1MiB", "Example:"]
   ) {
     ok(help.stdout.includes(s), `help lacks ${s}`);
   }

@@ -1,21 +1,93 @@
 /**
- * The options every wattwave server (`receive`, `serve-read`) takes the same way: where it
- * listens and how large a request body may be.
+ * The options every wattwave server (`receive`, `serve-read`, `sample --web.listen-address`)
+ * takes the same way: where it listens and how large a request body may be.
  *
  * @module
  */
-import { Option } from "@commander-js/extra-typings";
+import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { UsageError } from "../errors.ts";
 import { parseByteSize, parsePort } from "./parse.ts";
 
-/** `--bind <address>`, default 127.0.0.1. */
-export function bindOption() {
-  return new Option("--bind <address>", "address to listen on").default("127.0.0.1");
+/** Default port of `receive` (what remote-storage adapters of the Prometheus family use). */
+export const RECEIVE_DEFAULT_PORT = 9201;
+/** Default port of `serve-read`, so that it runs beside `receive`. */
+export const SERVE_READ_DEFAULT_PORT = 9202;
+/** Address every server binds by default: loopback, never the network unless asked. */
+export const DEFAULT_BIND = "127.0.0.1";
+
+/** Where a server listens. */
+export interface ListenAddress {
+  /** Host name or IP address (IPv6 without brackets); `0.0.0.0` for every interface. */
+  bind: string;
+  /** TCP port (0 picks a free one). */
+  port: number;
 }
 
-/** `--port <port>` (0 picks a free one), default 9201. */
-export function portOption() {
-  return new Option("--port <port>", "port to listen on (0 picks a free one)")
-    .argParser(parsePort).default(9201);
+/**
+ * Parses `--web.listen-address` as the Prometheus family writes it: `host:port`, `:port` (every
+ * interface), `[::1]:port` (IPv6).
+ */
+export function parseListenAddress(text: string): ListenAddress {
+  const m = /^(?:\[([0-9A-Fa-f:.%a-z]+)\]|([^:[\]\s]*)):(\d+)$/.exec(text.trim());
+  if (!m) {
+    throw new InvalidArgumentError(
+      `expected host:port, :port or [ipv6]:port, e.g. 127.0.0.1:9201 (got "${text}")`,
+    );
+  }
+  const host = m[1] ?? m[2];
+  return { bind: host === "" ? "0.0.0.0" : host, port: parsePort(m[3]) };
+}
+
+/** Formats an address as `host:port` (IPv6 in brackets). */
+export function formatListenAddress(a: ListenAddress): string {
+  return a.bind.includes(":") ? `[${a.bind}]:${a.port}` : `${a.bind}:${a.port}`;
+}
+
+/** `--web.listen-address <host:port>`, the Prometheus family's spelling. */
+export function listenAddressOption(defaultPort: number) {
+  return new Option(
+    "--web.listen-address <host:port>",
+    "address to listen on: host:port, :port (every interface) or [::1]:port",
+  ).argParser(parseListenAddress).default(undefined, `${DEFAULT_BIND}:${defaultPort}`);
+}
+
+/** `--bind <address>`, an alias for the host of `--web.listen-address`. */
+export function bindOption() {
+  return new Option(
+    "--bind <address>",
+    "address to listen on (alias: host of --web.listen-address)",
+  )
+    .default(undefined, DEFAULT_BIND);
+}
+
+/** `--port <port>` (0 picks a free one), an alias for the port of `--web.listen-address`. */
+export function portOption(defaultPort: number) {
+  return new Option(
+    "--port <port>",
+    "port to listen on, 0 picks a free one (alias: port of --web.listen-address)",
+  )
+    .argParser(parsePort).default(undefined, String(defaultPort));
+}
+
+/** The listen options as parsed by commander. */
+export interface ListenOptions {
+  bind?: string;
+  port?: number;
+  "web.listenAddress"?: ListenAddress;
+}
+
+/** Where to listen: `--web.listen-address`, else `--bind`/`--port`, else the defaults. */
+export function resolveListenAddress(o: ListenOptions, defaultPort: number): ListenAddress {
+  const address = o["web.listenAddress"];
+  if (address !== undefined) {
+    if (o.bind !== undefined || o.port !== undefined) {
+      throw new UsageError(
+        "--web.listen-address replaces --bind and --port: give one or the other",
+      );
+    }
+    return address;
+  }
+  return { bind: o.bind ?? DEFAULT_BIND, port: o.port ?? defaultPort };
 }
 
 /** `--max-body-bytes <size>`, default 32 MiB. */

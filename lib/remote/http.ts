@@ -5,6 +5,12 @@
  *
  * @module
  */
+import {
+  type Counter,
+  EXPOSITION_CONTENT_TYPE,
+  type Histogram,
+  type Registry,
+} from "../metrics/registry.ts";
 
 /** A plain-text response with a one-line reason. */
 export function textResponse(
@@ -108,23 +114,99 @@ export interface PostRoute {
   handler: (req: Request) => Promise<Response>;
 }
 
+/** What a server tells about itself: self-metrics at `GET /metrics`, and a landing page at `/`. */
+export interface RouteOptions {
+  /** The registry `GET /metrics` exposes; requests are counted and timed into it. */
+  registry?: Registry;
+  /** Name on the landing page (`wattwave receive`). */
+  title?: string;
+}
+
+/** The HTTP metrics of one server: requests by handler and code, their duration and bytes. */
+interface HttpMetrics {
+  requests: Counter;
+  duration: Histogram;
+  bodyBytes: Counter;
+}
+
+function httpMetrics(registry: Registry): HttpMetrics {
+  return {
+    requests: registry.counter(
+      "wattwave_http_requests_total",
+      "HTTP requests answered, by handler (path) and status code.",
+      ["handler", "code"],
+    ),
+    duration: registry.histogram(
+      "wattwave_http_request_duration_seconds",
+      "Time from a request's arrival to its response's headers, by handler.",
+      ["handler"],
+    ),
+    bodyBytes: registry.counter(
+      "wattwave_http_request_body_bytes_total",
+      "Request body bytes received (from Content-Length), by handler.",
+      ["handler"],
+    ),
+  };
+}
+
+function landingPage(title: string, routes: PostRoute[]): Response {
+  const esc = (t: string) => t.replace(/&/g, "&amp;").replace(/</g, "&lt;");
+  const items = routes.map((r) => `<li>POST <code>${esc(r.path)}</code>: ${esc(r.name)}</li>`);
+  const html =
+    `<!doctype html><html><head><meta charset="utf-8"><title>${esc(title)}</title></head>` +
+    `<body><h1>${esc(title)}</h1><ul>${items.join("")}` +
+    `<li><a href="/metrics">/metrics</a>: self-metrics</li>` +
+    `<li><a href="/-/healthy">/-/healthy</a>, <a href="/-/ready">/-/ready</a></li></ul></body></html>`;
+  return new Response(html, { headers: { "Content-Type": "text/html; charset=utf-8" } });
+}
+
 /**
- * Routes health checks and POST endpoints; any other path is 404 (naming where the endpoints
- * are), any other method on an endpoint 405.
+ * Routes health checks, `/metrics`, the landing page and POST endpoints; any other path is 404
+ * (naming where the endpoints are), any other method on an endpoint 405. With a registry every
+ * request is counted by handler and code and timed.
  */
-export function routePosts(routes: PostRoute[]): (req: Request) => Promise<Response> | Response {
+export function routePosts(
+  routes: PostRoute[],
+  options: RouteOptions = {},
+): (req: Request) => Promise<Response> | Response {
   const where = routes.map((r) => `${r.name} is at ${r.path}`).join(", ");
-  return (req) => {
-    const url = new URL(req.url);
+  const registry = options.registry;
+  const metrics = registry ? httpMetrics(registry) : undefined;
+  const title = options.title ?? "wattwave";
+  const route = (req: Request, url: URL): Promise<Response> | Response => {
     const health = healthResponse(url, req);
     if (health) return health;
-    const route = routes.find((r) => r.path === url.pathname);
-    if (!route) return textResponse(404, `no endpoint at ${url.pathname}; ${where}`);
+    if (url.pathname === "/metrics" && registry) {
+      if (req.method !== "GET" && req.method !== "HEAD") {
+        return textResponse(405, `method ${req.method} not allowed`, { Allow: "GET, HEAD" });
+      }
+      return registry.exposition().then((text) =>
+        new Response(text, { headers: { "Content-Type": EXPOSITION_CONTENT_TYPE } })
+      );
+    }
+    if (url.pathname === "/" && (req.method === "GET" || req.method === "HEAD")) {
+      return landingPage(title, routes);
+    }
+    const r = routes.find((r) => r.path === url.pathname);
+    if (!r) return textResponse(404, `no endpoint at ${url.pathname}; ${where}`);
     if (req.method !== "POST") {
-      return textResponse(405, `method ${req.method} not allowed; ${route.name} uses POST`, {
+      return textResponse(405, `method ${req.method} not allowed; ${r.name} uses POST`, {
         Allow: "POST",
       });
     }
-    return route.handler(req);
+    return r.handler(req);
+  };
+  if (!metrics) return (req) => route(req, new URL(req.url));
+  const known = new Set(["/", "/metrics", "/-/healthy", "/-/ready", ...routes.map((r) => r.path)]);
+  return async (req) => {
+    const t0 = performance.now();
+    const url = new URL(req.url);
+    const handler = known.has(url.pathname) ? url.pathname : "other";
+    const length = Number(req.headers.get("Content-Length") ?? 0);
+    if (length > 0) metrics.bodyBytes.inc([handler], length);
+    const res = await route(req, url);
+    metrics.requests.inc([handler, String(res.status)]);
+    metrics.duration.observe([handler], (performance.now() - t0) / 1000);
+    return res;
   };
 }

@@ -51,7 +51,8 @@ export async function serveUntilShutdown(
       hostname: options.bind,
       port: options.port,
       signal: shutdown.signal,
-      onListen: ({ hostname, port }) => options.onListen(`http://${hostname}:${port}`),
+      onListen: ({ hostname, port }) =>
+        options.onListen(`http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`),
     }, handler);
   } catch (err) {
     throw listenError(err, options.bind, options.port);

@@ -20,7 +20,7 @@ import { HttpRefusal, readBodyLimited, refusalResponse } from "../http.ts";
 import { answerSamples, type ReadAnswerInfo } from "./answer_samples.ts";
 import { answerStreamed } from "./answer_streamed.ts";
 import { prepareQueries } from "./query.ts";
-import { SeriesSampleCache } from "./read_cache.ts";
+import { type SeriesCacheStats, SeriesSampleCache } from "./read_cache.ts";
 import { SeriesSampleSource } from "./series_samples.ts";
 import type { ReadableSeriesStore, SeriesReader } from "./series_store.ts";
 
@@ -63,10 +63,14 @@ export interface ReadHandlerOptions {
   onAnswered?: (info: ReadAnswerInfo) => void;
 }
 
+/** A remote-read handler, with the counters of its series cache. */
+export type ReadHandler = ((req: Request) => Promise<Response>) & {
+  /** The series cache's entries, bytes, hits, misses and evictions so far. */
+  cacheStats(): SeriesCacheStats;
+};
+
 /** A handler for POSTs of remote-read bodies (route and method checks are the caller's). */
-export function createReadHandler(
-  options: ReadHandlerOptions,
-): (req: Request) => Promise<Response> {
+export function createReadHandler(options: ReadHandlerOptions): ReadHandler {
   const store = options.store;
   const maxBodyBytes = options.maxBodyBytes ?? 32 * 1024 * 1024;
   const maxDecodedBytes = options.maxDecodedBytes ?? 64 * 1024 * 1024;
@@ -79,7 +83,7 @@ export function createReadHandler(
     readPool: options.readPool,
   });
 
-  return async (req) => {
+  const handler = async (req: Request): Promise<Response> => {
     const t0 = performance.now();
     try {
       const encoding = (req.headers.get("Content-Encoding") ?? "snappy").trim().toLowerCase();
@@ -130,4 +134,5 @@ export function createReadHandler(
       return refusalResponse(err, options.onRefused);
     }
   };
+  return Object.assign(handler, { cacheStats: () => cache.stats() });
 }

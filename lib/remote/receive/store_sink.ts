@@ -40,10 +40,15 @@ export class StoreWriteSink {
   requests = 0;
   /** Commits done so far. */
   commits = 0;
+  readonly #onCommit?: (seconds: number, samples: number) => void;
 
-  /** A sink writing into `store`. */
-  constructor(store: WritableSeriesStore) {
+  /** A sink writing into `store`; `onCommit` is told each commit's duration and samples. */
+  constructor(
+    store: WritableSeriesStore,
+    options: { onCommit?: (seconds: number, samples: number) => void } = {},
+  ) {
     this.#store = store;
+    this.#onCommit = options.onCommit;
   }
 
   /** The sink function to pass as `createWriteHandler({ sink })`. */
@@ -73,7 +78,9 @@ export class StoreWriteSink {
               }
             }
           }
+          const t0 = performance.now();
           await this.#store.commit();
+          this.#onCommit?.((performance.now() - t0) / 1000, samples);
           this.samples += samples;
           this.requests += batch.length;
           this.commits++;
