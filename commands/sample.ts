@@ -12,6 +12,7 @@ import { DEFAULT_POWERCAP_ROOT } from "../lib/sources/powercap.ts";
 import { DEFAULT_NVIDIA_SMI_TIMEOUT_MS } from "../lib/sources/nvidia_smi.ts";
 import type { Naming } from "../lib/sources/sampler.ts";
 import type { Labels } from "../lib/model/sample.ts";
+import { type ListenAddress, parseListenAddress } from "../lib/cli/server_options.ts";
 
 /** Options of `wattwave sample` as parsed. */
 interface SampleOptions {
@@ -28,6 +29,8 @@ interface SampleOptions {
   gpuPeriod?: number;
   nvidiaSmiTimeout: number;
   flushInterval: number;
+  "web.listenAddress"?: ListenAddress;
+  stdout: boolean;
 }
 
 /** Labels the sources set themselves; `--label` may not use them. */
@@ -62,7 +65,13 @@ async function sample(o: SampleOptions): Promise<void> {
   // Loaded when the subcommand runs, so that start-up (and --help) stays light.
   const { NdjsonWriter } = await import("../lib/ndjson/writer.ts");
   const { openSamplingSources } = await import("../lib/sources/choose.ts");
-  const { runSampler } = await import("../lib/sources/sampler.ts");
+  const { runSampler, samplerMetadata } = await import("../lib/sources/sampler.ts");
+  const { LatestReadings } = await import("../lib/sources/latest_readings.ts");
+  const { registerSampleMetrics } = await import("../lib/sources/sample_metrics.ts");
+  const { Registry } = await import("../lib/metrics/registry.ts");
+  const { registerProcessMetrics } = await import("../lib/metrics/process.ts");
+  const { routePosts } = await import("../lib/remote/http.ts");
+  const { startServer } = await import("../lib/remote/server.ts");
   const periodMs = resolvePeriodMs(o.period);
   if (o.naming !== "node" && o.naming !== "pyjoules") {
     throw new UsageError(`--naming must be node or pyjoules (got "${o.naming}")`);
@@ -84,6 +93,10 @@ async function sample(o: SampleOptions): Promise<void> {
   if (!(o.nvidiaSmiTimeout > 0)) {
     throw new UsageError(`--nvidia-smi-timeout must be positive (got ${o.nvidiaSmiTimeout} ms)`);
   }
+  const listen = o["web.listenAddress"];
+  if (!o.stdout && listen === undefined) {
+    throw new UsageError("--no-stdout needs --web.listen-address: else nothing would be output");
+  }
   const gpuPeriodMs = Math.round(o.gpuPeriod ?? Math.max(periodMs, MIN_DEFAULT_GPU_PERIOD_MS));
   if (gpuPeriodMs < 1) throw new UsageError(`--gpu-period must be at least 1ms`);
 
@@ -102,9 +115,33 @@ async function sample(o: SampleOptions): Promise<void> {
       "--power: no RAPL zone is read, so there is no power to compute (GPU power is sampled as is)",
     );
   }
+  // As a scrape target: /metrics serves the last tick's readings (see lib/sources/sample_metrics.ts).
+  const readings = listen ? new LatestReadings() : undefined;
+  const live = { ticks: 0, skipped: 0, samples: 0, lastTickMs: NaN, lastTickDurationMs: NaN };
+  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  if (listen && readings) {
+    const registry = new Registry();
+    registerSampleMetrics(registry, {
+      readings,
+      metadata: samplerMetadata({ naming, power: o.power, powercap: reader, gpus }),
+      live,
+      powercap: reader,
+      smi,
+    });
+    registerProcessMetrics(registry);
+    try {
+      server = await startServer(routePosts([], { registry, title: "wattwave sample" }), listen);
+    } catch (err) {
+      reader?.close();
+      throw err;
+    }
+    log(`serving the readings at ${server.baseUrl}/metrics`);
+  }
   const shutdown = new AbortController();
   const unlisten = onShutdownSignal(() => shutdown.abort());
-  const writer = new NdjsonWriter(Deno.stdout.writable);
+  const writer = new NdjsonWriter(
+    o.stdout ? Deno.stdout.writable : new WritableStream<Uint8Array>(),
+  );
   smi?.start();
   try {
     const stats = await runSampler({
@@ -117,6 +154,8 @@ async function sample(o: SampleOptions): Promise<void> {
       powercap: reader,
       gpus,
       writer,
+      readings,
+      live,
       signal: shutdown.signal,
       log,
       flushIntervalMs: o.flushInterval,
@@ -133,6 +172,7 @@ async function sample(o: SampleOptions): Promise<void> {
     );
   } finally {
     unlisten();
+    await server?.stop();
     await smi?.stop();
     reader?.close();
   }
@@ -171,6 +211,13 @@ export function sampleCommand(): CommandUnknownOpts {
       new Option("--gpu-period <duration>", "nvidia-smi -lms period").argParser(parseDurationMs)
         .default(undefined, `the sampling period, at least ${MIN_DEFAULT_GPU_PERIOD_MS}ms`),
     )
+    .addOption(
+      new Option(
+        "--web.listen-address <host:port>",
+        "also serve the latest readings at /metrics for Prometheus to scrape (:PORT: every interface)",
+      ).argParser(parseListenAddress),
+    )
+    .option("--no-stdout", "with --web.listen-address: serve /metrics only, write no NDJSON")
     .addOption(
       new Option(
         "--nvidia-smi-timeout <duration>",

@@ -170,6 +170,11 @@ export class Registry {
     });
   }
 
+  /** Adds lines that `write` formats itself (`# HELP`/`# TYPE` included), in registration order. */
+  block(write: (out: string[]) => void): void {
+    this.#families.push({ name: "", help: "", type: "gauge", write });
+  }
+
   /** Runs `fn` before each scrape (to refresh values that are costly to read). */
   beforeScrape(fn: () => void | Promise<void>): void {
     this.#beforeScrape.push(fn);
@@ -180,6 +185,10 @@ export class Registry {
     for (const fn of this.#beforeScrape) await fn();
     const out: string[] = [];
     for (const f of this.#families) {
+      if (f.name === "") {
+        f.write(out); // a block: formats its own families
+        continue;
+      }
       out.push(`# HELP ${f.name} ${escapeHelp(f.help)}`);
       out.push(`# TYPE ${f.name} ${f.type}`);
       f.write(out);

@@ -64,3 +64,37 @@ export async function serveUntilShutdown(
     unlisten();
   }
 }
+
+/** A server started by {@linkcode startServer}. */
+export interface RunningServer {
+  /** Base URL (`http://host:port`). */
+  baseUrl: string;
+  /** Stops accepting, finishes requests in flight, resolves once stopped. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts serving `handler` beside other work (as `sample --web.listen-address` does) and resolves
+ * once it listens; throws, naming the address, when it cannot. A shutdown signal stops it too.
+ */
+export async function startServer(
+  handler: (req: Request) => Response | Promise<Response>,
+  options: Omit<ServeOptions, "shutdown" | "onListen">,
+): Promise<RunningServer> {
+  const shutdown = new AbortController();
+  const listening = Promise.withResolvers<string>();
+  const served = serveUntilShutdown(handler, {
+    ...options,
+    shutdown,
+    onListen: (base) => listening.resolve(base),
+  });
+  served.catch((err) => listening.reject(err));
+  const baseUrl = await listening.promise;
+  return {
+    baseUrl,
+    async stop() {
+      shutdown.abort();
+      await served;
+    },
+  };
+}

@@ -19,6 +19,7 @@ import type { NdjsonWriter } from "../ndjson/writer.ts";
 import { FixedRateSchedule, realClock, type ScheduleClock } from "./schedule.ts";
 import type { PowercapReader, PowercapZone } from "./powercap.ts";
 import type { GpuState, GpuTable } from "./nvidia_smi.ts";
+import type { LatestReadings } from "./latest_readings.ts";
 import { NVIDIA_ENERGY_METADATA, NVIDIA_ENERGY_METRIC, nvidiaMetadata } from "./nvidia_fields.ts";
 
 const utf8 = new TextEncoder();
@@ -49,6 +50,10 @@ export interface SamplerOptions {
   gpus?: GpuTable;
   /** Where NDJSON goes; flushed after every tick. */
   writer: NdjsonWriter;
+  /** Also keeps every series' latest value here (for `/metrics`). Default none. */
+  readings?: LatestReadings;
+  /** Updated after every tick (ticks, skipped, samples, the tick's end), for `/metrics`. */
+  live?: LiveSamplerStats;
   /** Stops sampling (after the current tick). */
   signal?: AbortSignal;
   /** Log lines (skipped ticks). Default: stderr. */
@@ -66,6 +71,20 @@ export interface SamplerOptions {
    * the end), so that fast sampling does not pay one write per tick. Default 100.
    */
   flushIntervalMs?: number;
+}
+
+/** What a running sampler has done so far (see {@linkcode SamplerOptions.live}). */
+export interface LiveSamplerStats {
+  /** Ticks run. */
+  ticks: number;
+  /** Ticks skipped. */
+  skipped: number;
+  /** Samples taken. */
+  samples: number;
+  /** When the last tick ended (epoch ms). */
+  lastTickMs: number;
+  /** How long the last tick took to read its sources and format them, ms. */
+  lastTickDurationMs: number;
 }
 
 /** What a run did. */
@@ -198,18 +217,22 @@ export async function runSampler(o: SamplerOptions): Promise<SamplerStats> {
   for (const m of samplerMetadata(o)) w.writeLine(formatMetadata(m));
   await w.flush();
 
-  // Per-zone line heads.
+  // Series line heads (declared to `readings`, when kept, with their name and labels).
+  const readings = o.readings;
+  const series = (name: string, labels: Labels): string => {
+    const prefix = samplePrefix(name, labels);
+    readings?.define(prefix, name, labels);
+    return prefix;
+  };
   const zones = o.powercap?.zones ?? [];
   const counterPrefix: string[] = [];
   const wattsPrefix: string[] = [];
   const pyPrefix: string[] = [];
   for (const z of zones) {
     const labels = { index: String(z.index), path: z.path, ...userLabels };
-    counterPrefix.push(samplePrefix(`node_rapl_${z.kind}_joules_total`, labels));
-    wattsPrefix.push(samplePrefix(`node_rapl_${z.kind}_watts`, labels));
-    pyPrefix.push(
-      samplePrefix(PYJOULES_METRIC, { component: pyjoulesComponent(z), ...userLabels }),
-    );
+    counterPrefix.push(series(`node_rapl_${z.kind}_joules_total`, labels));
+    wattsPrefix.push(series(`node_rapl_${z.kind}_watts`, labels));
+    pyPrefix.push(series(PYJOULES_METRIC, { component: pyjoulesComponent(z), ...userLabels }));
   }
   const gpuSeries = new Map<string, GpuSeries>();
   const gpuFields = o.gpus?.query.fields ?? [];
@@ -218,10 +241,10 @@ export async function runSampler(o: SamplerOptions): Promise<SamplerStats> {
     let s = gpuSeries.get(key);
     if (s === undefined || s.uuid !== g.labels.uuid) {
       const labels = { ...g.labels, ...userLabels };
-      const prefixes = gpuFields.map((f) => samplePrefix(f.metric, labels));
-      prefixes.push(samplePrefix(NVIDIA_ENERGY_METRIC, labels));
+      const prefixes = gpuFields.map((f) => series(f.metric, labels));
+      prefixes.push(series(NVIDIA_ENERGY_METRIC, labels));
       prefixes.push(
-        samplePrefix(PYJOULES_METRIC, { component: `nvidia_gpu_${g.labels.index}`, ...userLabels }),
+        series(PYJOULES_METRIC, { component: `nvidia_gpu_${g.labels.index}`, ...userLabels }),
       );
       s = { uuid: g.labels.uuid, prefixes, emittedJ: 0, baselined: false };
       gpuSeries.set(key, s);
@@ -271,6 +294,7 @@ export async function runSampler(o: SamplerOptions): Promise<SamplerStats> {
   const value = (prefix: string, tsMs: number, v: number) => {
     let bytes = prefixBytes.get(prefix);
     if (bytes === undefined) prefixBytes.set(prefix, bytes = utf8.encode(prefix));
+    readings?.set(prefix, v);
     const p = w.writeSample(bytes, Math.floor(tsMs), v);
     if (p !== undefined) pending.push(p.catch((error) => void (writeError ??= { error })));
     stats.samples++;
@@ -318,6 +342,13 @@ export async function runSampler(o: SamplerOptions): Promise<SamplerStats> {
         }
         if (hasPower && g.hasEnergy) value(s.prefixes[gpuFields.length], t, g.energyJ);
       }
+    }
+    if (o.live !== undefined) {
+      o.live.ticks = schedule.ran;
+      o.live.skipped = schedule.skipped;
+      o.live.samples = stats.samples;
+      o.live.lastTickDurationMs = performance.now() - tick.startMs;
+      o.live.lastTickMs = performance.timeOrigin + performance.now();
     }
     if (pending.length > 0) {
       await Promise.all(pending);
