@@ -12,6 +12,9 @@ import process from "node:process";
 import { VERSION } from "../version.ts";
 import type { Registry } from "./registry.ts";
 
+/** How often the file descriptors are counted again, ms (scrapes in between reuse the count). */
+export const FD_REFRESH_MS = 10_000;
+
 /** Counts this process' open file descriptors and reads its soft limit, or undefined. */
 async function fileDescriptors(): Promise<{ open: number; max: number } | undefined> {
   try {
@@ -55,8 +58,12 @@ export function registerProcessMetrics(registry: Registry): void {
     "gauge",
     () => Deno.memoryUsage().rss,
   );
+  // Counting costs a child process (~10 ms): done at most every FD_REFRESH_MS.
   let fds: { open: number; max: number } | undefined;
+  let fdsAtMs = -Infinity;
   registry.beforeScrape(async () => {
+    if (performance.now() - fdsAtMs < FD_REFRESH_MS) return;
+    fdsAtMs = performance.now();
     fds = await fileDescriptors();
   });
   registry.valueOf(
