@@ -18,6 +18,7 @@ import { defaultParseWorkers } from "../lib/workers/counts.ts";
 import { onShutdownSignal } from "../lib/cli/signals.ts";
 import { markRequired } from "../lib/cli/help.ts";
 import { StatusLine } from "../lib/cli/status_line.ts";
+import type { PushTlsOptions } from "../lib/remote/push/tls_transport.ts";
 
 /** Options of `wattwave push` as parsed. */
 interface PushOptions {
@@ -36,6 +37,39 @@ interface PushOptions {
   parseWorkers: number;
   queueDir?: string;
   queueMaxBytes: number;
+  tlsCaFile?: string;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  tlsServerName?: string;
+  tlsInsecureSkipVerify?: boolean;
+}
+
+/** Reads the `--tls-*` files; usage errors name the option and the file. */
+async function tlsOptions(o: PushOptions, url: string): Promise<PushTlsOptions | undefined> {
+  const given = o.tlsCaFile ?? o.tlsCertFile ?? o.tlsKeyFile ?? o.tlsServerName ??
+    (o.tlsInsecureSkipVerify ? "yes" : undefined);
+  if (given === undefined) return undefined;
+  if (!url.startsWith("https:")) {
+    throw new UsageError(`--tls-* options need an https:// --url (got "${url}")`);
+  }
+  if ((o.tlsCertFile === undefined) !== (o.tlsKeyFile === undefined)) {
+    throw new UsageError("--tls-cert-file and --tls-key-file go together");
+  }
+  const pem = async (flag: string, path: string | undefined, marker: RegExp) => {
+    if (path === undefined) return undefined;
+    const text = await readSecret(path, `${flag} file`);
+    if (!marker.test(text)) {
+      throw new UsageError(`${flag} ${path}: not a PEM file (no "-----BEGIN ...-----" block)`);
+    }
+    return text + "\n";
+  };
+  return {
+    ca: await pem("--tls-ca-file", o.tlsCaFile, /-----BEGIN CERTIFICATE-----/),
+    cert: await pem("--tls-cert-file", o.tlsCertFile, /-----BEGIN CERTIFICATE-----/),
+    key: await pem("--tls-key-file", o.tlsKeyFile, /-----BEGIN [A-Z ]*PRIVATE KEY-----/),
+    serverName: o.tlsServerName,
+    insecureSkipVerify: o.tlsInsecureSkipVerify,
+  };
 }
 
 async function readSecret(path: string, what: string): Promise<string> {
@@ -112,6 +146,7 @@ async function push(files: string[], o: PushOptions): Promise<void> {
   const { DiskQueue } = await import("../lib/remote/push/disk_queue.ts");
   const url = checkUrl(o.url);
   const headers = await requestHeaders(o);
+  const tls = await tlsOptions(o, url);
   const started = performance.now();
   // On a terminal (and as the last stage of a pipeline) a status line shows the rate, what was
   // delivered and the last error; log lines pass above it and it is cleared before the summary.
@@ -137,6 +172,7 @@ async function push(files: string[], o: PushOptions): Promise<void> {
     maxRetries: queue ? Infinity : o.maxRetries,
     maxBackoffMs: queue ? 60_000 : undefined,
     signal: shutdown.signal,
+    tls,
     onRetry: (err, waitMs, attempt) => {
       lastError = err.message;
       log(`${err.message}; retry ${attempt} in ${Math.round(waitMs)} ms`);
@@ -275,6 +311,14 @@ export function pushCommand(): CommandUnknownOpts {
       new Option("--label <k=v>", "label added to every series that lacks it (repeatable)")
         .argParser(collectLabel).default({}, "none"),
     )
+    .option("--tls-ca-file <file>", "CA certificates (PEM) the server's certificate must chain to")
+    .option("--tls-cert-file <file>", "client certificate (PEM), with --tls-key-file")
+    .option("--tls-key-file <file>", "client private key (PEM), with --tls-cert-file")
+    .option(
+      "--tls-server-name <name>",
+      "name the server's certificate must be valid for (and SNI), when it differs from --url's host",
+    )
+    .option("--tls-insecure-skip-verify", "do not check the server's certificate (testing only)")
     .option("--strict", "stop at the first bad NDJSON line instead of skipping it")
     .option(
       "--queue-dir <dir>",

@@ -19,6 +19,7 @@ import {
   portOption,
   RECEIVE_DEFAULT_PORT,
   resolveListenAddress,
+  webConfigFileOption,
 } from "../lib/cli/server_options.ts";
 import { UsageError } from "../lib/errors.ts";
 import type { Store as StoreType } from "../lib/store/mod.ts";
@@ -38,6 +39,7 @@ interface ReceiveOptions {
   bind?: string;
   port?: number;
   "web.listenAddress"?: ListenAddress;
+  "web.config.file"?: string;
   path: string;
   maxBodyBytes: number;
   maxDecodedBytes: number;
@@ -120,6 +122,8 @@ async function receive(o: ReceiveOptions): Promise<void> {
   const routes = [{ path: o.path, name: "remote write", handler }];
   await serveUntilShutdown(routePosts(routes, { registry, title: "wattwave receive" }), {
     ...listen,
+    webConfigFile: o["web.config.file"],
+    log,
     shutdown,
     onListen: (base) => log(`listening on ${base}${o.path}`),
   });
@@ -143,6 +147,7 @@ export function receiveCommand(): CommandUnknownOpts {
   return new Command("receive")
     .description("Receive Prometheus remote write 1.0 and write NDJSON to stdout")
     .addOption(listenAddressOption(RECEIVE_DEFAULT_PORT))
+    .addOption(webConfigFileOption())
     .addOption(bindOption())
     .addOption(portOption(RECEIVE_DEFAULT_PORT))
     .option("--path <path>", "remote-write path", "/api/v1/write")

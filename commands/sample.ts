@@ -12,7 +12,11 @@ import { DEFAULT_POWERCAP_ROOT } from "../lib/sources/powercap.ts";
 import { DEFAULT_NVIDIA_SMI_TIMEOUT_MS } from "../lib/sources/nvidia_smi.ts";
 import type { Naming } from "../lib/sources/sampler.ts";
 import type { Labels } from "../lib/model/sample.ts";
-import { type ListenAddress, parseListenAddress } from "../lib/cli/server_options.ts";
+import {
+  type ListenAddress,
+  parseListenAddress,
+  webConfigFileOption,
+} from "../lib/cli/server_options.ts";
 
 /** Options of `wattwave sample` as parsed. */
 interface SampleOptions {
@@ -30,6 +34,7 @@ interface SampleOptions {
   nvidiaSmiTimeout: number;
   flushInterval: number;
   "web.listenAddress"?: ListenAddress;
+  "web.config.file"?: string;
   stdout: boolean;
 }
 
@@ -130,7 +135,11 @@ async function sample(o: SampleOptions): Promise<void> {
     });
     registerProcessMetrics(registry);
     try {
-      server = await startServer(routePosts([], { registry, title: "wattwave sample" }), listen);
+      server = await startServer(routePosts([], { registry, title: "wattwave sample" }), {
+        ...listen,
+        webConfigFile: o["web.config.file"],
+        log,
+      });
     } catch (err) {
       reader?.close();
       throw err;
@@ -218,6 +227,7 @@ export function sampleCommand(): CommandUnknownOpts {
       ).argParser(parseListenAddress),
     )
     .option("--no-stdout", "with --web.listen-address: serve /metrics only, write no NDJSON")
+    .addOption(webConfigFileOption())
     .addOption(
       new Option(
         "--nvidia-smi-timeout <duration>",

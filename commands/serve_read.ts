@@ -17,6 +17,7 @@ import {
   portOption,
   resolveListenAddress,
   SERVE_READ_DEFAULT_PORT,
+  webConfigFileOption,
 } from "../lib/cli/server_options.ts";
 import { defaultReadWorkers } from "../lib/workers/counts.ts";
 
@@ -25,6 +26,7 @@ interface ServeReadOptions {
   bind?: string;
   port?: number;
   "web.listenAddress"?: ListenAddress;
+  "web.config.file"?: string;
   path: string;
   writePath?: string;
   maxSamplesPerQuery: number;
@@ -122,6 +124,8 @@ async function serveRead(o: ServeReadOptions): Promise<void> {
   try {
     await serveUntilShutdown(routePosts(routes, { registry, title: "wattwave serve-read" }), {
       ...listen,
+      webConfigFile: o["web.config.file"],
+      log: (line) => console.error(`wattwave serve-read: ${line}`),
       onListen: (base) =>
         console.error(
           `wattwave serve-read: listening on ${base}${o.path} (store ${o.store}` +
@@ -148,6 +152,7 @@ export function serveReadCommand(): CommandUnknownOpts {
     )
     .requiredOption("--store <dir>", "store directory (see `wattwave compress`)")
     .addOption(listenAddressOption(SERVE_READ_DEFAULT_PORT))
+    .addOption(webConfigFileOption())
     .addOption(bindOption())
     .addOption(portOption(SERVE_READ_DEFAULT_PORT))
     .option("--path <path>", "remote-read path", "/api/v1/read")

@@ -51,6 +51,14 @@ export function listenAddressOption(defaultPort: number) {
   ).argParser(parseListenAddress).default(undefined, `${DEFAULT_BIND}:${defaultPort}`);
 }
 
+/** `--web.config.file <file>`: TLS, client certificates, basic auth and headers (exporter-toolkit's format). */
+export function webConfigFileOption() {
+  return new Option(
+    "--web.config.file <file>",
+    "TLS, client certificates, basic auth and headers, in the Prometheus exporter-toolkit format; re-read when it changes",
+  );
+}
+
 /** `--bind <address>`, an alias for the host of `--web.listen-address`. */
 export function bindOption() {
   return new Option(

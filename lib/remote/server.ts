@@ -5,6 +5,8 @@
  * @module
  */
 import { onShutdownSignal } from "../cli/signals.ts";
+import { applyWebConfig, WebConfigWatcher } from "../web/apply.ts";
+import { startTlsFront, type TlsFront } from "../web/tls_front.ts";
 
 /** Options of {@linkcode serveUntilShutdown}. */
 export interface ServeOptions {
@@ -16,22 +18,30 @@ export interface ServeOptions {
   onListen: (baseUrl: string) => void;
   /** Aborting it stops the server too (e.g. when the output is gone). */
   shutdown?: AbortController;
+  /**
+   * A web configuration file (`--web.config.file`: TLS, client certificates, basic auth,
+   * headers), re-read when it changes. Default none: plain HTTP, no authentication.
+   */
+  webConfigFile?: string;
+  /** Log lines (web config reloads, refused TLS handshakes). Default stderr. */
+  log?: (line: string) => void;
 }
 
 /** Turns a failure to listen into one line naming the address and what to do. */
 function listenError(err: unknown, bind: string, port: number): unknown {
   if (err instanceof Deno.errors.NotCapable) return err;
   const address = bind.includes(":") ? `[${bind}]:${port}` : `${bind}:${port}`;
-  if (err instanceof Deno.errors.AddrInUse) {
+  const code = (err as { code?: string }).code; // node:net's errors (the TLS front)
+  if (err instanceof Deno.errors.AddrInUse || code === "EADDRINUSE") {
     return new Error(
       `cannot listen on ${address}: the address is already in use (another server is there; ` +
         `choose another port with --port)`,
     );
   }
-  if (err instanceof Deno.errors.AddrNotAvailable) {
+  if (err instanceof Deno.errors.AddrNotAvailable || code === "EADDRNOTAVAIL") {
     return new Error(`cannot listen on ${address}: no such address on this machine (--bind)`);
   }
-  if (err instanceof Deno.errors.PermissionDenied) {
+  if (err instanceof Deno.errors.PermissionDenied || code === "EACCES") {
     return new Error(
       `cannot listen on ${address}: permission denied (ports below 1024 need root)`,
     );
@@ -39,29 +49,72 @@ function listenError(err: unknown, bind: string, port: number): unknown {
   return new Error(`cannot listen on ${address}: ${(err as Error).message}`);
 }
 
-/** Serves `handler` until a shutdown signal or abort; resolves once the server has stopped. */
+/**
+ * Serves `handler` until a shutdown signal or abort; resolves once the server has stopped. With
+ * a web config, requests are authenticated and get its headers; with its TLS settings, a TLS
+ * front on the address (see `lib/web/tls_front.ts`) passes connections to the HTTP server on a
+ * private Unix socket.
+ */
 export async function serveUntilShutdown(
   handler: (req: Request) => Response | Promise<Response>,
   options: ServeOptions,
 ): Promise<void> {
   const shutdown = options.shutdown ?? new AbortController();
-  let server: Deno.HttpServer;
-  try {
-    server = Deno.serve({
-      hostname: options.bind,
-      port: options.port,
-      signal: shutdown.signal,
-      onListen: ({ hostname, port }) =>
-        options.onListen(`http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`),
-    }, handler);
-  } catch (err) {
-    throw listenError(err, options.bind, options.port);
+  const log = options.log ?? ((line: string) => console.error(`wattwave: ${line}`));
+  let front: TlsFront | undefined;
+  let watcher: WebConfigWatcher | undefined;
+  if (options.webConfigFile !== undefined) {
+    watcher = new WebConfigWatcher(options.webConfigFile, {
+      log,
+      onTls: (tls) => front?.update(tls),
+    });
+    handler = applyWebConfig(handler, watcher);
   }
+  const tls = watcher?.config.tls;
+  let server: Deno.HttpServer;
+  let socketDir: string | undefined;
+  if (tls) {
+    socketDir = await Deno.makeTempDir({ prefix: "wattwave-https-" });
+    const path = `${socketDir}/http.sock`;
+    server = Deno.serve({ path, signal: shutdown.signal, onListen: () => {} }, handler);
+    try {
+      front = await startTlsFront(tls, {
+        bind: options.bind,
+        port: options.port,
+        upstreamPath: path,
+        log,
+      });
+    } catch (err) {
+      shutdown.abort();
+      await server.finished;
+      await Deno.remove(socketDir, { recursive: true }).catch(() => {});
+      throw listenError(err, options.bind, options.port);
+    }
+    const host = options.bind.includes(":") ? `[${options.bind}]` : options.bind;
+    options.onListen(`https://${host}:${front.port}`);
+  } else {
+    try {
+      server = Deno.serve({
+        hostname: options.bind,
+        port: options.port,
+        signal: shutdown.signal,
+        onListen: ({ hostname, port }) =>
+          options.onListen(`http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`),
+      }, handler);
+    } catch (err) {
+      throw listenError(err, options.bind, options.port);
+    }
+  }
+  const closeFront = () => void front?.close();
+  shutdown.signal.addEventListener("abort", closeFront, { once: true });
   const unlisten = onShutdownSignal(() => shutdown.abort());
   try {
     await server.finished;
+    await front?.close();
   } finally {
     unlisten();
+    shutdown.signal.removeEventListener("abort", closeFront);
+    if (socketDir) await Deno.remove(socketDir, { recursive: true }).catch(() => {});
   }
 }
 

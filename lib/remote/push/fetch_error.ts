@@ -21,6 +21,32 @@ function hostPort(url: URL): string {
   return `${url.hostname}:${port}`;
 }
 
+/**
+ * A certificate problem that no retry can heal, described with what to do; undefined for other
+ * TLS errors. Texts of rustls (fetch) and of node:tls (the `--tls-server-name` path).
+ */
+function certificateProblem(text: string, u: URL): string | undefined {
+  const detail = text.replace(/^.*?(invalid peer certificate|Hostname\/IP)/s, "$1").trim();
+  if (/UnknownIssuer|unable to (get|verify)|self[- ]signed|UNABLE_TO_VERIFY/i.test(text)) {
+    return `the server's certificate is not signed by a trusted CA (${detail}); ` +
+      "pass --tls-ca-file with the CA that signed it";
+  }
+  if (/not valid for name|NotValidForName|altnames|ERR_TLS_CERT_ALTNAME_INVALID/i.test(text)) {
+    return `the server's certificate is not valid for ${u.hostname} (${detail}); use the name ` +
+      "it was issued for in --url, or --tls-server-name";
+  }
+  if (/Expired|certificate has expired|CERT_HAS_EXPIRED/i.test(text)) {
+    return `the server's certificate has expired (${detail})`;
+  }
+  if (/CertificateRequired|certificate required|peer sent no certificates/i.test(text)) {
+    return "the server requires a client certificate: pass --tls-cert-file and --tls-key-file";
+  }
+  if (/BadCertificate|bad certificate|UnknownCA|unknown ca/i.test(text)) {
+    return `the server refused our client certificate (${detail})`;
+  }
+  return undefined;
+}
+
 /** Describes what `fetch(url)` threw (not a timeout or abort: the caller knows those). */
 export function describeFetchError(err: unknown, url: string): FetchFailure {
   const u = new URL(url);
@@ -45,6 +71,8 @@ export function describeFetchError(err: unknown, url: string): FetchFailure {
   if (/connection reset/i.test(text)) {
     return { message: `connection reset by ${hostPort(u)}`, permanent: false };
   }
+  const cert = certificateProblem(text, u);
+  if (cert) return { message: `TLS error with ${hostPort(u)}: ${cert}`, permanent: true };
   if (/InvalidContentType|corrupt message|certificate|tls|handshake/i.test(text)) {
     const hint = /InvalidContentType|corrupt message/i.test(text) && u.protocol === "https:"
       ? " (is it plain HTTP? try http://)"

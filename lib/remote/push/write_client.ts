@@ -9,6 +9,7 @@ import { RemoteError } from "../../errors.ts";
 import { VERSION } from "../../version.ts";
 import { sleep } from "../../sleep.ts";
 import { describeFetchError } from "./fetch_error.ts";
+import { type PushTlsOptions, tlsTransport, type Transport } from "./tls_transport.ts";
 
 /** Headers remote write 1.0 requires; users cannot override them. */
 export const PROTOCOL_HEADERS: Readonly<Record<string, string>> = {
@@ -36,6 +37,8 @@ export interface RemoteWriteClientOptions {
   onRetry?: (err: RemoteError, waitMs: number, attempt: number) => void;
   /** Aborts waits and attempts (used on shutdown after a grace period). */
   signal?: AbortSignal;
+  /** TLS settings for an https URL (private CA, client certificate, ...). Default the system's. */
+  tls?: PushTlsOptions;
 }
 
 /** Outcome of {@linkcode RemoteWriteClient.send}. */
@@ -57,7 +60,8 @@ export function parseRetryAfterMs(header: string | null, nowMs = Date.now()): nu
 export class RemoteWriteClient {
   readonly url: string;
   #headers: Headers;
-  #o: Required<Omit<RemoteWriteClientOptions, "headers" | "onRetry" | "signal">>;
+  #o: Required<Omit<RemoteWriteClientOptions, "headers" | "onRetry" | "signal" | "tls">>;
+  #transport: Transport;
   #onRetry?: RemoteWriteClientOptions["onRetry"];
   #signal?: AbortSignal;
 
@@ -75,6 +79,7 @@ export class RemoteWriteClient {
     };
     this.#onRetry = options.onRetry;
     this.#signal = options.signal;
+    this.#transport = tlsTransport(options.tls);
   }
 
   /** One attempt. Resolves on 2xx; throws {@linkcode RemoteError} otherwise. */
@@ -83,7 +88,7 @@ export class RemoteWriteClient {
     const signal = this.#signal ? AbortSignal.any([timeout, this.#signal]) : timeout;
     let res: Response;
     try {
-      res = await fetch(this.url, {
+      res = await this.#transport(this.url, {
         method: "POST",
         headers: this.#headers,
         body: body as BodyInit,
