@@ -139,7 +139,7 @@ async function push(files: string[], o: PushOptions): Promise<void> {
   // Loaded when the subcommand runs, so that start-up (and --help) stays light.
   const { openSources } = await import("../lib/ndjson/reader.ts");
   const { readNdjsonColumns } = await import("../lib/ndjson/column_reader.ts");
-  const { PROTOCOL_HEADERS, RemoteWriteClient } = await import(
+  const { RemoteWriteClient } = await import(
     "../lib/remote/push/write_client.ts"
   );
   const { RemoteWriteBatcher } = await import("../lib/remote/push/write_batcher.ts");
