@@ -32,6 +32,8 @@ export const PEERS = {
     debian: "prometheus-node-exporter",
   },
   flac: { bin: "flac", env: "FLAC_BIN", debian: "flac" },
+  openssl: { bin: "openssl", env: "OPENSSL_BIN", debian: "openssl" },
+  htpasswd: { bin: "htpasswd", env: "HTPASSWD_BIN", debian: "apache2-utils" },
 } as const satisfies Record<string, Peer>;
 
 /** A peer's name. */

@@ -32,7 +32,7 @@ export async function startWattwaveServer(args: string[]): Promise<ServerHandle>
       const { done, value } = await reader.read();
       if (done) throw new Error(`wattwave ${args[0]} exited: ${stderr}`);
       stderr += value;
-      url = /listening on (http:\/\/\S+)/.exec(stderr)?.[1] ?? "";
+      url = /listening on (https?:\/\/\S+)/.exec(stderr)?.[1] ?? "";
     }
   } finally {
     clearTimeout(timer);

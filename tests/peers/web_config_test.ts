@@ -1,0 +1,206 @@
+/**
+ * `--web.config.file` (exporter-toolkit's format) on the servers and `push --tls-*`: HTTPS with
+ * a private CA, basic auth with htpasswd's bcrypt hashes, client certificates, reloads, and
+ * errors that say what is wrong. Certificates are made with openssl in the test.
+ */
+import { deepStrictEqual as assertEquals, match as assertMatch, ok as assert } from "node:assert";
+import { parseNdjson, runWattwave } from "../support/cli.ts";
+import { peerTest } from "../support/peers.ts";
+import { startWattwaveServer } from "../support/receive.ts";
+import { htpasswdHash, makeCerts, type TestCerts } from "../support/tls.ts";
+import { waitUntil } from "../support/lines.ts";
+
+const LINE = '{"name":"x","labels":{"a":"1"},"timestamp":1700000000000,"value":2.5}\n';
+
+async function webConfig(certs: TestCerts, name: string, yaml: string): Promise<string> {
+  const path = `${certs.dir}/${name}`;
+  await Deno.writeTextFile(path, yaml);
+  return path;
+}
+
+function tlsYaml(certs: TestCerts, extra = ""): string {
+  return `tls_server_config:\n  cert_file: ${certs.serverCert}\n  key_file: ${certs.serverKey}\n${extra}`;
+}
+
+peerTest(
+  ["openssl", "htpasswd"],
+  "web config: HTTPS + basic auth on receive; push --tls-ca-file; wrong CA, plain HTTP, bad configs",
+  async () => {
+    const certs = await makeCerts();
+    try {
+      const hash = await htpasswdHash("alice", "s3cret");
+      const config = await webConfig(
+        certs,
+        "web.yml",
+        tlsYaml(certs) + `basic_auth_users:\n  alice: ${hash}\n` +
+          "http_server_config:\n  headers:\n    X-Content-Type-Options: nosniff\n",
+      );
+      await Deno.writeTextFile(`${certs.dir}/pw`, "s3cret\n");
+      const recv = await startWattwaveServer([
+        "receive",
+        "--port",
+        "0",
+        "--web.config.file",
+        config,
+      ]);
+      try {
+        assertMatch(recv.url, /^https:\/\/127\.0\.0\.1:\d+\/api\/v1\/write$/);
+        const client = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(certs.caCert)] });
+        // Every path needs credentials, health included (as Prometheus); 401 names Basic.
+        const anon = await fetch(`${recv.baseUrl}/-/healthy`, { client });
+        await anon.body?.cancel();
+        assertEquals(anon.status, 401);
+        assertEquals(anon.headers.get("WWW-Authenticate"), 'Basic realm="wattwave"');
+        assertEquals(anon.headers.get("X-Content-Type-Options"), "nosniff");
+        const authed = await fetch(`${recv.baseUrl}/-/healthy`, {
+          client,
+          headers: { Authorization: `Basic ${btoa("alice:s3cret")}` },
+        });
+        assertEquals([authed.status, await authed.text()], [200, "OK\n"]);
+        // Plain HTTP to the TLS port fails.
+        const plain = await fetch(recv.baseUrl.replace("https:", "http:") + "/-/healthy")
+          .then((r) => r.body?.cancel().then(() => r.status), () => "failed");
+        assertEquals(plain, "failed");
+        const auth = [
+          "--basic-auth-user",
+          "alice",
+          "--basic-auth-password-file",
+          `${certs.dir}/pw`,
+        ];
+        const ok = await runWattwave([
+          "push",
+          "--url",
+          recv.url,
+          "--tls-ca-file",
+          certs.caCert,
+          ...auth,
+        ], {
+          stdin: LINE,
+        });
+        assertEquals(ok.code, 0, ok.stderr);
+        const wrongCa = await runWattwave(
+          ["push", "--url", recv.url, "--tls-ca-file", certs.otherCaCert, ...auth],
+          { stdin: LINE },
+        );
+        assertEquals(wrongCa.code, 2, wrongCa.stderr);
+        assertMatch(
+          wrongCa.stderr,
+          /certificate is not signed by a trusted CA .*pass --tls-ca-file/,
+        );
+        const noCa = await runWattwave(["push", "--url", recv.url, ...auth], { stdin: LINE });
+        assertEquals(noCa.code, 2, noCa.stderr);
+        const badPw = await runWattwave(
+          ["push", "--url", recv.url, "--tls-ca-file", certs.caCert, "--basic-auth-user", "alice"],
+          { stdin: LINE },
+        );
+        assertEquals(badPw.code, 1, badPw.stderr);
+        assertMatch(badPw.stderr, /HTTP 401/);
+        // Reload: a new password works without a restart, the old one no longer does.
+        await Deno.writeTextFile(
+          config,
+          tlsYaml(certs) + `basic_auth_users:\n  alice: ${await htpasswdHash("alice", "n3w")}\n`,
+        );
+        await waitUntil(async () => {
+          const r = await fetch(`${recv.baseUrl}/-/ready`, {
+            client,
+            headers: { Authorization: `Basic ${btoa("alice:n3w")}` },
+          });
+          await r.body?.cancel();
+          return r.status === 200;
+        }, "the new password to be accepted");
+        const old = await fetch(`${recv.baseUrl}/-/ready`, {
+          client,
+          headers: { Authorization: `Basic ${btoa("alice:s3cret")}` },
+        });
+        await old.body?.cancel();
+        assertEquals(old.status, 401);
+        client.close();
+      } finally {
+        const { stdout, stderr } = await recv.stop();
+        assertEquals(parseNdjson(stdout).length, 1, stderr); // only the authorised push
+        assertMatch(stderr, /web config .* reloaded/);
+      }
+
+      // Bad configs: exit 2, the key named.
+      const cases: [string, RegExp][] = [
+        [
+          "tls_server_config:\n  cert_file: x\n  key_file: y\n  cipher_suits: []\n",
+          /unknown or unsupported key "tls_server_config.cipher_suits"/,
+        ],
+        ["basic_auth_users:\n  bob: notahash\n", /basic_auth_users.bob: not a bcrypt hash/],
+        [
+          "tls_server_config:\n  cert_file: /nonexistent.crt\n  key_file: y\n",
+          /tls_server_config.cert_file: cannot read \/nonexistent.crt/,
+        ],
+        ["tls_srv_config: {}\n", /unknown key "tls_srv_config"/],
+        [
+          tlsYaml(certs, "  client_auth_type: RequireAndVerifyClientCert\n"),
+          /needs client_ca_file/,
+        ],
+      ];
+      for (const [yaml, message] of cases) {
+        const path = await webConfig(certs, "bad.yml", yaml);
+        const r = await runWattwave(["receive", "--port", "0", "--web.config.file", path]);
+        assertEquals(r.code, 2, r.stderr);
+        assertMatch(r.stderr, message);
+        assert(!r.stderr.includes("    at "), r.stderr);
+      }
+    } finally {
+      await certs.remove();
+    }
+  },
+);
+
+peerTest(
+  ["openssl"],
+  "web config: RequireAndVerifyClientCert refuses a client without a certificate; push with one is delivered",
+  async () => {
+    const certs = await makeCerts();
+    try {
+      const config = await webConfig(
+        certs,
+        "mtls.yml",
+        tlsYaml(
+          certs,
+          `  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ${certs.caCert}\n`,
+        ),
+      );
+      const recv = await startWattwaveServer([
+        "receive",
+        "--port",
+        "0",
+        "--web.config.file",
+        config,
+      ]);
+      try {
+        const without = await runWattwave([
+          "push",
+          "--url",
+          recv.url,
+          "--tls-ca-file",
+          certs.caCert,
+        ], {
+          stdin: LINE,
+        });
+        assert(without.code !== 0, without.stderr);
+        const withCert = await runWattwave([
+          "push",
+          "--url",
+          recv.url,
+          "--tls-ca-file",
+          certs.caCert,
+          "--tls-cert-file",
+          certs.clientCert,
+          "--tls-key-file",
+          certs.clientKey,
+        ], { stdin: LINE });
+        assertEquals(withCert.code, 0, withCert.stderr);
+      } finally {
+        const { stdout } = await recv.stop();
+        assertEquals(parseNdjson(stdout).length, 1);
+      }
+    } finally {
+      await certs.remove();
+    }
+  },
+);
