@@ -2,7 +2,9 @@
  * Remote-write ingest: the same pre-encoded requests (~100 series × 100 samples each,
  * node-exporter-like labels) posted by one load generator to `wattwave receive` (stdout to
  * /dev/null), to Prometheus' receiver and to VictoriaMetrics' /api/v1/write, in one run.
- * Prints samples/s of each (median of the repetitions), the ratios, and peak RSS.
+ * Prints samples/s of each (median of the repetitions), the ratios, and peak RSS. `receive` runs
+ * over plain HTTP and over HTTPS with basic auth (`--web.config.file`; certificates made with
+ * openssl, the bcrypt hash with htpasswd, cost 10), with the same load generator.
  *
  *   deno run -A bench/receive_ingest.ts [--rounds 40] [--reps 3]
  *
@@ -16,6 +18,7 @@ import { startVictoria } from "../tests/support/victoria.ts";
 import { freePort, waitForHttp } from "../tests/support/net.ts";
 import { PERMISSION_FLAGS } from "../tests/support/cli.ts";
 import { arg, fmt, median, peakRssMiB } from "./support.ts";
+import { htpasswdHash, makeCerts } from "../tests/support/tls.ts";
 
 const ROUNDS = Number(arg("rounds", "40"));
 const REPS = Number(arg("reps", "3"));
@@ -70,15 +73,23 @@ function buildPayloads(): Uint8Array[][] {
   return out;
 }
 
-async function load(url: string, payloads: Uint8Array[][]): Promise<number> {
+/** How the load generator reaches a target: an HTTPS client and extra headers, when needed. */
+interface Access {
+  client?: Deno.HttpClient;
+  headers?: Record<string, string>;
+}
+
+async function load(url: string, payloads: Uint8Array[][], access: Access = {}): Promise<number> {
   const t0 = performance.now();
+  const headers = { ...PROTOCOL_HEADERS, ...access.headers };
   await Promise.all(payloads.map(async (rounds) => {
     for (const body of rounds) {
       const res = await fetch(url, {
         method: "POST",
-        headers: PROTOCOL_HEADERS,
+        headers,
         body: body as BodyInit,
-      });
+        ...(access.client ? { client: access.client } : {}),
+      } as RequestInit);
       await res.body?.cancel();
       if (res.status !== 204 && res.status !== 200) throw new Error(`${url}: HTTP ${res.status}`);
     }
@@ -88,12 +99,14 @@ async function load(url: string, payloads: Uint8Array[][]): Promise<number> {
 
 interface Target {
   name: string;
+  access?: Access;
   start(): Promise<{ url: string; pid: number; stop(): Promise<unknown> }>;
 }
 
-function wattwaveTarget(name: string, extra: string[]): Target {
+function wattwaveTarget(name: string, extra: string[], access?: Access): Target {
   return {
     name,
+    access,
     async start() {
       const port = freePort();
       const main = new URL("../main.ts", import.meta.url).pathname;
@@ -102,9 +115,20 @@ function wattwaveTarget(name: string, extra: string[]): Target {
         stdout: "null",
         stderr: "null",
       }).spawn();
-      await waitForHttp(`http://127.0.0.1:${port}/-/ready`);
+      const scheme = access?.client ? "https" : "http";
+      if (access?.client) {
+        for (let i = 0;; i++) {
+          const ok = await fetch(`https://127.0.0.1:${port}/-/ready`, {
+            client: access.client,
+            headers: access.headers,
+          } as RequestInit).then((r) => r.body?.cancel().then(() => r.ok), () => false);
+          if (ok) break;
+          if (i > 300) throw new Error("receive over HTTPS did not start");
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      } else await waitForHttp(`http://127.0.0.1:${port}/-/ready`);
       return {
-        url: `http://127.0.0.1:${port}/api/v1/write`,
+        url: `${scheme}://127.0.0.1:${port}/api/v1/write`,
         pid: child.pid,
         stop: async () => {
           child.kill("SIGTERM");
@@ -115,8 +139,24 @@ function wattwaveTarget(name: string, extra: string[]): Target {
   };
 }
 
+const certs = await makeCerts();
+const webConfig = `${certs.dir}/web.yml`;
+await Deno.writeTextFile(
+  webConfig,
+  `tls_server_config:\n  cert_file: ${certs.serverCert}\n  key_file: ${certs.serverKey}\n` +
+    `basic_auth_users:\n  bench: ${await htpasswdHash("bench", "pw")}\n`,
+);
+const httpsAccess: Access = {
+  client: Deno.createHttpClient({ caCerts: [await Deno.readTextFile(certs.caCert)] }),
+  headers: { Authorization: `Basic ${btoa("bench:pw")}` },
+};
 const targets: Target[] = [
   wattwaveTarget("wattwave receive", []),
+  wattwaveTarget(
+    "wattwave receive, HTTPS + basic auth",
+    ["--web.config.file", webConfig],
+    httpsAccess,
+  ),
   wattwaveTarget("wattwave receive --workers 0", ["--workers", "0"]),
   {
     name: "Prometheus 2.42",
@@ -148,7 +188,7 @@ const rss = new Map<string, number[]>();
 for (let rep = 0; rep < REPS; rep++) {
   for (const t of targets) {
     const server = await t.start();
-    const seconds = await load(server.url, payloads);
+    const seconds = await load(server.url, payloads, t.access);
     const peak = peakRssMiB(server.pid) ?? NaN;
     await server.stop();
     rates.set(t.name, [...(rates.get(t.name) ?? []), totalSamples / seconds]);
@@ -166,3 +206,5 @@ for (const t of targets) {
     } | ${(ww / median(r)).toFixed(2)}× |`,
   );
 }
+httpsAccess.client?.close();
+await certs.remove();
