@@ -4,7 +4,9 @@
  * errors that say what is wrong. Certificates are made with openssl in the test.
  */
 import { deepStrictEqual as assertEquals, match as assertMatch, ok as assert } from "node:assert";
-import { parseNdjson, runWattwave } from "../support/cli.ts";
+import { parseNdjson, runWattwave, spawnWattwave } from "../support/cli.ts";
+import { makePowercapTree } from "../fixtures/powercap_tree.ts";
+import { collect, freePort } from "../support/net.ts";
 import { peerTest } from "../support/peers.ts";
 import { startWattwaveServer } from "../support/receive.ts";
 import { htpasswdHash, makeCerts, type TestCerts } from "../support/tls.ts";
@@ -201,6 +203,65 @@ peerTest(
       }
     } finally {
       await certs.remove();
+    }
+  },
+);
+
+peerTest(
+  ["htpasswd"],
+  "web config: sample --web.listen-address serves /metrics only with credentials",
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const config = `${dir}/web.yml`;
+      await Deno.writeTextFile(
+        config,
+        `basic_auth_users:\n  prom: ${await htpasswdHash("prom", "scrape")}\n`,
+      );
+      const tree = await makePowercapTree();
+      try {
+        const port = freePort();
+        const child = spawnWattwave([
+          "sample",
+          "--powercap-root",
+          tree.root,
+          "--no-gpu",
+          "--period",
+          "100ms",
+          "--no-stdout",
+          "--web.listen-address",
+          `127.0.0.1:${port}`,
+          "--web.config.file",
+          config,
+        ]);
+        const stderr = collect(child.stderr);
+        const stdout = collect(child.stdout);
+        try {
+          const url = `http://127.0.0.1:${port}/metrics`;
+          await waitUntil(
+            () =>
+              fetch(url).then(async (r) => {
+                await r.body?.cancel();
+                return r.status === 401;
+              }, () => false),
+            "sample to serve /metrics",
+          );
+          const r = await fetch(url, {
+            headers: { Authorization: `Basic ${btoa("prom:scrape")}` },
+          });
+          const text = await r.text();
+          assertEquals(r.status, 200, text);
+          assert(text.includes("wattwave_sample_ticks_total"), text);
+        } finally {
+          child.kill("SIGTERM");
+          assertEquals((await child.status).code, 0, await stderr);
+          assertEquals(await stdout, "");
+        }
+      } finally {
+        await tree.remove();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
     }
   },
 );
