@@ -2,10 +2,10 @@
  * The CLI conventions a cron job and a terminal user rely on: one help style, errors that name
  * their object, exit codes, a status line that only the last stage of a pipeline draws.
  */
+import { pathExists } from "./support/assert.ts";
 import { deepStrictEqual as assertEquals, match as assertMatch, ok as assert } from "node:assert";
-import { MAIN_TS, PERMISSION_FLAGS, runWattwave, spawnWattwave } from "./support/cli.ts";
+import { MAIN_TS, PERMISSION_FLAGS, runWattwave } from "./support/cli.ts";
 import { startReceive, startWattwaveServer } from "./support/receive.ts";
-import { freePort } from "./support/net.ts";
 import { buildProgram } from "../main.ts";
 import { shownDefault } from "../lib/cli/help.ts";
 
@@ -73,7 +73,7 @@ Deno.test("errors name their object: a port in use, an input that is a directory
     const missing = await runWattwave(["compress", "--store", store, `${dir}/nope.ndjson`]);
     assertEquals(missing.code, 1, missing.stderr);
     assertMatch(missing.stderr, /nope\.ndjson: cannot open input file/);
-    assert(!(await exists(store)), "no empty store left behind");
+    assert(!(await pathExists(store)), "no empty store left behind");
     // A permission the runtime refuses: what to do, not Deno's "run again with --allow-read".
     const out = await new Deno.Command(Deno.execPath(), {
       args: [
@@ -147,19 +147,6 @@ Deno.test("on a terminal only the last stage of a pipeline draws its status line
     await Deno.remove(dir, { recursive: true });
   }
 });
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-// Keep helpers referenced for linting when a test is filtered out.
-void spawnWattwave;
-void freePort;
 
 Deno.test("--web.listen-address host:port on every server; --bind/--port aliases; serve-read's own port", async () => {
   const recv = await startWattwaveServer(["receive", "--web.listen-address", "127.0.0.1:0"]);

@@ -3,6 +3,7 @@
  * the permission flags and `--config`) gives a `wattwave` command; it and `deno task wattwave`
  * resolve relative paths against the caller's directory.
  */
+import { pathExists } from "./support/assert.ts";
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { PERMISSION_FLAGS } from "./support/cli.ts";
 
@@ -76,18 +77,9 @@ Deno.test("deno install --global gives a wattwave command that works from any di
     ], work);
     assertEquals(t.code, 0, t.stderr);
     assertEquals(t.stdout, LINE);
-    assert(!(await exists(`${ROOT}store`)), "nothing written into the project directory");
+    assert(!(await pathExists(`${ROOT}store`)), "nothing written into the project directory");
   } finally {
     await Deno.remove(installRoot, { recursive: true });
     await Deno.remove(work, { recursive: true });
   }
 });
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { concatBytes } from "../bytes.ts";
 import { InputError } from "../errors.ts";
 import { BitWriter } from "./bit_writer.ts";
 import { crc16 } from "./crc.ts";
@@ -16,7 +17,6 @@ import { SampleMd5 } from "./md5.ts";
 import {
   type ApplicationBlock,
   BlockType,
-  concatBytes,
   type SeekPoint,
   type StreamInfo,
   writeBlockHeader,

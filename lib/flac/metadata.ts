@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { concatBytes } from "../bytes.ts";
 import { InputError } from "../errors.ts";
 
 /** Metadata block type numbers (RFC 9639 section 8.1). */
@@ -347,17 +348,4 @@ export function parseMetadata(bytes: Uint8Array): MetadataParse {
       audioOffset: o,
     },
   };
-}
-
-/** Concatenates byte arrays. */
-export function concatBytes(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }

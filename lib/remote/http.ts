@@ -11,6 +11,7 @@ import {
   type Histogram,
   type Registry,
 } from "../metrics/registry.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** A plain-text response with a one-line reason. */
 export function textResponse(
@@ -85,14 +86,7 @@ export async function readBodyLimited(req: Request, maxBytes: number): Promise<U
     }
     chunks.push(value);
   }
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return chunks.length === 1 ? chunks[0] : concatBytes(chunks);
 }
 
 /** The answer to `GET /-/healthy` or `/-/ready` (405 for other methods), or undefined for other paths. */

@@ -8,6 +8,7 @@
  */
 import { gpuLabels, NVIDIA_FIELDS, type NvidiaField, nvidiaValue } from "./nvidia_fields.ts";
 import type { Labels } from "../model/sample.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** The field names `nvidia-smi --help-query-gpu` lists (every quoted name, aliases included). */
 export function parseHelpQueryGpu(text: string): Set<string> {
@@ -228,13 +229,7 @@ async function readAll(
       }
     }
   } catch { /* cancelled or the pipe broke: keep what came */ }
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 /**

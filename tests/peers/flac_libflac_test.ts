@@ -26,6 +26,19 @@ async function flac(args: string[]): Promise<{ code: number; stderr: string }> {
 }
 
 /** Runs `flac` invocations two at a time (the CI box has 2 cores). */
+/** `flac -d` of `file` to `<file without .flac>.raw`: signed little-endian samples. */
+function flacDecodeRaw(file: string): Promise<void> {
+  return flacAll([[
+    "-d",
+    "-s",
+    "-f",
+    "--force-raw-format",
+    "--endian=little",
+    "--sign=signed",
+    file,
+  ]]);
+}
+
 async function flacAll(jobs: string[][]): Promise<void> {
   let next = 0;
   const worker = async () => {
@@ -389,15 +402,7 @@ peerTest(
       await Deno.writeFile(file, bytes);
       const t = await flac(["-t", "-s", file]);
       assertEquals(t.code, 0, `flac -t: ${t.stderr}`);
-      await flacAll([[
-        "-d",
-        "-s",
-        "-f",
-        "--force-raw-format",
-        "--endian=little",
-        "--sign=signed",
-        file,
-      ]]);
+      await flacDecodeRaw(file);
       const ref = deinterleave(await Deno.readFile(`${dir}/var.raw`), 2, 2);
       sameSamples(ref, channels, "flac -d");
       const d = decodeFlac(bytes);
@@ -421,15 +426,7 @@ peerTest(
       const bytes = oldVariableBlocksizeStream(mono, sizes);
       const file = `${dir}/oldvar.flac`;
       await Deno.writeFile(file, bytes);
-      await flacAll([[
-        "-d",
-        "-s",
-        "-f",
-        "--force-raw-format",
-        "--endian=little",
-        "--sign=signed",
-        file,
-      ]]);
+      await flacDecodeRaw(file);
       const ref = deinterleave(await Deno.readFile(`${dir}/oldvar.raw`), 1, 2);
       sameSamples(ref, [mono], "flac -d");
       sameSamples(decodeFlac(bytes).channels, [mono], "ours");

@@ -8,7 +8,7 @@ import { parseNdjson, runWattwave, spawnWattwave } from "../support/cli.ts";
 import { makePowercapTree } from "../fixtures/powercap_tree.ts";
 import { collect, freePort } from "../support/net.ts";
 import { peerTest } from "../support/peers.ts";
-import { startWattwaveServer } from "../support/receive.ts";
+import { startReceive } from "../support/receive.ts";
 import { htpasswdHash, makeCerts, type TestCerts } from "../support/tls.ts";
 import { waitUntil } from "../support/lines.ts";
 
@@ -38,13 +38,7 @@ peerTest(
           "http_server_config:\n  headers:\n    X-Content-Type-Options: nosniff\n",
       );
       await Deno.writeTextFile(`${certs.dir}/pw`, "s3cret\n");
-      const recv = await startWattwaveServer([
-        "receive",
-        "--port",
-        "0",
-        "--web.config.file",
-        config,
-      ]);
+      const recv = await startReceive(["--web.config.file", config]);
       try {
         assertMatch(recv.url, /^https:\/\/127\.0\.0\.1:\d+\/api\/v1\/write$/);
         const client = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(certs.caCert)] });
@@ -167,13 +161,7 @@ peerTest(
           `  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ${certs.caCert}\n`,
         ),
       );
-      const recv = await startWattwaveServer([
-        "receive",
-        "--port",
-        "0",
-        "--web.config.file",
-        config,
-      ]);
+      const recv = await startReceive(["--web.config.file", config]);
       try {
         const without = await runWattwave([
           "push",

@@ -69,3 +69,13 @@ export function assertAlmostEquals(
     });
   }
 }
+
+/** Whether a file or directory is at `path`. */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -7,6 +7,7 @@
  * @module
  */
 import https from "node:https";
+import { concatBytes } from "../../bytes.ts";
 
 /** TLS settings of a push (PEM texts, already read from their files). */
 export interface PushTlsOptions {
@@ -63,23 +64,11 @@ function nodeRequest(url: string, init: RequestInit, tls: PushTlsOptions): Promi
           if (v !== undefined) out.set(k, Array.isArray(v) ? v.join(", ") : String(v));
         }
         const status = res.statusCode ?? 0;
-        const body = status === 204 || status === 304 ? null : concat(chunks);
+        const body = status === 204 || status === 304 ? null : concatBytes(chunks);
         resolve(new Response(body as BodyInit | null, { status, headers: out }));
       });
     });
     req.on("error", (err: Error) => reject(new Error("fetch failed", { cause: err })));
     req.end(init.body as Uint8Array | undefined);
   });
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const c of chunks) n += c.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
