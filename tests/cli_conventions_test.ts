@@ -156,6 +156,12 @@ Deno.test("--web.listen-address host:port on every server; --bind/--port aliases
   } finally {
     await recv.stop();
   }
+  const v6 = await startWattwaveServer(["receive", "--web.listen-address", "[::1]:0"]);
+  try {
+    assertMatch(v6.url, /^http:\/\/\[::1\]:\d+\/api\/v1\/write$/);
+  } finally {
+    await v6.stop();
+  }
   const both = await runWattwave(["receive", "--web.listen-address", ":9201", "--port", "1"]);
   assertEquals(both.code, 2, both.stderr);
   assertMatch(both.stderr, /--web.listen-address replaces --bind and --port/);

@@ -147,47 +147,53 @@ peerTest(
   },
 );
 
+/** Each client_auth_type: which of no certificate, one from the CA, one from another CA get in. */
+const CLIENT_AUTH: [string, [boolean, boolean, boolean]][] = [
+  ["NoClientCert", [true, true, true]],
+  ["RequestClientCert", [true, true, true]],
+  ["RequireAnyClientCert", [false, true, true]],
+  ["VerifyClientCertIfGiven", [true, true, false]],
+  ["RequireAndVerifyClientCert", [false, true, false]],
+];
+
 peerTest(
   ["openssl"],
-  "web config: RequireAndVerifyClientCert refuses a client without a certificate; push with one is delivered",
+  "web config: every client_auth_type lets in exactly the clients exporter-toolkit does",
   async () => {
     const certs = await makeCerts();
     try {
-      const config = await webConfig(
-        certs,
-        "mtls.yml",
-        tlsYaml(
+      for (const [type, expected] of CLIENT_AUTH) {
+        const config = await webConfig(
           certs,
-          `  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ${certs.caCert}\n`,
-        ),
-      );
-      const recv = await startReceive(["--web.config.file", config]);
-      try {
-        const without = await runWattwave([
-          "push",
-          "--url",
-          recv.url,
-          "--tls-ca-file",
-          certs.caCert,
-        ], {
-          stdin: LINE,
-        });
-        assert(without.code !== 0, without.stderr);
-        const withCert = await runWattwave([
-          "push",
-          "--url",
-          recv.url,
-          "--tls-ca-file",
-          certs.caCert,
-          "--tls-cert-file",
-          certs.clientCert,
-          "--tls-key-file",
-          certs.clientKey,
-        ], { stdin: LINE });
-        assertEquals(withCert.code, 0, withCert.stderr);
-      } finally {
-        const { stdout } = await recv.stop();
-        assertEquals(parseNdjson(stdout).length, 1);
+          `${type}.yml`,
+          tlsYaml(certs, `  client_auth_type: ${type}\n  client_ca_file: ${certs.caCert}\n`),
+        );
+        const recv = await startReceive(["--web.config.file", config]);
+        const got: boolean[] = [];
+        try {
+          for (
+            const cert of [[], [certs.clientCert, certs.clientKey], [
+              certs.strangerCert,
+              certs.strangerKey,
+            ]]
+          ) {
+            const r = await runWattwave([
+              "push",
+              "--url",
+              recv.url,
+              "--tls-ca-file",
+              certs.caCert,
+              ...(cert.length ? ["--tls-cert-file", cert[0], "--tls-key-file", cert[1]] : []),
+              "--max-retries",
+              "0",
+            ], { stdin: LINE });
+            got.push(r.code === 0);
+          }
+        } finally {
+          const { stdout } = await recv.stop();
+          assertEquals(parseNdjson(stdout).length, expected.filter((x) => x).length, type);
+        }
+        assertEquals(got, expected, `${type}: [no certificate, the CA's, another CA's]`);
       }
     } finally {
       await certs.remove();

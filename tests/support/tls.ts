@@ -17,6 +17,9 @@ export interface TestCerts {
   clientKey: string;
   /** A CA that signed none of them. */
   otherCaCert: string;
+  /** A client certificate signed by the other CA. */
+  strangerCert: string;
+  strangerKey: string;
   remove(): Promise<void>;
 }
 
@@ -55,35 +58,17 @@ export async function makeCerts(): Promise<TestCerts> {
   }
   await Deno.writeTextFile(`${dir}/server.ext`, "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
   await Deno.writeTextFile(`${dir}/client.ext`, "extendedKeyUsage=clientAuth\n");
-  for (const who of ["server", "client"]) {
-    await openssl([
-      "req",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      `${who}.key`,
-      "-out",
-      `${who}.csr`,
-      "-subj",
-      `/CN=${who}`,
-    ], dir);
-    await openssl([
-      "x509",
-      "-req",
-      "-in",
-      `${who}.csr`,
-      "-CA",
-      "ca.crt",
-      "-CAkey",
-      "ca.key",
-      "-CAcreateserial",
-      "-out",
-      `${who}.crt`,
-      ...days,
-      "-extfile",
-      `${who}.ext`,
-    ], dir);
+  const signed: [string, string, string][] = [
+    ["server", "ca", "server"],
+    ["client", "ca", "client"],
+    ["stranger", "other-ca", "client"],
+  ];
+  for (const [who, ca, ext] of signed) {
+    const key = ["-keyout", `${who}.key`, "-out", `${who}.csr`, "-subj", `/CN=${who}`];
+    await openssl(["req", "-newkey", "rsa:2048", "-nodes", ...key], dir);
+    const by = ["-CA", `${ca}.crt`, "-CAkey", `${ca}.key`, "-CAcreateserial"];
+    const out = ["-out", `${who}.crt`, ...days, "-extfile", `${ext}.ext`];
+    await openssl(["x509", "-req", "-in", `${who}.csr`, ...by, ...out], dir);
   }
   return {
     dir,
@@ -93,6 +78,8 @@ export async function makeCerts(): Promise<TestCerts> {
     clientCert: `${dir}/client.crt`,
     clientKey: `${dir}/client.key`,
     otherCaCert: `${dir}/other-ca.crt`,
+    strangerCert: `${dir}/stranger.crt`,
+    strangerKey: `${dir}/stranger.key`,
     remove: () => Deno.remove(dir, { recursive: true }),
   };
 }
