@@ -259,3 +259,42 @@ peerTest(
     }
   },
 );
+
+peerTest(
+  ["openssl"],
+  "push --tls-server-name and --tls-insecure-skip-verify",
+  async () => {
+    const certs = await makeCerts();
+    try {
+      const config = await webConfig(certs, "tls.yml", tlsYaml(certs));
+      const recv = await startReceive(["--web.config.file", config]);
+      try {
+        const push = (...flags: string[]) =>
+          runWattwave(["push", "--url", recv.url, "--max-retries", "0", ...flags], { stdin: LINE });
+        const named = await push("--tls-ca-file", certs.caCert, "--tls-server-name", "localhost");
+        assertEquals(named.code, 0, named.stderr);
+        const wrong = await push(
+          "--tls-ca-file",
+          certs.caCert,
+          "--tls-server-name",
+          "wrong.example",
+        );
+        assertEquals(wrong.code, 2, wrong.stderr);
+        assertMatch(wrong.stderr, /certificate is not valid for .*--tls-server-name/);
+        const skip = await push("--tls-insecure-skip-verify");
+        assertEquals(skip.code, 0, skip.stderr);
+        const plainUrl = await runWattwave(
+          ["push", "--url", recv.url.replace("https:", "http:"), "--tls-ca-file", certs.caCert],
+          { stdin: LINE },
+        );
+        assertEquals(plainUrl.code, 2, plainUrl.stderr);
+        assertMatch(plainUrl.stderr, /--tls-\* options need an https:\/\/ --url/);
+      } finally {
+        const { stdout } = await recv.stop();
+        assertEquals(parseNdjson(stdout).length, 2);
+      }
+    } finally {
+      await certs.remove();
+    }
+  },
+);
