@@ -25,19 +25,15 @@ async function flac(args: string[]): Promise<{ code: number; stderr: string }> {
   return { code: o.code, stderr: new TextDecoder().decode(o.stderr) };
 }
 
-/** Runs `flac` invocations two at a time (the CI box has 2 cores). */
-/** `flac -d` of `file` to `<file without .flac>.raw`: signed little-endian samples. */
+/** `flac` flags that decode to raw signed little-endian samples (`<file without .flac>.raw`). */
+const RAW_DECODE = ["-d", "-s", "-f", "--force-raw-format", "--endian=little", "--sign=signed"];
+
+/** `flac -d` of `file` to raw samples. */
 function flacDecodeRaw(file: string): Promise<void> {
-  return flacAll([[
-    "-d",
-    "-s",
-    "-f",
-    "--force-raw-format",
-    "--endian=little",
-    "--sign=signed",
-    file,
-  ]]);
+  return flacAll([[...RAW_DECODE, file]]);
 }
+
+/** Runs `flac` invocations two at a time (the CI box has 2 cores). */
 
 async function flacAll(jobs: string[][]): Promise<void> {
   let next = 0;
@@ -210,15 +206,7 @@ peerTest(
       const rawCases = cases.filter((c) => [8, 16, 24, 32].includes(c.options.bitsPerSample));
       const wavCases = cases.filter((c) => ![8, 16, 24, 32].includes(c.options.bitsPerSample));
       await flacAll([
-        [
-          "-d",
-          "-s",
-          "-f",
-          "--force-raw-format",
-          "--endian=little",
-          "--sign=signed",
-          ...rawCases.map((c) => `${dir}/${c.name}.flac`),
-        ],
+        [...RAW_DECODE, ...rawCases.map((c) => `${dir}/${c.name}.flac`)],
         ["-d", "-s", "-f", ...wavCases.map((c) => `${dir}/${c.name}.flac`)],
       ]);
       for (const c of rawCases) {
