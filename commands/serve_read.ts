@@ -30,6 +30,9 @@ interface ServeReadOptions {
   path: string;
   writePath?: string;
   maxSamplesPerQuery: number;
+  maxSamplesPerRequest: number;
+  maxQueriesPerRequest: number;
+  readConcurrentLimit: number;
   maxBytesInFrame: number;
   maxBodyBytes: number;
   maxDecodedBytes: number;
@@ -88,6 +91,9 @@ async function serveRead(o: ServeReadOptions): Promise<void> {
     maxBodyBytes: o.maxBodyBytes,
     maxDecodedBytes: o.maxDecodedBytes,
     maxSamplesPerQuery: o.maxSamplesPerQuery,
+    maxSamplesPerRequest: o.maxSamplesPerRequest,
+    maxQueriesPerRequest: o.maxQueriesPerRequest,
+    concurrentLimit: o.readConcurrentLimit,
     maxBytesInFrame: o.maxBytesInFrame,
     cacheBytes: o.cacheBytes,
     compressResponses: o.compressResponses ?? false,
@@ -165,6 +171,24 @@ export function serveReadCommand(): CommandUnknownOpts {
       "most samples one query may return (422 beyond)",
       parsePositiveInt,
       10_000_000,
+    )
+    .option(
+      "--max-samples-per-request <n>",
+      "most samples all queries of one request may return together (422 beyond)",
+      parsePositiveInt,
+      50_000_000,
+    )
+    .option(
+      "--max-queries-per-request <n>",
+      "most queries in one read request (400 beyond)",
+      parsePositiveInt,
+      100,
+    )
+    .option(
+      "--read-concurrent-limit <n>",
+      "read requests answered at once; the others wait their turn (0: no limit)",
+      parseNonNegativeInt,
+      10,
     )
     .addOption(
       new Option(

@@ -38,6 +38,8 @@ export interface AnswerSamplesOptions {
   startedMs: number;
   /** Called once the last byte is produced. */
   onAnswered?: (info: ReadAnswerInfo) => void;
+  /** Most samples all the queries together may return (422 beyond). Default no limit. */
+  maxSamplesPerRequest?: number;
 }
 
 /** Answers `queries` with one SAMPLES ReadResponse. */
@@ -54,7 +56,8 @@ export async function answerSamples(
     const q = queries[qi];
     const result: ReadSeriesParts[] = [];
     const selected = selectSeries(store, q);
-    const found = await source.allSeriesSamples(selected, q, qi);
+    const requestLeft = (options.maxSamplesPerRequest ?? Infinity) - samplesOut;
+    const found = await source.allSeriesSamples(selected, q, qi, requestLeft);
     let samples = 0;
     for (let i = 0; i < selected.length; i++) {
       const got = found[i];

@@ -12,7 +12,13 @@ import {
 import { encodeLabelBlock } from "../codec/write_request.ts";
 import { HttpRefusal } from "../http.ts";
 import type { ReadAnswerInfo } from "./answer_samples.ts";
-import { type PreparedQuery, selectSeries, tooManySamples } from "./query.ts";
+import {
+  type PreparedQuery,
+  queryLimit,
+  selectSeries,
+  tooManyRequestSamples,
+  tooManySamples,
+} from "./query.ts";
 import type { SeriesSampleSource } from "./series_samples.ts";
 import type { ReadableSeriesStore } from "./series_store.ts";
 
@@ -31,6 +37,8 @@ export interface AnswerStreamedOptions {
   onAnswered?: (info: ReadAnswerInfo) => void;
   /** Called when the stream is aborted after it began, with the status it would have had. */
   onRefused?: (status: number, reason: string) => void;
+  /** Most samples all the queries together may return (422 beyond). Default no limit. */
+  maxSamplesPerRequest?: number;
 }
 
 async function* streamFrames(
@@ -47,12 +55,24 @@ async function* streamFrames(
   let samplesOut = 0;
   for (let qi = 0; qi < queries.length; qi++) {
     const q = queries[qi];
+    const limit = queryLimit(
+      qi,
+      maxSamples,
+      (options.maxSamplesPerRequest ?? Infinity) - samplesOut,
+    );
     let samples = 0;
     for (const s of selectSeries(store, q)) {
-      const got = await source.seriesSamples(s, q.startMs, q.endMs, maxSamples - samples, qi);
+      const got = await source.seriesSamples(
+        s,
+        q.startMs,
+        q.endMs,
+        limit.samples - samples,
+        qi,
+        limit.refusal,
+      );
       if (got.to === got.from) continue;
       samples += got.to - got.from;
-      if (samples > maxSamples) throw tooManySamples(qi, maxSamples);
+      if (samples > limit.samples) throw limit.refusal();
       framer.beginSeries(qi, encodeLabelBlock(s.labels));
       for (let i = got.from; i < got.to; i += STREAM_BATCH) {
         const n = Math.min(STREAM_BATCH, got.to - i);
@@ -86,13 +106,17 @@ export function answerStreamed(
   options: AnswerStreamedOptions,
 ): Response {
   const { maxSamplesPerQuery: maxSamples, maxBytesInFrame } = options;
+  const maxPerRequest = options.maxSamplesPerRequest ?? Infinity;
+  let knownRequestSamples = 0;
   for (let qi = 0; qi < queries.length; qi++) {
     const q = queries[qi];
     let knownSamples = 0;
     for (const s of selectSeries(store, q)) {
       if (s.count !== undefined && s.minTs >= q.startMs && s.maxTs <= q.endMs) {
         knownSamples += s.count;
+        knownRequestSamples += s.count;
         if (knownSamples > maxSamples) throw tooManySamples(qi, maxSamples);
+        if (knownRequestSamples > maxPerRequest) throw tooManyRequestSamples(maxPerRequest);
       }
       const need = minFrameBytes(encodeLabelBlock(s.labels));
       if (need > maxBytesInFrame) {

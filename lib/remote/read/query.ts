@@ -49,6 +49,29 @@ export function selectSeries(store: ReadableSeriesStore, q: PreparedQuery): Stor
   return found.sort((a, b) => compareLabelPairs(a.labels, b.labels));
 }
 
+/** The 422 for a request whose queries together select more than `limit` samples. */
+export function tooManyRequestSamples(limit: number): HttpRefusal {
+  return new HttpRefusal(
+    422,
+    `the request's queries together select more than ${limit} samples ` +
+      "(--max-samples-per-request); send fewer queries or narrow them",
+  );
+}
+
+/**
+ * How many samples a query may still return: the per-query limit, or what is left of the
+ * request's when that is smaller, with the refusal that names the limit that binds.
+ */
+export function queryLimit(
+  queryIndex: number,
+  perQuery: number,
+  requestLeft: number,
+): { samples: number; refusal: () => HttpRefusal } {
+  return requestLeft < perQuery
+    ? { samples: requestLeft, refusal: () => tooManyRequestSamples(requestLeft) }
+    : { samples: perQuery, refusal: () => tooManySamples(queryIndex, perQuery) };
+}
+
 /** The 422 for a query that selects more than `limit` samples. */
 export function tooManySamples(queryIndex: number, limit: number): HttpRefusal {
   return new HttpRefusal(

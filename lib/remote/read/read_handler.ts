@@ -22,6 +22,7 @@ import { answerStreamed } from "./answer_streamed.ts";
 import { prepareQueries } from "./query.ts";
 import { type SeriesCacheStats, SeriesSampleCache } from "./read_cache.ts";
 import { SeriesSampleSource } from "./series_samples.ts";
+import { Gate } from "./gate.ts";
 import type { ReadableSeriesStore, SeriesReader } from "./series_store.ts";
 
 export type { ReadAnswerInfo } from "./answer_samples.ts";
@@ -39,6 +40,12 @@ export interface ReadHandlerOptions {
   maxDecodedBytes?: number;
   /** Most samples one query may return (422 beyond). Default 10,000,000. */
   maxSamplesPerQuery?: number;
+  /** Most samples all queries of one request may return together (422 beyond). Default 50,000,000. */
+  maxSamplesPerRequest?: number;
+  /** Most queries in one request (400 beyond). Default 100. */
+  maxQueriesPerRequest?: number;
+  /** Requests answered at once; the others wait their turn (0: no limit). Default 10. */
+  concurrentLimit?: number;
   /** Largest frame of a streamed response, bytes. Default 1 MiB. */
   maxBytesInFrame?: number;
   /**
@@ -75,6 +82,9 @@ export function createReadHandler(options: ReadHandlerOptions): ReadHandler {
   const maxBodyBytes = options.maxBodyBytes ?? 32 * 1024 * 1024;
   const maxDecodedBytes = options.maxDecodedBytes ?? 64 * 1024 * 1024;
   const maxSamples = options.maxSamplesPerQuery ?? 10_000_000;
+  const maxSamplesPerRequest = options.maxSamplesPerRequest ?? 50_000_000;
+  const maxQueries = options.maxQueriesPerRequest ?? 100;
+  const gate = new Gate(options.concurrentLimit ?? 10);
   const maxBytesInFrame = options.maxBytesInFrame ?? 1024 * 1024;
   const compressResponses = options.compressResponses ?? false;
   const cache = new SeriesSampleCache(options.cacheBytes ?? DEFAULT_CACHE_BYTES);
@@ -85,6 +95,29 @@ export function createReadHandler(options: ReadHandlerOptions): ReadHandler {
 
   const handler = async (req: Request): Promise<Response> => {
     const t0 = performance.now();
+    // At most `concurrentLimit` requests are read and answered at once: the rest wait before
+    // their bodies are read (as Prometheus' --storage.remote.read-concurrent-limit).
+    let leave: (() => void) | undefined;
+    try {
+      leave = await gate.enter(req.signal);
+    } catch {
+      return refusalResponse(
+        new HttpRefusal(400, "the client closed the connection while waiting for its turn"),
+        options.onRefused,
+      );
+    }
+    let res: Response;
+    try {
+      res = await answer(req, t0);
+    } catch (err) {
+      leave();
+      throw err;
+    }
+    // A body still being produced (streamed frames, a SAMPLES answer sent piece by piece) keeps
+    // the place until it ends or the client goes away.
+    return res.body ? withRelease(res, leave) : (leave(), res);
+  };
+  const answer = async (req: Request, t0: number): Promise<Response> => {
     try {
       const encoding = (req.headers.get("Content-Encoding") ?? "snappy").trim().toLowerCase();
       if (encoding !== "snappy") {
@@ -100,6 +133,13 @@ export function createReadHandler(options: ReadHandlerOptions): ReadHandler {
           throw new HttpRefusal(400, `malformed ReadRequest: ${err.message}`);
         }
         throw err;
+      }
+      if (request.queries.length > maxQueries) {
+        throw new HttpRefusal(
+          400,
+          `the request holds ${request.queries.length} queries, over the limit of ${maxQueries} ` +
+            "(--max-queries-per-request)",
+        );
       }
       const queries = prepareQueries(request);
       const accepted = request.acceptedResponseTypes.length
@@ -119,6 +159,7 @@ export function createReadHandler(options: ReadHandlerOptions): ReadHandler {
       if (type === RESPONSE_STREAMED_XOR_CHUNKS) {
         return answerStreamed(store, source, queries, {
           maxSamplesPerQuery: maxSamples,
+          maxSamplesPerRequest,
           maxBytesInFrame,
           startedMs: t0,
           onAnswered: options.onAnswered,
@@ -127,6 +168,7 @@ export function createReadHandler(options: ReadHandlerOptions): ReadHandler {
       }
       return await answerSamples(store, source, queries, {
         compress: compressResponses,
+        maxSamplesPerRequest,
         startedMs: t0,
         onAnswered: options.onAnswered,
       });
@@ -135,4 +177,28 @@ export function createReadHandler(options: ReadHandlerOptions): ReadHandler {
     }
   };
   return Object.assign(handler, { cacheStats: () => cache.stats() });
+}
+
+/** `res` whose body calls `release` once when it ends, fails or is cancelled. */
+function withRelease(res: Response, release: () => void): Response {
+  const reader = res.body!.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          release();
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (err) {
+        release();
+        controller.error(err);
+      }
+    },
+    async cancel(reason) {
+      release();
+      await reader.cancel(reason).catch(() => {});
+    },
+  });
+  return new Response(body, { status: res.status, headers: res.headers });
 }

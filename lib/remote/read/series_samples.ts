@@ -8,7 +8,8 @@
 import { type WireSamples, WireSamplesBuilder } from "../codec/wire_samples.ts";
 import { forEachBounded } from "./bounded.ts";
 import type { PreparedQuery } from "./query.ts";
-import { tooManySamples } from "./query.ts";
+import { queryLimit, tooManySamples } from "./query.ts";
+import type { HttpRefusal } from "../http.ts";
 import type { SeriesSampleCache } from "./read_cache.ts";
 import { PoolBudgetError, type PoolJobItem, PoolUnavailableError } from "./read_pool.ts";
 import type { ReadableSeriesStore, SeriesReader, StoredSeries } from "./series_store.ts";
@@ -69,6 +70,7 @@ export class SeriesSampleSource {
     endMs: number,
     budget: number,
     queryIndex: number,
+    refusal: () => HttpRefusal = () => tooManySamples(queryIndex, this.#maxSamples),
   ): Promise<SeriesSamples> {
     const cache = this.#cache;
     const hit = cache.get(s, startMs, endMs);
@@ -96,7 +98,7 @@ export class SeriesSampleSource {
       // Samples also landed at or before the cached end: read it all again.
     }
     const samples = await this.#readOne(s.id, startMs, endMs, s.count ?? 256, budget);
-    if (!samples) throw tooManySamples(queryIndex, this.#maxSamples);
+    if (!samples) throw refusal();
     cache.set(s, startMs, endMs, samples);
     return { samples, from: 0, to: samples.count };
   }
@@ -151,15 +153,17 @@ export class SeriesSampleSource {
     selected: StoredSeries[],
     q: PreparedQuery,
     qi: number,
+    requestLeft = Infinity,
   ): Promise<SeriesSamples[]> {
     const cache = this.#cache;
-    const maxSamples = this.#maxSamples;
+    const limit = queryLimit(qi, this.#maxSamples, requestLeft);
+    const maxSamples = limit.samples;
     const found: SeriesSamples[] = new Array(selected.length);
     let samples = 0;
     const add = (i: number, got: SeriesSamples) => {
       found[i] = got;
       samples += got.to - got.from;
-      if (samples > maxSamples) throw tooManySamples(qi, maxSamples);
+      if (samples > maxSamples) throw limit.refusal();
     };
     let here: number[] = []; // read (or extended) in this thread
     const pooled: number[] = [];
@@ -190,14 +194,24 @@ export class SeriesSampleSource {
           add(pooled[k], { samples: w, from: 0, to: w.count });
         }
       } catch (err) {
-        if (err instanceof PoolBudgetError) throw tooManySamples(qi, maxSamples);
+        if (err instanceof PoolBudgetError) throw limit.refusal();
         if (!(err instanceof PoolUnavailableError)) throw err;
         here = here.concat(pooled); // the pool broke down: read them here
       }
     } else here = here.concat(pooled);
     await forEachBounded(here.length, READ_CONCURRENCY, async (k) => {
       const i = here[k];
-      add(i, await this.seriesSamples(selected[i], q.startMs, q.endMs, maxSamples - samples, qi));
+      add(
+        i,
+        await this.seriesSamples(
+          selected[i],
+          q.startMs,
+          q.endMs,
+          maxSamples - samples,
+          qi,
+          limit.refusal,
+        ),
+      );
     });
     return found;
   }
