@@ -75,3 +75,30 @@ Deno.test("snappyDecode: a preamble claiming more than the block could decode to
   const zeros = new Uint8Array(1 << 20);
   deepStrictEqual(snappyDecode(snappyEncode(zeros), 1 << 21), zeros);
 });
+
+Deno.test("snappyDecode: strict — wrong decoded length, bad copy offsets and cut elements are malformed", () => {
+  const cases: [string, number[], RegExp][] = [
+    [
+      "preamble 10, a 3-byte literal",
+      [10, 2 << 2, 1, 2, 3],
+      /decodes to 3 bytes, its preamble claims 10/,
+    ],
+    ["preamble 3, a 5-byte literal", [3, 4 << 2, 1, 2, 3, 4, 5], /output longer than the 3 bytes/],
+    ["copy offset beyond the output", [8, 1 << 2, 1, 2, 1, 5], /copy offset 5 .* before the start/],
+    ["copy offset 0", [8, 1 << 2, 1, 2, 1, 0], /copy offset 0/],
+    ["copy cut short", [2, 1 << 2, 1, 2, 9], /copy cut/],
+    ["literal runs past the block", [4, 3 << 2, 1], /runs past the block/],
+  ];
+  for (const [name, bytes, why] of cases) {
+    throws(() => snappyDecode(new Uint8Array(bytes), 1 << 20), why, name);
+  }
+});
+
+Deno.test("snappyDecode: reads what snappyjs compresses, overlapping copies included", () => {
+  for (let seed = 1; seed <= 40; seed++) {
+    const data = testBytes(seed * 977, seed);
+    deepStrictEqual(snappyDecode(snappyEncode(data), 1 << 24), data, `seed ${seed}`);
+  }
+  const runs = new Uint8Array(100_000).fill(7); // one long overlapping copy chain
+  deepStrictEqual(snappyDecode(snappyEncode(runs), 1 << 24), runs);
+});
