@@ -15,11 +15,13 @@ import {
   type ListenAddress,
   listenAddressOption,
   maxBodyBytesOption,
-  maxDecodedBytesOption,
   portOption,
   RECEIVE_DEFAULT_PORT,
   resolveListenAddress,
   webConfigFileOption,
+  type WriteLimitFlags,
+  writeLimitOptions,
+  writeLimitsOf,
 } from "../lib/cli/server_options.ts";
 import { UsageError } from "../lib/errors.ts";
 import type { Store as StoreType } from "../lib/store/mod.ts";
@@ -35,14 +37,13 @@ function parseWorkerCount(text: string): number {
   return n;
 }
 
-interface ReceiveOptions {
+interface ReceiveOptions extends WriteLimitFlags {
   bind?: string;
   port?: number;
   "web.listenAddress"?: ListenAddress;
   "web.config.file"?: string;
   path: string;
   maxBodyBytes: number;
-  maxDecodedBytes: number;
   format: OutputFormat;
   store?: string;
   maxPendingBytes: number;
@@ -58,6 +59,7 @@ async function receive(o: ReceiveOptions): Promise<void> {
   const { OrderedByteOutput } = await import("../lib/remote/receive/ndjson_output.ts");
   const { OutputSink } = await import("../lib/remote/receive/output_sink.ts");
   const { StoreWriteSink } = await import("../lib/remote/receive/store_sink.ts");
+  const { InflightBudget } = await import("../lib/remote/receive/inflight_budget.ts");
   const { createWriteHandler } = await import("../lib/remote/receive/write_handler.ts");
   const { serveUntilShutdown } = await import("../lib/remote/server.ts");
   const { Store } = await import("../lib/store/mod.ts");
@@ -98,7 +100,7 @@ async function receive(o: ReceiveOptions): Promise<void> {
       ? new NdjsonFormatPool({
         workers: o.workers,
         format: o.format,
-        maxDecodedBytes: o.maxDecodedBytes,
+        limits: writeLimitsOf(o),
         onWorkerFailed: (reason) => log(`${reason}; its requests are formatted elsewhere`),
       })
       : undefined;
@@ -112,7 +114,8 @@ async function receive(o: ReceiveOptions): Promise<void> {
   }
   const handler = createWriteHandler({
     maxBodyBytes: o.maxBodyBytes,
-    maxDecodedBytes: o.maxDecodedBytes,
+    limits: writeLimitsOf(o),
+    inflight: new InflightBudget(o.maxInflightBytes),
     ...sinks,
     onRefused: (status, reason) => {
       metrics.refused(status);
@@ -144,7 +147,7 @@ async function receive(o: ReceiveOptions): Promise<void> {
 
 /** The `receive` subcommand. */
 export function receiveCommand(): CommandUnknownOpts {
-  return new Command("receive")
+  const command = new Command("receive")
     .description("Receive Prometheus remote write 1.0 and write NDJSON to stdout")
     .addOption(listenAddressOption(RECEIVE_DEFAULT_PORT))
     .addOption(webConfigFileOption())
@@ -152,7 +155,6 @@ export function receiveCommand(): CommandUnknownOpts {
     .addOption(portOption(RECEIVE_DEFAULT_PORT))
     .option("--path <path>", "remote-write path", "/api/v1/write")
     .addOption(maxBodyBytesOption())
-    .addOption(maxDecodedBytesOption())
     .addOption(
       new Option(
         "--format <format>",
@@ -184,4 +186,6 @@ export function receiveCommand(): CommandUnknownOpts {
     .action(async (options) => {
       await receive(options as ReceiveOptions);
     });
+  for (const option of writeLimitOptions()) command.addOption(option);
+  return command;
 }

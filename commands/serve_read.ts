@@ -13,15 +13,17 @@ import {
   type ListenAddress,
   listenAddressOption,
   maxBodyBytesOption,
-  maxDecodedBytesOption,
   portOption,
   resolveListenAddress,
   SERVE_READ_DEFAULT_PORT,
   webConfigFileOption,
+  type WriteLimitFlags,
+  writeLimitOptions,
+  writeLimitsOf,
 } from "../lib/cli/server_options.ts";
 import { defaultReadWorkers } from "../lib/workers/counts.ts";
 
-interface ServeReadOptions {
+interface ServeReadOptions extends WriteLimitFlags {
   store: string;
   bind?: string;
   port?: number;
@@ -35,7 +37,6 @@ interface ServeReadOptions {
   readConcurrentLimit: number;
   maxBytesInFrame: number;
   maxBodyBytes: number;
-  maxDecodedBytes: number;
   cacheBytes: number;
   readWorkers: number;
   compressResponses?: boolean;
@@ -58,6 +59,7 @@ async function serveRead(o: ServeReadOptions): Promise<void> {
   const { serveUntilShutdown } = await import("../lib/remote/server.ts");
   const { SeriesReadPool } = await import("../lib/remote/read/read_pool.ts");
   const { createWriteHandler } = await import("../lib/remote/receive/write_handler.ts");
+  const { InflightBudget } = await import("../lib/remote/receive/inflight_budget.ts");
   const { Store } = await import("../lib/store/mod.ts");
   const { Registry } = await import("../lib/metrics/registry.ts");
   const { registerProcessMetrics } = await import("../lib/metrics/process.ts");
@@ -118,7 +120,8 @@ async function serveRead(o: ServeReadOptions): Promise<void> {
   const write = sink &&
     createWriteHandler({
       maxBodyBytes: o.maxBodyBytes,
-      maxDecodedBytes: o.maxDecodedBytes,
+      limits: writeLimitsOf(o),
+      inflight: new InflightBudget(o.maxInflightBytes),
       sink: sink.sink,
       onRefused: (status, reason) => {
         writeMetrics?.refused(status);
@@ -152,7 +155,7 @@ async function serveRead(o: ServeReadOptions): Promise<void> {
 
 /** The `serve-read` subcommand. */
 export function serveReadCommand(): CommandUnknownOpts {
-  return new Command("serve-read")
+  const command = new Command("serve-read")
     .description(
       "Serve Prometheus remote read from a FLAC store (and, with --write-path, remote write into it)",
     )
@@ -197,10 +200,7 @@ export function serveReadCommand(): CommandUnknownOpts {
       )
         .argParser(parseByteSize).default(1024 * 1024, "1MiB"),
     )
-    .addOption(
-      maxBodyBytesOption(),
-    )
-    .addOption(maxDecodedBytesOption())
+    .addOption(maxBodyBytesOption())
     .addOption(
       new Option(
         "--cache-bytes <size>",
@@ -234,4 +234,6 @@ export function serveReadCommand(): CommandUnknownOpts {
     .action(async (options) => {
       await serveRead(options as ServeReadOptions);
     });
+  for (const option of writeLimitOptions()) command.addOption(option);
+  return command;
 }

@@ -6,7 +6,7 @@
  */
 import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { UsageError } from "../errors.ts";
-import { parseByteSize, parsePort } from "./parse.ts";
+import { parseByteSize, parsePort, parsePositiveInt } from "./parse.ts";
 
 /** Default port of `receive` (what remote-storage adapters of the Prometheus family use). */
 export const RECEIVE_DEFAULT_PORT = 9201;
@@ -110,4 +110,50 @@ export function maxDecodedBytesOption() {
     "--max-decoded-bytes <size>",
     "largest decompressed body, checked before allocating (413 beyond)",
   ).argParser(parseByteSize).default(64 * 1024 * 1024, "64MiB");
+}
+
+/** The write-limit options as parsed by commander (see {@linkcode writeLimitOptions}). */
+export interface WriteLimitFlags {
+  maxDecodedBytes: number;
+  maxSeriesPerRequest: number;
+  maxLabelsPerSeries: number;
+  maxLabelNameBytes: number;
+  maxLabelValueBytes: number;
+  maxHelpBytes: number;
+  maxInflightBytes: number;
+}
+
+/**
+ * The options that bound what remote-write requests may hold and how much of them is in flight
+ * (defaults from `lib/remote/receive/write_limits.ts`); `--max-decoded-bytes` among them.
+ */
+export function writeLimitOptions(): Option[] {
+  const count = (flag: string, what: string, def: number) =>
+    new Option(`${flag} <n>`, `${what} (400 beyond)`).argParser(parsePositiveInt)
+      .default(def, String(def));
+  return [
+    maxDecodedBytesOption(),
+    count("--max-series-per-request", "series in one write request", 1_000_000),
+    count("--max-labels-per-series", "labels of one series, __name__ included", 128),
+    count("--max-label-name-bytes", "length of a label name", 1024),
+    count("--max-label-value-bytes", "length of a label value", 16 * 1024),
+    count("--max-help-bytes", "length of a metadata help text", 16 * 1024),
+    new Option(
+      "--max-inflight-bytes <size>",
+      "write requests in flight, counted as body + 8 x decoded size; new ones get 503 + " +
+        "Retry-After beyond (one alone is always let in)",
+    ).argParser(parseByteSize).default(512 * 1024 * 1024, "512MiB"),
+  ];
+}
+
+/** The {@linkcode WriteLimitFlags} of parsed options, as `createWriteHandler` takes them. */
+export function writeLimitsOf(o: WriteLimitFlags) {
+  return {
+    maxDecodedBytes: o.maxDecodedBytes,
+    maxSeriesPerRequest: o.maxSeriesPerRequest,
+    maxLabelsPerSeries: o.maxLabelsPerSeries,
+    maxLabelNameBytes: o.maxLabelNameBytes,
+    maxLabelValueBytes: o.maxLabelValueBytes,
+    maxHelpBytes: o.maxHelpBytes,
+  };
 }

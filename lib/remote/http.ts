@@ -11,7 +11,6 @@ import {
   type Histogram,
   type Registry,
 } from "../metrics/registry.ts";
-import { concatBytes } from "../bytes.ts";
 
 /** A plain-text response with a one-line reason. */
 export function textResponse(
@@ -55,38 +54,63 @@ export function refusalResponse(
   return textResponse(500, msg);
 }
 
-/** Reads a body up to `maxBytes` (413 beyond), without trusting Content-Length. */
-export async function readBodyLimited(req: Request, maxBytes: number): Promise<Uint8Array> {
+/**
+ * Reads a body up to `maxBytes` (413 beyond), without trusting Content-Length, into one buffer:
+ * the chunks are copied as they arrive (sized from Content-Length when given, else doubling), so a
+ * body costs its own length however the client splits it into TCP writes (each chunk the runtime
+ * hands over may sit in a much larger buffer). `onGrow(bytes)` is told each growth of the buffer
+ * (admission control); it may throw to refuse the request.
+ */
+export async function readBodyLimited(
+  req: Request,
+  maxBytes: number,
+  onGrow?: (totalBytes: number) => void,
+): Promise<Uint8Array> {
   const declared = req.headers.get("Content-Length");
-  if (declared !== null && Number(declared) > maxBytes) {
+  const declaredBytes = declared === null ? NaN : Number(declared);
+  if (declaredBytes > maxBytes) {
     throw new HttpRefusal(413, `body of ${declared} bytes is over the limit of ${maxBytes}`);
   }
   if (!req.body) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
+  let buf = new Uint8Array(
+    Number.isSafeInteger(declaredBytes) && declaredBytes >= 0 ? declaredBytes : 0,
+  );
+  onGrow?.(buf.length);
   let total = 0;
   const reader = req.body.getReader();
-  while (true) {
-    let next: ReadableStreamReadResult<Uint8Array>;
-    try {
-      next = await reader.read();
-    } catch (err) {
-      throw new HttpRefusal(
-        400,
-        `the client closed the connection before the body ended (${total} bytes read: ${
-          (err as Error).message
-        })`,
-      );
+  try {
+    while (true) {
+      let next: ReadableStreamReadResult<Uint8Array>;
+      try {
+        next = await reader.read();
+      } catch (err) {
+        throw new HttpRefusal(
+          400,
+          `the client closed the connection before the body ended (${total} bytes read: ${
+            (err as Error).message
+          })`,
+        );
+      }
+      const { done, value } = next;
+      if (done) break;
+      if (total + value.length > maxBytes) {
+        throw new HttpRefusal(413, `body is over the limit of ${maxBytes} bytes`);
+      }
+      if (total + value.length > buf.length) {
+        const size = Math.min(maxBytes, Math.max(total + value.length, buf.length * 2, 64 * 1024));
+        onGrow?.(size);
+        const grown = new Uint8Array(size);
+        grown.set(buf.subarray(0, total));
+        buf = grown;
+      }
+      buf.set(value, total);
+      total += value.length;
     }
-    const { done, value } = next;
-    if (done) break;
-    total += value.length;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw new HttpRefusal(413, `body is over the limit of ${maxBytes} bytes`);
-    }
-    chunks.push(value);
+  } catch (err) {
+    await reader.cancel().catch(() => {});
+    throw err;
   }
-  return chunks.length === 1 ? chunks[0] : concatBytes(chunks);
+  return total === buf.length ? buf : buf.subarray(0, total);
 }
 
 /** The answer to `GET /-/healthy` or `/-/ready` (405 for other methods), or undefined for other paths. */

@@ -12,6 +12,8 @@
  * @module
  */
 import { METRIC_TYPES, type MetricMetadata, type MetricType } from "../../model/sample.ts";
+import { InputError } from "../../errors.ts";
+import { EventLoopPacer } from "../../sleep.ts";
 import { WireReader, WireWriter, WT_I64, WT_LEN, WT_VARINT } from "./wire.ts";
 
 /** A series as it travels in a WriteRequest: labels (with `__name__`) and column-wise samples. */
@@ -122,27 +124,68 @@ function decodeMetadata(r: WireReader, end: number): MetricMetadata {
   return m;
 }
 
-/** Decodes a (decompressed) WriteRequest. Throws {@linkcode InputError} with a byte offset on malformed input. */
-export function decodeWriteRequest(bytes: Uint8Array): DecodedWriteRequest {
-  const r = new WireReader(bytes);
-  const series: WireSeries[] = [];
-  const metadata: MetricMetadata[] = [];
-  let sampleCount = 0;
-  while (r.pos < r.end) {
-    const key = r.key();
-    if (key === (1 << 3 | WT_LEN)) { // 1: timeseries
-      const end = r.lengthEnd();
-      const s = decodeTimeSeries(r, end);
-      sampleCount += s.timestampsMs.length;
-      series.push(s);
-      r.pos = end;
-    } else if (key === (3 << 3 | WT_LEN)) { // 3: metadata
-      const end = r.lengthEnd();
-      metadata.push(decodeMetadata(r, end));
-      r.pos = end;
-    } else r.skip(key & 7);
+/** A WriteRequest holds more series than the caller allows (found while decoding, before the rest is). */
+export class TooManySeriesError extends InputError {
+  override name = "TooManySeriesError";
+  /** A request of more than `maxSeries` series. */
+  constructor(readonly maxSeries: number) {
+    super(`request holds more than ${maxSeries} series`);
   }
-  return { series, metadata, sampleCount };
+}
+
+/** Options of {@linkcode decodeWriteRequest}. */
+export interface DecodeWriteOptions {
+  /** Most series accepted ({@linkcode TooManySeriesError} beyond). Default unlimited. */
+  maxSeries?: number;
+}
+
+/** Decodes one top-level field of a WriteRequest into `out`. */
+function decodeRequestField(r: WireReader, out: DecodedWriteRequest, maxSeries: number): void {
+  const key = r.key();
+  if (key === (1 << 3 | WT_LEN)) { // 1: timeseries
+    const end = r.lengthEnd();
+    if (out.series.length >= maxSeries) throw new TooManySeriesError(maxSeries);
+    const s = decodeTimeSeries(r, end);
+    out.sampleCount += s.timestampsMs.length;
+    out.series.push(s);
+    r.pos = end;
+  } else if (key === (3 << 3 | WT_LEN)) { // 3: metadata
+    const end = r.lengthEnd();
+    out.metadata.push(decodeMetadata(r, end));
+    r.pos = end;
+  } else r.skip(key & 7);
+}
+
+/** Decodes a (decompressed) WriteRequest. Throws {@linkcode InputError} with a byte offset on malformed input. */
+export function decodeWriteRequest(
+  bytes: Uint8Array,
+  options: DecodeWriteOptions = {},
+): DecodedWriteRequest {
+  const r = new WireReader(bytes);
+  const out: DecodedWriteRequest = { series: [], metadata: [], sampleCount: 0 };
+  const maxSeries = options.maxSeries ?? Infinity;
+  while (r.pos < r.end) decodeRequestField(r, out, maxSeries);
+  return out;
+}
+
+/**
+ * {@linkcode decodeWriteRequest} that pauses for the event loop every few milliseconds (see
+ * `EventLoopPacer`), for servers decoding requests of very many series on their main thread.
+ */
+export async function decodeWriteRequestPaced(
+  bytes: Uint8Array,
+  options: DecodeWriteOptions = {},
+): Promise<DecodedWriteRequest> {
+  const r = new WireReader(bytes);
+  const out: DecodedWriteRequest = { series: [], metadata: [], sampleCount: 0 };
+  const maxSeries = options.maxSeries ?? Infinity;
+  const pacer = new EventLoopPacer();
+  while (r.pos < r.end) {
+    decodeRequestField(r, out, maxSeries);
+    const pause = pacer.tick();
+    if (pause) await pause;
+  }
+  return out;
 }
 
 /** Checks a decoded series' labels as Prometheus' receiver does; returns a reason or undefined. */

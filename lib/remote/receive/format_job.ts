@@ -6,13 +6,14 @@
  */
 import { formatWriteRequestBytes, type OutputFormat } from "./ndjson_output.ts";
 import { decodeWriteBody } from "./write_handler.ts";
+import type { WriteLimits } from "./write_limits.ts";
 
 /** A body to format. */
 export interface FormatJob {
   /** The snappy WriteRequest body. */
   body: Uint8Array;
-  /** Largest decoded body, bytes. */
-  maxDecodedBytes: number;
+  /** What one request may hold. */
+  limits: Partial<WriteLimits>;
   /** Output schema. */
   format: OutputFormat;
 }
@@ -27,6 +28,6 @@ export interface Formatted {
 
 /** Decodes, validates and formats one body (throws `HttpRefusal` or `InputError` for bad ones). */
 export function formatBody(job: FormatJob): Formatted {
-  const decoded = decodeWriteBody(job.body, job.maxDecodedBytes);
+  const decoded = decodeWriteBody(job.body, job.limits);
   return { bytes: formatWriteRequestBytes(decoded, job.format), samples: decoded.sampleCount };
 }

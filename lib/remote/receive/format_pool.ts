@@ -12,6 +12,7 @@ import { WorkerPool } from "../../workers/pool.ts";
 import type { WorkerErrorInfo } from "../../workers/protocol.ts";
 import { HttpRefusal } from "../http.ts";
 import { formatBody, type FormatJob, type Formatted } from "./format_job.ts";
+import type { WriteLimits } from "./write_limits.ts";
 import type { OutputFormat } from "./ndjson_output.ts";
 
 export type { Formatted } from "./format_job.ts";
@@ -22,8 +23,8 @@ export interface NdjsonFormatPoolOptions {
   workers?: number;
   /** Output schema. Default "ndjson". */
   format?: OutputFormat;
-  /** Largest decoded body, bytes. Default 64 MiB. */
-  maxDecodedBytes?: number;
+  /** What one request may hold (see `write_limits.ts`). Default the defaults. */
+  limits?: Partial<WriteLimits>;
   /** Told when a worker fails (its bodies are formatted elsewhere). */
   onWorkerFailed?: (reason: string) => void;
 }
@@ -38,12 +39,12 @@ function reviveError(e: WorkerErrorInfo): Error {
 export class NdjsonFormatPool {
   #pool: WorkerPool<FormatJob, Formatted>;
   #format: OutputFormat;
-  #maxDecodedBytes: number;
+  #limits: Partial<WriteLimits>;
 
   /** Starts the workers. Call {@linkcode close} when done. */
   constructor(options: NdjsonFormatPoolOptions = {}) {
     this.#format = options.format ?? "ndjson";
-    this.#maxDecodedBytes = options.maxDecodedBytes ?? 64 * 1024 * 1024;
+    this.#limits = options.limits ?? {};
     this.#pool = new WorkerPool<FormatJob, Formatted>({
       url: WORKER_MODULES.format,
       workers: options.workers ?? defaultFormatWorkers(),
@@ -59,7 +60,7 @@ export class NdjsonFormatPool {
    * `InputError` for requests that cannot be written in the output format.
    */
   format(body: Uint8Array): Promise<Formatted> {
-    return this.#pool.run({ body, maxDecodedBytes: this.#maxDecodedBytes, format: this.#format });
+    return this.#pool.run({ body, limits: this.#limits, format: this.#format });
   }
 
   /** Stops the workers (pending jobs are rejected). */

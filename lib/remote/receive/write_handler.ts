@@ -7,12 +7,22 @@
  */
 import { InputError } from "../../errors.ts";
 import { HttpRefusal, readBodyLimited, refusalResponse } from "../http.ts";
-import { snappyDecode, SnappyTooLargeError } from "../codec/snappy.ts";
+import { snappyDecode, snappyDecodedLength, SnappyTooLargeError } from "../codec/snappy.ts";
 import {
   type DecodedWriteRequest,
   decodeWriteRequest,
+  decodeWriteRequestPaced,
   invalidLabelsReason,
+  TooManySeriesError,
 } from "../codec/write_request.ts";
+import type { InflightBudget } from "./inflight_budget.ts";
+import {
+  helpLimitReason,
+  labelLimitReason,
+  seriesCountReason,
+  type WriteLimits,
+  writeLimits,
+} from "./write_limits.ts";
 
 /** What the sink answers: done (204), or busy (503 with Retry-After) when it cannot take more now. */
 export type SinkResult = "ok" | "busy";
@@ -21,8 +31,14 @@ export type SinkResult = "ok" | "busy";
 export interface WriteHandlerOptions {
   /** Largest request body accepted, bytes. Default 32 MiB. */
   maxBodyBytes?: number;
-  /** Largest decoded (decompressed) body accepted, bytes; checked from the snappy header before allocating. Default 64 MiB. */
-  maxDecodedBytes?: number;
+  /** What one request may hold (see `write_limits.ts`); missing fields take their defaults. */
+  limits?: Partial<WriteLimits>;
+  /**
+   * Bytes of requests in flight (body, plus {@linkcode DECODED_COST_FACTOR} per decoded byte)
+   * beyond which new ones get 503 + Retry-After; shared by every handler given the same budget.
+   * Default none (unbounded).
+   */
+  inflight?: InflightBudget;
   /** Receives each valid request; resolves once it is durable or written. */
   sink?: (request: DecodedWriteRequest) => Promise<SinkResult>;
   /**
@@ -33,6 +49,13 @@ export interface WriteHandlerOptions {
   /** Called for each refused request with the status and reason (for logs). */
   onRefused?: (status: number, reason: string) => void;
 }
+
+/**
+ * Memory a request holds per byte of its decoded body while it is decoded and written: the
+ * decoded bytes, and the series objects made of them (labels as strings, samples as arrays).
+ * Measured on requests of 1 sample per series (the worst case, many objects per byte).
+ */
+export const DECODED_COST_FACTOR = 8;
 
 function checkHeaders(req: Request): void {
   const encoding = (req.headers.get("Content-Encoding") ?? "").trim().toLowerCase();
@@ -56,23 +79,70 @@ function checkHeaders(req: Request): void {
   }
 }
 
-/**
- * Decompresses, decodes and validates a remote-write body (snappy WriteRequest).
- * Throws {@linkcode HttpRefusal} with the status to answer when it cannot be stored.
- */
-export function decodeWriteBody(body: Uint8Array, maxDecodedBytes: number): DecodedWriteRequest {
-  let decoded: DecodedWriteRequest;
+function snappyBody(body: Uint8Array, limits: WriteLimits): Uint8Array {
   try {
-    decoded = decodeWriteRequest(snappyDecode(body, maxDecodedBytes));
+    return snappyDecode(body, limits.maxDecodedBytes);
   } catch (err) {
     if (err instanceof SnappyTooLargeError) throw new HttpRefusal(413, err.message);
     if (err instanceof InputError) throw new HttpRefusal(400, err.message);
     throw err;
   }
+}
+
+function decodeRefusal(err: unknown, limits: WriteLimits): unknown {
+  if (err instanceof TooManySeriesError) {
+    return new HttpRefusal(400, seriesCountReason(err.maxSeries + 1, limits)!);
+  }
+  if (err instanceof InputError) return new HttpRefusal(400, err.message);
+  return err;
+}
+
+/** Checks a decoded request's series and metadata against Prometheus' rules and `limits`. */
+function validate(decoded: DecodedWriteRequest, limits: WriteLimits): void {
   for (const s of decoded.series) {
-    const why = invalidLabelsReason(s.labels);
+    const why = labelLimitReason(s.labels, limits) ?? invalidLabelsReason(s.labels);
     if (why) throw new HttpRefusal(400, `invalid series: ${why}`);
   }
+  for (const m of decoded.metadata) {
+    const why = helpLimitReason(m.name, m.help, limits);
+    if (why) throw new HttpRefusal(400, `invalid metadata: ${why}`);
+  }
+}
+
+/**
+ * Decompresses, decodes and validates a remote-write body (snappy WriteRequest) within `limits`.
+ * Throws {@linkcode HttpRefusal} with the status to answer when it cannot be stored.
+ */
+export function decodeWriteBody(
+  body: Uint8Array,
+  limits: Partial<WriteLimits> = {},
+): DecodedWriteRequest {
+  const l = writeLimits(limits);
+  const bytes = snappyBody(body, l);
+  let decoded: DecodedWriteRequest;
+  try {
+    decoded = decodeWriteRequest(bytes, { maxSeries: l.maxSeriesPerRequest });
+  } catch (err) {
+    throw decodeRefusal(err, l);
+  }
+  validate(decoded, l);
+  return decoded;
+}
+
+/** {@linkcode decodeWriteBody} on the main thread, pausing for the event loop every few ms. */
+export async function decodeWriteBodyPaced(
+  body: Uint8Array,
+  limits: Partial<WriteLimits> = {},
+): Promise<DecodedWriteRequest> {
+  const l = writeLimits(limits);
+  const bytes = snappyBody(body, l);
+  let decoded: DecodedWriteRequest;
+  try {
+    decoded = await decodeWriteRequestPaced(bytes, { maxSeries: l.maxSeriesPerRequest });
+  } catch (err) {
+    throw decodeRefusal(err, l);
+  }
+  validate(decoded, l);
   return decoded;
 }
 
@@ -81,14 +151,36 @@ export function createWriteHandler(
   options: WriteHandlerOptions,
 ): (req: Request) => Promise<Response> {
   const maxBodyBytes = options.maxBodyBytes ?? 32 * 1024 * 1024;
-  const maxDecodedBytes = options.maxDecodedBytes ?? 64 * 1024 * 1024;
+  const limits = writeLimits(options.limits);
+  const inflight = options.inflight;
   return async (req) => {
+    let held = 0;
+    // Holds `bytes` of the in-flight budget for this request in all (503 when it is spent).
+    const hold = (bytes: number) => {
+      if (!inflight || bytes <= held) return;
+      if (!inflight.tryTake(bytes - held, held)) {
+        throw new HttpRefusal(
+          503,
+          `${inflight.usedBytes} bytes of requests in flight, over the limit of ` +
+            `${inflight.maxBytes} (--max-inflight-bytes); retry later`,
+          { "Retry-After": "1" },
+        );
+      }
+      held = bytes;
+    };
     try {
       checkHeaders(req);
-      const body = await readBodyLimited(req, maxBodyBytes);
+      const body = await readBodyLimited(req, maxBodyBytes, hold);
+      if (inflight && body.length > 0) {
+        let decodedBytes = 0;
+        try {
+          decodedBytes = snappyDecodedLength(body);
+        } catch { /* malformed: decoding refuses it with the reason */ }
+        hold(body.length + Math.min(decodedBytes, limits.maxDecodedBytes) * DECODED_COST_FACTOR);
+      }
       const result = options.bodySink
         ? await options.bodySink(body)
-        : await options.sink!(decodeWriteBody(body, maxDecodedBytes));
+        : await options.sink!(await decodeWriteBodyPaced(body, limits));
       if (result === "busy") {
         throw new HttpRefusal(503, "output is behind; retry later", { "Retry-After": "1" });
       }
@@ -99,6 +191,8 @@ export function createWriteHandler(
         return refusalResponse(new HttpRefusal(400, err.message), options.onRefused);
       }
       return refusalResponse(err, options.onRefused);
+    } finally {
+      if (held) inflight!.give(held);
     }
   };
 }
