@@ -20,7 +20,8 @@ export function sortPairs(labels: LabelPairs): LabelPairs {
   return labels;
 }
 
-const INITIAL_CAPACITY = 64;
+/** Samples a new buffer holds before it first grows (small: a store may hold a million series). */
+const INITIAL_CAPACITY = 4;
 
 /** The in-memory tail of one series, before it is cut into a range. */
 class SeriesBuffer {
@@ -77,6 +78,8 @@ export interface Run {
 /** The series buffers and cut runs of one writer (see the module doc). */
 export class SeriesBuffers {
   #buffers = new Map<string, SeriesBuffer>();
+  /** Buffers that reached `maxSegmentSamples` through `appendSample` (cut by `cutFull`). */
+  #full: SeriesBuffer[] = [];
   #runs: Run[] = [];
   #runSamples = 0;
   #bytes = 0;
@@ -126,6 +129,7 @@ export class SeriesBuffers {
     const b = this.#buffer(labels, key);
     if (b.length === b.capacity) this.#bytes += b.grow();
     const i = b.length++;
+    if (b.length === this.#maxSegmentSamples) this.#full.push(b);
     if (i > 0 && timestampMs < b.timestampsMs[i - 1]) b.sorted = false;
     b.timestampsMs[i] = timestampMs;
     if (value === value || nanBits === undefined) b.values[i] = value;
@@ -160,9 +164,11 @@ export class SeriesBuffers {
     }
   }
 
-  /** Cuts every buffer that reached `maxSegmentSamples`. */
+  /** Cuts every buffer that reached `maxSegmentSamples` (only those: no walk over all series). */
   cutFull(): void {
-    for (const b of this.#buffers.values()) {
+    const full = this.#full;
+    this.#full = [];
+    for (const b of full) {
       if (b.length >= this.#maxSegmentSamples) this.#cut(b);
     }
   }

@@ -1,19 +1,35 @@
 /**
- * The committed index of a store as this process last read it, and the one way to change it:
- * under the store's LOCK, on a fresh copy, replaced atomically (`publish`). Re-read when another
- * process replaced it (`refresh`).
+ * The committed index of a store as this process last read it, and the ways to change it, both
+ * under the store's LOCK: {@linkcode CommittedIndex.append} adds one commit's record to the
+ * journal (`index.log`, see `index_log.ts`) and applies it in place, costing what the commit
+ * changed; {@linkcode CommittedIndex.publish} (compaction) replaces the checkpoint
+ * (`index.json.gz`) atomically and empties the journal. Re-read when another process changed
+ * either (`refresh`): only the journal's new records when the checkpoint is the same.
  *
  * @module
  */
+import { InputError } from "../errors.ts";
+import { syncDir, writeFileDurable } from "./atomic_file.ts";
 import {
   emptyIndex,
   type FileEntry,
   INDEX_FILE,
+  type MetadataEntry,
+  type RangeEntry,
   readIndex,
   type SeriesEntry,
   type StoreIndex,
   writeIndex,
 } from "./index_file.ts";
+import {
+  applyLogRecord,
+  decodeLogRecords,
+  encodeLogRecord,
+  INDEX_LOG_FILE,
+  type IndexMaps,
+  indexMaps,
+  type LogRecord,
+} from "./index_log.ts";
 import { LOCK_FILE, SEGMENTS_DIR } from "./types.ts";
 
 /** Whether `err` (or the error it wraps) says a file does not exist. */
@@ -26,39 +42,92 @@ function stampOf(st: Deno.FileInfo): string {
   return `${st.ino}:${st.size}:${st.mtime?.getTime()}`;
 }
 
+async function statOrUndefined(path: string): Promise<Deno.FileInfo | undefined> {
+  try {
+    return await Deno.stat(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw err;
+  }
+}
+
+/** Reads `path` from byte `offset` to its end (empty when it does not exist). */
+async function readFrom(path: string, offset: number): Promise<Uint8Array> {
+  let f: Deno.FsFile;
+  try {
+    f = await Deno.open(path, { read: true });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return new Uint8Array(0);
+    throw err;
+  }
+  try {
+    const size = (await f.stat()).size;
+    if (size <= offset) return new Uint8Array(0);
+    await f.seek(offset, Deno.SeekMode.Start);
+    const out = new Uint8Array(size - offset);
+    let got = 0;
+    while (got < out.length) {
+      const n = await f.read(out.subarray(got));
+      if (n === null) break;
+      got += n;
+    }
+    return out.subarray(0, got);
+  } finally {
+    f.close();
+  }
+}
+
+/**
+ * The journal outgrows the checkpoint (and this many bytes) before the writer checkpoints: a
+ * checkpoint costs the whole index, so it is amortised over at least as many journal bytes.
+ */
+const MIN_CHECKPOINT_LOG_BYTES = 4 * 1024 * 1024;
+
+/** What a commit adds (see {@linkcode CommittedIndex.append}); generation and ordinals are filled in. */
+export interface IndexAddition {
+  /** Segment files added. */
+  files: FileEntry[];
+  /** Ranges added, by series (labels sorted, with `__name__`; new series are created). */
+  ranges: { seriesId: string; labels: [string, string][]; range: RangeEntry }[];
+  /** Metadata set. */
+  metadata: MetadataEntry[];
+}
+
 /** The committed index of the store at `dir` (see the module doc). */
 export class CommittedIndex {
   /** The store directory. */
   readonly dir: string;
   #index: StoreIndex = emptyIndex();
-  #byId = new Map<string, SeriesEntry>();
-  #files = new Map<string, FileEntry>();
+  #maps: IndexMaps = indexMaps(this.#index);
   #stamp = "";
   #bytes = 0;
+  /** Identity (inode) of the journal as last read, and the bytes of it applied. */
+  #logIno = -1;
+  #logBytes = 0;
 
   /** The index of the store at `dir`; empty until {@linkcode refresh}. */
   constructor(dir: string) {
     this.dir = dir;
   }
 
-  /** The index as last read or published (do not change it: use {@linkcode locked}). */
+  /** The index as last read or changed (do not change it: use {@linkcode locked} or {@linkcode append}). */
   get index(): StoreIndex {
     return this.#index;
   }
 
-  /** Bytes of the index file as last read. */
+  /** Bytes of the index on disk as last read: the checkpoint and the journal. */
   get bytes(): number {
-    return this.#bytes;
+    return this.#bytes + this.#logBytes;
   }
 
   /** A committed series by id. */
   seriesById(id: string): SeriesEntry | undefined {
-    return this.#byId.get(id);
+    return this.#maps.byId.get(id);
   }
 
   /** A committed segment file by name. */
   file(name: string): FileEntry | undefined {
-    return this.#files.get(name);
+    return this.#maps.files.get(name);
   }
 
   /** Path of a segment file of this store. */
@@ -66,41 +135,96 @@ export class CommittedIndex {
     return `${this.dir}/${SEGMENTS_DIR}/${file}`;
   }
 
-  /** Re-reads the index when another process (or this one) replaced it. Returns whether it changed. */
+  get #logPath(): string {
+    return `${this.dir}/${INDEX_LOG_FILE}`;
+  }
+
+  /**
+   * Re-reads the index when another process (or this one) changed it: the whole of it when the
+   * checkpoint was replaced, else only the journal's new records. Returns whether it changed.
+   */
   async refresh(): Promise<boolean> {
-    let st: Deno.FileInfo;
-    try {
-      st = await Deno.stat(`${this.dir}/${INDEX_FILE}`);
-    } catch (err) {
-      if (err instanceof Deno.errors.NotFound) return false;
-      throw err;
+    const st = await statOrUndefined(`${this.dir}/${INDEX_FILE}`);
+    if (!st) return false;
+    if (stampOf(st) !== this.#stamp) return await this.#load();
+    const log = await statOrUndefined(this.#logPath);
+    const ino = log?.ino ?? -1;
+    const size = log?.size ?? 0;
+    if (ino === this.#logIno && size === this.#logBytes) return false;
+    if (ino !== this.#logIno || size < this.#logBytes) return await this.#load();
+    const tail = await readFrom(this.#logPath, this.#logBytes);
+    const { records, validBytes } = decodeLogRecords(tail, this.#logPath);
+    let applied = false;
+    for (const r of records) {
+      if (r.g <= this.#index.generation) continue;
+      if (r.g !== this.#index.generation + 1) return await this.#load(); // replaced meanwhile
+      applyLogRecord(this.#index, this.#maps, r, this.#logPath);
+      applied = true;
     }
-    const stamp = stampOf(st);
-    if (stamp === this.#stamp) return false;
-    const index = await readIndex(this.dir);
-    if (!index) return false;
-    this.#set(index, stamp, st.size);
-    return true;
+    this.#logBytes += validBytes;
+    return applied;
   }
 
-  #set(index: StoreIndex, stamp: string, bytes: number): void {
-    this.#index = index;
-    this.#stamp = stamp;
-    this.#bytes = bytes;
-    this.#byId = new Map(index.series.map((s) => [s.id, s]));
-    this.#files = new Map(index.files.map((f) => [f.file, f]));
+  /** Reads the checkpoint and replays the journal (again if a checkpoint raced the read). */
+  async #load(): Promise<boolean> {
+    for (let attempt = 0;; attempt++) {
+      const st = await statOrUndefined(`${this.dir}/${INDEX_FILE}`);
+      if (!st) return false;
+      const index = await readIndex(this.dir);
+      if (!index) return false;
+      const maps = indexMaps(index);
+      const logSt = await statOrUndefined(this.#logPath);
+      const log = await readFrom(this.#logPath, 0);
+      const { records, validBytes } = decodeLogRecords(log, this.#logPath);
+      let raced = false;
+      try {
+        for (const r of records) {
+          if (r.g <= index.generation) continue; // already in the checkpoint
+          applyLogRecord(index, maps, r, this.#logPath);
+        }
+      } catch (err) {
+        if (!(err instanceof InputError) || attempt >= 4) throw err;
+        raced = true;
+      }
+      const after = await statOrUndefined(`${this.dir}/${INDEX_FILE}`);
+      if (raced || !after || stampOf(after) !== stampOf(st)) {
+        if (attempt >= 4) {
+          throw new InputError("the index keeps changing while it is read", { where: this.dir });
+        }
+        continue;
+      }
+      this.#index = index;
+      this.#maps = maps;
+      this.#stamp = stampOf(st);
+      this.#bytes = st.size;
+      this.#logIno = logSt?.ino ?? -1;
+      this.#logBytes = validBytes;
+      return true;
+    }
   }
 
-  /** Writes `index` as the next generation (call inside {@linkcode locked}). */
+  /** Writes `index` as the next generation's checkpoint and empties the journal (call inside {@linkcode locked}). */
   async publish(index: StoreIndex): Promise<void> {
     index.generation++;
-    const bytes = await writeIndex(this.dir, index);
-    const st = await Deno.stat(`${this.dir}/${INDEX_FILE}`);
-    this.#set(index, stampOf(st), bytes);
+    await this.#checkpoint(index);
   }
 
-  /** Runs `fn` holding the store's LOCK, on a fresh copy of the committed index. */
-  async locked<T>(fn: (index: StoreIndex) => Promise<T>): Promise<T> {
+  /** Writes `index` (at its generation) as the checkpoint, then empties the journal. */
+  async #checkpoint(index: StoreIndex): Promise<void> {
+    const bytes = await writeIndex(this.dir, index);
+    const st = await Deno.stat(`${this.dir}/${INDEX_FILE}`);
+    // A crash here leaves journal records the checkpoint holds: replay skips them.
+    await writeFileDurable(this.#logPath, new Uint8Array(0));
+    const logSt = await Deno.stat(this.#logPath);
+    if (index !== this.#index) this.#maps = indexMaps(index);
+    this.#index = index;
+    this.#stamp = stampOf(st);
+    this.#bytes = bytes;
+    this.#logIno = logSt.ino ?? -1;
+    this.#logBytes = 0;
+  }
+
+  async #withLock<T>(fn: () => Promise<T>): Promise<T> {
     const lock = await Deno.open(`${this.dir}/${LOCK_FILE}`, {
       read: true,
       write: true,
@@ -109,14 +233,83 @@ export class CommittedIndex {
     try {
       await lock.lock(true);
       await this.refresh();
+      return await fn();
+    } finally {
+      lock.close();
+    }
+  }
+
+  /** Runs `fn` holding the store's LOCK, on a fresh copy of the committed index (for {@linkcode publish}). */
+  locked<T>(fn: (index: StoreIndex) => Promise<T>): Promise<T> {
+    return this.#withLock(async () => {
       const index = structuredClone(this.#index);
       // Files retired by an earlier compaction: delete what is left and forget them.
       for (const f of index.retired) await this.removeSegment(f);
       index.retired = [];
       return await fn(index);
-    } finally {
-      lock.close();
-    }
+    });
+  }
+
+  /**
+   * Commits `addition` under the store's LOCK as one journal record (appended, fsynced), then
+   * applies it to the index in place: the cost is the addition's, not the store's. Checkpoints
+   * when the journal has outgrown the checkpoint. Returns the new generation.
+   */
+  append(addition: IndexAddition): Promise<number> {
+    return this.#withLock(async () => {
+      const index = this.#index;
+      const record: LogRecord = {
+        g: index.generation + 1,
+        files: addition.files,
+        series: [],
+        ranges: [],
+        metadata: addition.metadata,
+      };
+      const newOrdinals = new Map<string, number>();
+      for (const r of addition.ranges) {
+        let ordinal = this.#maps.ordinals.get(r.seriesId) ?? newOrdinals.get(r.seriesId);
+        if (ordinal === undefined) {
+          ordinal = index.series.length + record.series.length;
+          newOrdinals.set(r.seriesId, ordinal);
+          record.series.push(r.labels);
+        }
+        record.ranges.push([ordinal, r.range]);
+      }
+      if (index.retired.length) {
+        for (const f of index.retired) await this.removeSegment(f);
+        record.clearRetired = true;
+      }
+      const bytes = encodeLogRecord(record);
+      // Bytes after the last whole record are a commit that died while appending: cut them.
+      const before = await statOrUndefined(this.#logPath);
+      const log = await Deno.open(this.#logPath, { write: true, create: true });
+      try {
+        if (before && before.size !== this.#logBytes) await log.truncate(this.#logBytes);
+        await log.seek(this.#logBytes, Deno.SeekMode.Start);
+        let written = 0;
+        while (written < bytes.length) written += await log.write(bytes.subarray(written));
+        await log.syncData();
+      } finally {
+        log.close();
+      }
+      if (!before) {
+        await syncDir(this.dir); // the journal's directory entry
+        this.#logIno = (await Deno.stat(this.#logPath)).ino ?? -1;
+      }
+      applyLogRecord(index, this.#maps, record, this.#logPath);
+      this.#logBytes += bytes.length;
+      if (this.#logBytes > Math.max(MIN_CHECKPOINT_LOG_BYTES, this.#bytes)) {
+        await this.#checkpoint(index);
+      }
+      return index.generation;
+    });
+  }
+
+  /** Writes a checkpoint when the journal holds records (a writer closing the store). */
+  checkpointJournal(): Promise<void> {
+    return this.#withLock(async () => {
+      if (this.#logBytes > 0) await this.#checkpoint(this.#index);
+    });
   }
 
   /** Deletes a segment file (gone already is fine). */

@@ -14,7 +14,13 @@
  */
 import { mergeBlocks, splitAtGaps } from "./blocks.ts";
 import { type CommittedIndex, isNotFound } from "./committed.ts";
-import { type FileEntry, pairsKey, type RangeEntry, type StoreIndex } from "./index_file.ts";
+import {
+  type FileEntry,
+  pairsKey,
+  type RangeEntry,
+  type SeriesEntry,
+  type StoreIndex,
+} from "./index_file.ts";
 import type { SegmentPacker } from "./packing.ts";
 import type { SegmentReader } from "./reads.ts";
 import type { SampleBlock } from "./segment.ts";
@@ -44,16 +50,18 @@ export interface CompactionPlan {
 /**
  * Finds every series' mergeable run of small ranges (see the module doc). With `greedy`, the
  * run is every trailing range smaller than `targetSamples` (no size-ratio rule): what an
- * explicit, full compaction merges.
+ * explicit, full compaction merges. `series` limits the search (a commit looks only at the
+ * series it touched, so that its cost does not grow with the store); default all of them.
  */
 export function planCompaction(
   index: StoreIndex,
   targetSamples: number,
   greedy = false,
+  series: Iterable<SeriesEntry> = index.series,
 ): CompactionPlan {
   const items: CompactionItem[] = [];
   let debt = 0;
-  for (const s of index.series) {
+  for (const s of series) {
     const r = s.ranges;
     let sum = 0;
     let from = r.length;

@@ -223,6 +223,7 @@ export async function ingestNdjson(
   await commit();
   if (o.compact && !stopped) addCompaction(await store.compact());
   if (progress) await Deno.stderr.write(enc.encode("\r\x1b[K"));
+  await store.checkpoint(); // the index as one file, as closing would leave it: sizes are final
   const total = store.stats();
   const bytesOnDisk = total.segmentBytes + total.indexBytes -
     (before.segmentBytes + before.indexBytes);
