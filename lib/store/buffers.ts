@@ -6,6 +6,7 @@
  * @module
  */
 import type { LabelPairs } from "../model/labels.ts";
+import { EventLoopPacer } from "../sleep.ts";
 import { sortSamples, splitAtGaps } from "./blocks.ts";
 import { pairsKey, seriesId } from "./index_file.ts";
 import type { SampleBlock } from "./segment.ts";
@@ -173,9 +174,14 @@ export class SeriesBuffers {
     }
   }
 
-  /** Cuts every buffer. */
-  cutAll(): void {
-    for (const b of this.#buffers.values()) this.#cut(b);
+  /** Cuts every buffer, pausing for the event loop every few ms (a million series take seconds). */
+  async cutAll(): Promise<void> {
+    const pacer = new EventLoopPacer();
+    for (const b of this.#buffers.values()) {
+      this.#cut(b);
+      const pause = pacer.tick();
+      if (pause) await pause;
+    }
   }
 
   /**

@@ -78,10 +78,11 @@ async function readFrom(path: string, offset: number): Promise<Uint8Array> {
 }
 
 /**
- * The journal outgrows the checkpoint (and this many bytes) before the writer checkpoints: a
- * checkpoint costs the whole index, so it is amortised over at least as many journal bytes.
+ * The journal outgrows twice the checkpoint (and this many bytes) before the writer
+ * checkpoints: a checkpoint costs the whole index, so it is amortised over at least as many
+ * journal bytes, and replaying the journal at open costs at most about twice the checkpoint.
  */
-const MIN_CHECKPOINT_LOG_BYTES = 4 * 1024 * 1024;
+const MIN_CHECKPOINT_LOG_BYTES = 64 * 1024 * 1024;
 
 /** What a commit adds (see {@linkcode CommittedIndex.append}); generation and ordinals are filled in. */
 export interface IndexAddition {
@@ -266,12 +267,14 @@ export class CommittedIndex {
         metadata: addition.metadata,
       };
       const newOrdinals = new Map<string, number>();
+      const newIds: string[] = [];
       for (const r of addition.ranges) {
         let ordinal = this.#maps.ordinals.get(r.seriesId) ?? newOrdinals.get(r.seriesId);
         if (ordinal === undefined) {
           ordinal = index.series.length + record.series.length;
           newOrdinals.set(r.seriesId, ordinal);
           record.series.push(r.labels);
+          newIds.push(r.seriesId);
         }
         record.ranges.push([ordinal, r.range]);
       }
@@ -279,7 +282,7 @@ export class CommittedIndex {
         for (const f of index.retired) await this.removeSegment(f);
         record.clearRetired = true;
       }
-      const bytes = encodeLogRecord(record);
+      const bytes = await encodeLogRecord(record);
       // Bytes after the last whole record are a commit that died while appending: cut them.
       const before = await statOrUndefined(this.#logPath);
       const log = await Deno.open(this.#logPath, { write: true, create: true });
@@ -296,9 +299,9 @@ export class CommittedIndex {
         await syncDir(this.dir); // the journal's directory entry
         this.#logIno = (await Deno.stat(this.#logPath)).ino ?? -1;
       }
-      applyLogRecord(index, this.#maps, record, this.#logPath);
+      applyLogRecord(index, this.#maps, record, this.#logPath, newIds);
       this.#logBytes += bytes.length;
-      if (this.#logBytes > Math.max(MIN_CHECKPOINT_LOG_BYTES, this.#bytes)) {
+      if (this.#logBytes > Math.max(MIN_CHECKPOINT_LOG_BYTES, 2 * this.#bytes)) {
         await this.#checkpoint(index);
       }
       return index.generation;

@@ -12,7 +12,8 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { gunzipSync, gzipSync } from "node:zlib";
+import { gunzipSync, gzip, type ZlibOptions } from "node:zlib";
+import { promisify } from "node:util";
 import { InputError } from "../errors.ts";
 import type { ValueMode } from "./value_map.ts";
 import { writeFileDurable } from "./atomic_file.ts";
@@ -144,8 +145,17 @@ interface DiskIndex {
   retired: string[];
 }
 
-/** Serialises an index (gzip of compact JSON, strings and files referenced by index). */
-export function encodeIndex(index: StoreIndex): Uint8Array {
+const gzipAsync = promisify(gzip) as (
+  bytes: Uint8Array,
+  options: ZlibOptions,
+) => Promise<Uint8Array>;
+
+/** Serialises an index (gzip of compact JSON, strings and files referenced by index), compressed off the main thread. */
+export function encodeIndexAsync(index: StoreIndex): Promise<Uint8Array> {
+  return gzipAsync(new TextEncoder().encode(indexJson(index)), { level: 9 });
+}
+
+function indexJson(index: StoreIndex): string {
   const strings: string[] = [];
   const stringIds = new Map<string, number>();
   const sid = (s: string): number => {
@@ -176,7 +186,7 @@ export function encodeIndex(index: StoreIndex): Uint8Array {
     metadata: index.metadata,
     retired: index.retired,
   };
-  return gzipSync(new TextEncoder().encode(JSON.stringify(disk)), { level: 9 });
+  return JSON.stringify(disk);
 }
 
 /** Parses index bytes; throws {@linkcode InputError} naming `where` when they are not an index. */
@@ -246,7 +256,7 @@ export async function readIndex(dir: string): Promise<StoreIndex | undefined> {
 
 /** Replaces the index of a store directory atomically and durably. Returns its size in bytes. */
 export async function writeIndex(dir: string, index: StoreIndex): Promise<number> {
-  const bytes = encodeIndex(index);
+  const bytes = await encodeIndexAsync(index);
   await writeFileDurable(`${dir}/${INDEX_FILE}`, bytes);
   return bytes.length;
 }

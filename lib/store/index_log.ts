@@ -19,9 +19,11 @@
  *
  * @module
  */
-import { gunzipSync, gzipSync } from "node:zlib";
+import { gunzipSync, gzip, type ZlibOptions } from "node:zlib";
+import { promisify } from "node:util";
 import { crc32c } from "../remote/codec/crc32c.ts";
 import { InputError } from "../errors.ts";
+import { EventLoopPacer } from "../sleep.ts";
 import {
   type FileEntry,
   type MetadataEntry,
@@ -54,9 +56,36 @@ export interface LogRecord {
   clearRetired?: boolean;
 }
 
-/** Encodes one record with its header. */
-export function encodeLogRecord(record: LogRecord): Uint8Array {
-  const payload = gzipSync(new TextEncoder().encode(JSON.stringify(record)), { level: 1 });
+/** JSON of an array, a slice at a time, pausing for the event loop between slices when due. */
+async function arrayJson(items: unknown[], pacer: EventLoopPacer): Promise<string> {
+  const parts: string[] = [];
+  for (let i = 0; i < items.length; i += 1024) {
+    parts.push(JSON.stringify(items.slice(i, i + 1024)).slice(1, -1));
+    const pause = pacer.tick();
+    if (pause) await pause;
+  }
+  return `[${parts.join(",")}]`;
+}
+
+/** `JSON.stringify(record)`, made in slices (a commit of a million series is a large record). */
+async function recordJson(record: LogRecord): Promise<string> {
+  const pacer = new EventLoopPacer({ checkEvery: 1 });
+  let out = `{"g":${record.g}`;
+  for (const key of ["files", "series", "ranges", "metadata"] as const) {
+    out += `,"${key}":${await arrayJson(record[key], pacer)}`;
+  }
+  if (record.clearRetired) out += `,"clearRetired":true`;
+  return out + "}";
+}
+
+const gzipAsync = promisify(gzip) as (
+  bytes: Uint8Array,
+  options: ZlibOptions,
+) => Promise<Uint8Array>;
+
+/** Encodes one record with its header (compressed off the main thread). */
+export async function encodeLogRecord(record: LogRecord): Promise<Uint8Array> {
+  const payload = await gzipAsync(new TextEncoder().encode(await recordJson(record)), { level: 1 });
   const out = new Uint8Array(RECORD_HEADER_BYTES + payload.length);
   const view = new DataView(out.buffer);
   view.setUint32(0, payload.length, true); // 4 bytes: payload length
@@ -117,7 +146,8 @@ export function indexMaps(index: StoreIndex): IndexMaps {
 }
 
 /**
- * Applies a record to `index` (and `maps`) in place. Throws {@linkcode InputError} naming
+ * Applies a record to `index` (and `maps`) in place; `seriesIds`, when the caller knows them,
+ * are the ids of the record's new series (else computed from their labels). Throws {@linkcode InputError} naming
  * `where` when it does not follow the index (a generation gap or a bad reference).
  */
 export function applyLogRecord(
@@ -125,6 +155,7 @@ export function applyLogRecord(
   maps: IndexMaps,
   record: LogRecord,
   where: string,
+  seriesIds?: string[],
 ): void {
   if (record.g !== index.generation + 1) {
     throw new InputError(
@@ -136,8 +167,9 @@ export function applyLogRecord(
     index.files.push(f);
     maps.files.set(f.file, f);
   }
-  for (const labels of record.series) {
-    const s: SeriesEntry = { id: seriesId(pairsKey(labels)), labels, ranges: [] };
+  for (let i = 0; i < record.series.length; i++) {
+    const labels = record.series[i];
+    const s: SeriesEntry = { id: seriesIds?.[i] ?? seriesId(pairsKey(labels)), labels, ranges: [] };
     maps.ordinals.set(s.id, index.series.length);
     index.series.push(s);
     maps.byId.set(s.id, s);

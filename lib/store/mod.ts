@@ -347,7 +347,7 @@ export class Store {
    */
   async commit(): Promise<CommitResult> {
     this.#writable();
-    this.#buffers.cutAll();
+    await this.#buffers.cutAll();
     await this.#writeRuns();
     const files = this.#pendingFiles;
     const pending = this.#pendingRanges;

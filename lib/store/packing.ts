@@ -39,6 +39,13 @@ function wholeSpan(file: FileEntry) {
   return { first: 0, end: file.count, firstTs: 0 };
 }
 
+/**
+ * Most series ranges packed into one file: a file is encoded in one go on the main thread, so
+ * a commit of a million short series is written as many files, with the event loop free
+ * between them.
+ */
+const MAX_RANGES_PER_FILE = 4096;
+
 /** Writes runs into segment files of one store (see the module doc). */
 export class SegmentPacker {
   /** The writer whose names new files get; unset: read-only or closed. */
@@ -74,7 +81,10 @@ export class SegmentPacker {
     let n = 0;
     for (const r of small) {
       const c = r.block.timestampsMs.length;
-      if (current.length && n + c > this.#options.maxSegmentSamples) {
+      if (
+        current.length &&
+        (n + c > this.#options.maxSegmentSamples || current.length >= MAX_RANGES_PER_FILE)
+      ) {
         groups.push(current);
         current = [];
         n = 0;

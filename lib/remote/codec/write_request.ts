@@ -45,6 +45,17 @@ export function metricTypeNumber(type: MetricType): number {
   return n < 0 ? 0 : n;
 }
 
+/** Label names seen (a request repeats the same few names on every series: keep one copy). */
+const labelNames = new Map<string, string>();
+
+function internName(name: string): string {
+  const known = labelNames.get(name);
+  if (known !== undefined) return known;
+  if (labelNames.size >= 4096) labelNames.clear();
+  labelNames.set(name, name);
+  return name;
+}
+
 function decodeLabel(r: WireReader, end: number): [string, string] {
   let name = "";
   let value = "";
@@ -52,7 +63,7 @@ function decodeLabel(r: WireReader, end: number): [string, string] {
   r.end = end;
   while (r.pos < end) {
     const key = r.key();
-    if (key === (1 << 3 | WT_LEN)) name = r.string(); // 1: name
+    if (key === (1 << 3 | WT_LEN)) name = internName(r.string()); // 1: name
     else if (key === (2 << 3 | WT_LEN)) value = r.string(); // 2: value
     else r.skip(key & 7);
   }
@@ -66,7 +77,7 @@ function decodeTimeSeries(r: WireReader, end: number): WireSeries {
   const bytes = r.bytes;
   const labels: [string, string][] = [];
   const timestampsMs: number[] = [];
-  let values = new Float64Array(128);
+  let values = new Float64Array(4); // most series of a request carry one sample: start small
   let valueBytes = new Uint8Array(values.buffer);
   let n = 0;
   while (r.pos < end) {
@@ -105,7 +116,8 @@ function decodeTimeSeries(r: WireReader, end: number): WireSeries {
     } else r.skip(key & 7); // 3: exemplars, 4: histograms — not carried
   }
   r.end = outer;
-  return { labels, timestampsMs, values: values.subarray(0, n) };
+  // A copy when shorter than the buffer: a view would keep the whole buffer alive.
+  return { labels, timestampsMs, values: n === values.length ? values : values.slice(0, n) };
 }
 
 function decodeMetadata(r: WireReader, end: number): MetricMetadata {

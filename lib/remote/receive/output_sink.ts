@@ -6,6 +6,9 @@
  *
  * @module
  */
+import { concatBytes } from "../../bytes.ts";
+import { EventLoopPacer } from "../../sleep.ts";
+import type { DecodedWriteRequest } from "../codec/write_request.ts";
 import type { NdjsonFormatPool } from "./format_pool.ts";
 import {
   formatWriteRequestBytes,
@@ -13,6 +16,9 @@ import {
   type OutputFormat,
 } from "./ndjson_output.ts";
 import type { SinkResult, WriteHandlerOptions } from "./write_handler.ts";
+
+/** Series formatted between two looks at the clock on the main thread. */
+const FORMAT_SLICE_SERIES = 4096;
 
 /** Options of {@linkcode OutputSink}. */
 export interface OutputSinkOptions {
@@ -69,11 +75,31 @@ export class OutputSink {
       };
     }
     return {
-      sink: (decoded) =>
-        this.#deliver(
-          formatWriteRequestBytes(decoded, this.#options.format),
-          decoded.sampleCount,
-        ),
+      sink: async (decoded) => this.#deliver(await this.#formatPaced(decoded), decoded.sampleCount),
     };
+  }
+
+  /**
+   * Formats on the main thread a slice of series at a time, pausing for the event loop between
+   * slices when one took long, so that a request of a million series leaves `/-/healthy`
+   * answering.
+   */
+  async #formatPaced(decoded: DecodedWriteRequest): Promise<Uint8Array> {
+    const format = this.#options.format;
+    if (decoded.series.length <= FORMAT_SLICE_SERIES) {
+      return formatWriteRequestBytes(decoded, format);
+    }
+    const pacer = new EventLoopPacer({ checkEvery: 1 });
+    const parts: Uint8Array[] = [];
+    for (let i = 0; i < decoded.series.length; i += FORMAT_SLICE_SERIES) {
+      const series = decoded.series.slice(i, i + FORMAT_SLICE_SERIES);
+      parts.push(formatWriteRequestBytes({ series, metadata: [], sampleCount: 0 }, format));
+      const pause = pacer.tick();
+      if (pause) await pause;
+    }
+    parts.push(
+      formatWriteRequestBytes({ series: [], metadata: decoded.metadata, sampleCount: 0 }, format),
+    );
+    return concatBytes(parts);
   }
 }

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { EventLoopPacer } from "../../sleep.ts";
 import type { LabelPairs } from "../../model/labels.ts";
 import type { DecodedWriteRequest } from "../codec/write_request.ts";
 import type { SinkResult } from "./write_handler.ts";
@@ -66,11 +67,16 @@ export class StoreWriteSink {
         this.#queue = [];
         try {
           let samples = 0;
+          const pacer = new EventLoopPacer();
           for (const { request } of batch) {
-            for (const s of request.series) {
+            const series = request.series;
+            for (let i = 0; i < series.length; i++) {
+              const s = series[i];
               if (s.timestampsMs.length === 0) continue;
               await this.#store.append(s.labels, s.timestampsMs, s.values);
               samples += s.timestampsMs.length;
+              const pause = pacer.tick(); // a request of a million series leaves the server answering
+              if (pause) await pause;
             }
             for (const m of request.metadata) {
               if (m.name) {

@@ -1,0 +1,68 @@
+import { deepStrictEqual, strictEqual, throws } from "node:assert/strict";
+import { emptyIndex } from "./index_file.ts";
+import {
+  applyLogRecord,
+  decodeLogRecords,
+  encodeLogRecord,
+  indexMaps,
+  type LogRecord,
+} from "./index_log.ts";
+
+const FILE = {
+  file: "a.flac",
+  bytes: 10,
+  count: 2,
+  channels: 2,
+  bps: 16,
+  blockSize: 512,
+  frames: [4],
+};
+const RANGE = {
+  file: "a.flac",
+  at: 0,
+  count: 1,
+  minTs: 5,
+  maxTs: 5,
+  stepMs: 0,
+  mode: "dec" as const,
+  scale: 0,
+};
+
+function record(
+  g: number,
+  series: [string, string][][],
+  ranges: [number, typeof RANGE][],
+): LogRecord {
+  return { g, files: g === 1 ? [FILE] : [], series, ranges, metadata: [] };
+}
+
+Deno.test("index log: records round-trip; a torn or corrupt tail ends the log", async () => {
+  const r1 = record(1, [[["__name__", "m"]]], [[0, RANGE]]);
+  const r2 = record(2, [], [[0, { ...RANGE, at: 1, minTs: 6, maxTs: 6 }]]);
+  const a = await encodeLogRecord(r1);
+  const b = await encodeLogRecord(r2);
+  const log = new Uint8Array(a.length + b.length);
+  log.set(a);
+  log.set(b, a.length);
+  deepStrictEqual(decodeLogRecords(log, "t"), { records: [r1, r2], validBytes: log.length });
+  // Cut inside the second record: only the first counts.
+  strictEqual(decodeLogRecords(log.subarray(0, log.length - 3), "t").validBytes, a.length);
+  // A flipped byte in the second record's payload fails its CRC.
+  const bad = log.slice();
+  bad[a.length + 12] ^= 0xff;
+  deepStrictEqual(decodeLogRecords(bad, "t").records, [r1]);
+});
+
+Deno.test("index log: records apply in order; a generation gap or a missing file is refused", () => {
+  const index = emptyIndex();
+  const maps = indexMaps(index);
+  applyLogRecord(index, maps, record(1, [[["__name__", "m"]]], [[0, RANGE]]), "t");
+  strictEqual(index.generation, 1);
+  strictEqual(index.series[0].ranges.length, 1);
+  strictEqual(maps.byId.get(index.series[0].id), index.series[0]);
+  throws(() => applyLogRecord(index, maps, record(3, [], []), "t"), /does not follow generation 1/);
+  throws(
+    () => applyLogRecord(index, maps, record(2, [], [[0, { ...RANGE, file: "b.flac" }]]), "t"),
+    /missing file b.flac/,
+  );
+});
