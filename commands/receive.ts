@@ -9,9 +9,13 @@ import {
   InvalidArgumentError,
   Option,
 } from "@commander-js/extra-typings";
+import type { ConnectionGuard } from "../lib/web/connection_guard.ts";
 import { parseByteSize } from "../lib/cli/parse.ts";
 import {
   bindOption,
+  type ConnectionFlags,
+  connectionLimitsOf,
+  connectionOptions,
   type ListenAddress,
   listenAddressOption,
   maxBodyBytesOption,
@@ -37,7 +41,7 @@ function parseWorkerCount(text: string): number {
   return n;
 }
 
-interface ReceiveOptions extends WriteLimitFlags {
+interface ReceiveOptions extends WriteLimitFlags, ConnectionFlags {
   bind?: string;
   port?: number;
   "web.listenAddress"?: ListenAddress;
@@ -62,6 +66,7 @@ async function receive(o: ReceiveOptions): Promise<void> {
   const { InflightBudget } = await import("../lib/remote/receive/inflight_budget.ts");
   const { createWriteHandler } = await import("../lib/remote/receive/write_handler.ts");
   const { serveUntilShutdown } = await import("../lib/remote/server.ts");
+  const { registerConnectionMetrics } = await import("../lib/web/connection_metrics.ts");
   const { Store } = await import("../lib/store/mod.ts");
   const { Registry } = await import("../lib/metrics/registry.ts");
   const { registerProcessMetrics } = await import("../lib/metrics/process.ts");
@@ -83,6 +88,8 @@ async function receive(o: ReceiveOptions): Promise<void> {
   // Self-metrics at GET /metrics: read from the sinks when scraped.
   const registry = new Registry();
   registerProcessMetrics(registry);
+  let guard: ConnectionGuard | undefined;
+  registerConnectionMetrics(registry, () => guard);
   const metrics = registerWriteMetrics(registry, {
     requests: () => storeSink?.requests ?? outputSink?.requests ?? 0,
     samples: () => storeSink?.samples ?? outputSink?.samples ?? 0,
@@ -126,6 +133,8 @@ async function receive(o: ReceiveOptions): Promise<void> {
   await serveUntilShutdown(routePosts(routes, { registry, title: "wattwave receive" }), {
     ...listen,
     webConfigFile: o["web.config.file"],
+    connections: connectionLimitsOf(o),
+    onGuard: (g) => guard = g,
     log,
     shutdown,
     onListen: (base) => log(`listening on ${base}${o.path}`),
@@ -186,6 +195,6 @@ export function receiveCommand(): CommandUnknownOpts {
     .action(async (options) => {
       await receive(options as ReceiveOptions);
     });
-  for (const option of writeLimitOptions()) command.addOption(option);
+  for (const option of [...writeLimitOptions(), ...connectionOptions()]) command.addOption(option);
   return command;
 }

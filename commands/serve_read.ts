@@ -5,11 +5,15 @@
  * @module
  */
 import { Command, type CommandUnknownOpts, Option } from "@commander-js/extra-typings";
+import type { ConnectionGuard } from "../lib/web/connection_guard.ts";
 import { parseByteSize, parseNonNegativeInt, parsePositiveInt } from "../lib/cli/parse.ts";
 import { UsageError } from "../lib/errors.ts";
 import type { PostRoute } from "../lib/remote/http.ts";
 import {
   bindOption,
+  type ConnectionFlags,
+  connectionLimitsOf,
+  connectionOptions,
   type ListenAddress,
   listenAddressOption,
   maxBodyBytesOption,
@@ -23,7 +27,7 @@ import {
 } from "../lib/cli/server_options.ts";
 import { defaultReadWorkers } from "../lib/workers/counts.ts";
 
-interface ServeReadOptions extends WriteLimitFlags {
+interface ServeReadOptions extends WriteLimitFlags, ConnectionFlags {
   store: string;
   bind?: string;
   port?: number;
@@ -57,6 +61,7 @@ async function serveRead(o: ServeReadOptions): Promise<void> {
   const { createReadHandler } = await import("../lib/remote/read/read_handler.ts");
   const { StoreWriteSink } = await import("../lib/remote/receive/store_sink.ts");
   const { serveUntilShutdown } = await import("../lib/remote/server.ts");
+  const { registerConnectionMetrics } = await import("../lib/web/connection_metrics.ts");
   const { SeriesReadPool } = await import("../lib/remote/read/read_pool.ts");
   const { createWriteHandler } = await import("../lib/remote/receive/write_handler.ts");
   const { InflightBudget } = await import("../lib/remote/receive/inflight_budget.ts");
@@ -109,6 +114,8 @@ async function serveRead(o: ServeReadOptions): Promise<void> {
   // Self-metrics at GET /metrics.
   const registry = new Registry();
   registerProcessMetrics(registry);
+  let guard: ConnectionGuard | undefined;
+  registerConnectionMetrics(registry, () => guard);
   const readMetrics = registerReadMetrics(registry, () => read.cacheStats());
   const writeMetrics = o.writePath === undefined ? undefined : registerWriteMetrics(registry, {
     requests: () => sink?.requests ?? 0,
@@ -134,6 +141,8 @@ async function serveRead(o: ServeReadOptions): Promise<void> {
     await serveUntilShutdown(routePosts(routes, { registry, title: "wattwave serve-read" }), {
       ...listen,
       webConfigFile: o["web.config.file"],
+      connections: connectionLimitsOf(o),
+      onGuard: (g) => guard = g,
       log: (line) => console.error(`wattwave serve-read: ${line}`),
       onListen: (base) =>
         console.error(
@@ -234,6 +243,6 @@ export function serveReadCommand(): CommandUnknownOpts {
     .action(async (options) => {
       await serveRead(options as ServeReadOptions);
     });
-  for (const option of writeLimitOptions()) command.addOption(option);
+  for (const option of [...writeLimitOptions(), ...connectionOptions()]) command.addOption(option);
   return command;
 }

@@ -6,7 +6,7 @@
  */
 import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { UsageError } from "../errors.ts";
-import { parseByteSize, parsePort, parsePositiveInt } from "./parse.ts";
+import { parseByteSize, parseDurationMs, parsePort, parsePositiveInt } from "./parse.ts";
 
 /** Default port of `receive` (what remote-storage adapters of the Prometheus family use). */
 export const RECEIVE_DEFAULT_PORT = 9201;
@@ -155,5 +155,45 @@ export function writeLimitsOf(o: WriteLimitFlags) {
     maxLabelNameBytes: o.maxLabelNameBytes,
     maxLabelValueBytes: o.maxLabelValueBytes,
     maxHelpBytes: o.maxHelpBytes,
+  };
+}
+
+/** The connection options as parsed by commander (see {@linkcode connectionOptions}). */
+export interface ConnectionFlags {
+  "web.maxConnections": number;
+  "web.readHeaderTimeout": number;
+  "web.readTimeout": number;
+  "web.idleTimeout": number;
+}
+
+/** `--web.max-connections`, `--web.read-header-timeout`, `--web.read-timeout`, `--web.idle-timeout`. */
+export function connectionOptions(): Option[] {
+  return [
+    new Option(
+      "--web.max-connections <n>",
+      "client connections at once; beyond, accepting waits (lowered to what ulimit -n allows)",
+    ).argParser(parsePositiveInt).default(512, "512"),
+    new Option(
+      "--web.read-header-timeout <duration>",
+      "a request's headers must arrive within this of its first byte, else the connection closes",
+    ).argParser(parseDurationMs).default(60_000, "1m"),
+    new Option(
+      "--web.read-timeout <duration>",
+      "a whole request (headers and body) must arrive within this of its first byte",
+    ).argParser(parseDurationMs).default(5 * 60_000, "5m"),
+    new Option(
+      "--web.idle-timeout <duration>",
+      "a keep-alive connection with no request in progress closes after this",
+    ).argParser(parseDurationMs).default(5 * 60_000, "5m"),
+  ];
+}
+
+/** The {@linkcode ConnectionFlags} of parsed options, as `serveUntilShutdown` takes them. */
+export function connectionLimitsOf(o: ConnectionFlags) {
+  return {
+    maxConnections: o["web.maxConnections"],
+    readHeaderTimeoutMs: o["web.readHeaderTimeout"],
+    readTimeoutMs: o["web.readTimeout"],
+    idleTimeoutMs: o["web.idleTimeout"],
   };
 }

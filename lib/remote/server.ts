@@ -7,6 +7,14 @@
 import { onShutdownSignal } from "../cli/signals.ts";
 import { applyWebConfig, WebConfigWatcher } from "../web/apply.ts";
 import { startTlsFront, type TlsFront } from "../web/tls_front.ts";
+import { startTcpFront, type TcpFront } from "../web/tcp_front.ts";
+import { ConnectionGuard, type ConnectionLimits } from "../web/connection_guard.ts";
+import {
+  connectionsAllowedBy,
+  DESCRIPTORS_PER_CONNECTION,
+  openFileLimit,
+  RESERVED_DESCRIPTORS,
+} from "../web/fd_limit.ts";
 
 /** Options of {@linkcode serveUntilShutdown}. */
 export interface ServeOptions {
@@ -25,6 +33,44 @@ export interface ServeOptions {
   webConfigFile?: string;
   /** Log lines (web config reloads, refused TLS handshakes). Default stderr. */
   log?: (line: string) => void;
+  /**
+   * Connection cap and timeouts (see `lib/web/connection_guard.ts`); missing fields take their
+   * defaults. The cap is lowered to what the open-file limit allows, with a log line.
+   */
+  connections?: Partial<ConnectionLimits>;
+  /** Told the guard once it exists (self-metrics read its counts). */
+  onGuard?: (guard: ConnectionGuard) => void;
+}
+
+/** The guard of a server: the limits asked for, the cap lowered to what `ulimit -n` allows. */
+async function makeGuard(
+  limits: Partial<ConnectionLimits> | undefined,
+  log: (line: string) => void,
+): Promise<ConnectionGuard> {
+  const guard = new ConnectionGuard(limits);
+  const fileLimit = await openFileLimit();
+  if (fileLimit !== undefined) {
+    const allowed = connectionsAllowedBy(fileLimit);
+    if (allowed < guard.limits.maxConnections) {
+      log(
+        `--web.max-connections ${guard.limits.maxConnections} needs about ` +
+          `${guard.limits.maxConnections * DESCRIPTORS_PER_CONNECTION + RESERVED_DESCRIPTORS} ` +
+          `open files and the limit is ${fileLimit} (ulimit -n): at most ${allowed} connections`,
+      );
+      guard.limits.maxConnections = allowed;
+    }
+  }
+  let lastLogMs = -Infinity;
+  guard.onTimeout = (kind) => {
+    const now = performance.now();
+    if (now - lastLogMs < 60_000) return;
+    lastLogMs = now;
+    log(
+      `closing connections past the ${kind} timeout (counted in wattwave_http_connection_timeouts_total; ` +
+        `logged once a minute)`,
+    );
+  };
+  return guard;
 }
 
 /** Turns a failure to listen into one line naming the address and what to do. */
@@ -61,60 +107,53 @@ export async function serveUntilShutdown(
 ): Promise<void> {
   const shutdown = options.shutdown ?? new AbortController();
   const log = options.log ?? ((line: string) => console.error(`wattwave: ${line}`));
-  let front: TlsFront | undefined;
+  let tlsFront: TlsFront | undefined;
   let watcher: WebConfigWatcher | undefined;
   if (options.webConfigFile !== undefined) {
     watcher = new WebConfigWatcher(options.webConfigFile, {
       log,
-      onTls: (tls) => front?.update(tls),
+      onTls: (tls) => tlsFront?.update(tls),
     });
     handler = applyWebConfig(handler, watcher);
   }
   const tls = watcher?.config.tls;
-  let server: Deno.HttpServer;
-  let socketDir: string | undefined;
-  if (tls) {
-    socketDir = await Deno.makeTempDir({ prefix: "wattwave-https-" });
-    const path = `${socketDir}/http.sock`;
-    server = Deno.serve({ path, signal: shutdown.signal, onListen: () => {} }, handler);
-    try {
-      front = await startTlsFront(tls, {
+  const guard = await makeGuard(options.connections, log);
+  options.onGuard?.(guard);
+  // The HTTP server listens on a private Unix socket; a front on the address owns accepting,
+  // connection limits and timeouts (and TLS when configured).
+  const socketDir = await Deno.makeTempDir({ prefix: "wattwave-http-" });
+  const path = `${socketDir}/http.sock`;
+  const server = Deno.serve({ path, signal: shutdown.signal, onListen: () => {} }, handler);
+  let front: TlsFront | TcpFront;
+  try {
+    front = tls
+      ? await startTlsFront(tls, {
         bind: options.bind,
         port: options.port,
         upstreamPath: path,
+        guard,
         log,
-      });
-    } catch (err) {
-      shutdown.abort();
-      await server.finished;
-      await Deno.remove(socketDir, { recursive: true }).catch(() => {});
-      throw listenError(err, options.bind, options.port);
-    }
-    const host = options.bind.includes(":") ? `[${options.bind}]` : options.bind;
-    options.onListen(`https://${host}:${front.port}`);
-  } else {
-    try {
-      server = Deno.serve({
-        hostname: options.bind,
-        port: options.port,
-        signal: shutdown.signal,
-        onListen: ({ hostname, port }) =>
-          options.onListen(`http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`),
-      }, handler);
-    } catch (err) {
-      throw listenError(err, options.bind, options.port);
-    }
+      })
+      : startTcpFront({ bind: options.bind, port: options.port, upstreamPath: path, guard, log });
+  } catch (err) {
+    shutdown.abort();
+    await server.finished;
+    await Deno.remove(socketDir, { recursive: true }).catch(() => {});
+    throw listenError(err, options.bind, options.port);
   }
-  const closeFront = () => void front?.close();
+  if (tls) tlsFront = front as TlsFront;
+  const host = options.bind.includes(":") ? `[${options.bind}]` : options.bind;
+  options.onListen(`${tls ? "https" : "http"}://${host}:${front.port}`);
+  const closeFront = () => void front.close();
   shutdown.signal.addEventListener("abort", closeFront, { once: true });
   const unlisten = onShutdownSignal(() => shutdown.abort());
   try {
     await server.finished;
-    await front?.close();
+    await front.close();
   } finally {
     unlisten();
     shutdown.signal.removeEventListener("abort", closeFront);
-    if (socketDir) await Deno.remove(socketDir, { recursive: true }).catch(() => {});
+    await Deno.remove(socketDir, { recursive: true }).catch(() => {});
   }
 }
 

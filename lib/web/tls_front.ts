@@ -9,6 +9,8 @@
 import tls from "node:tls";
 import net from "node:net";
 import type { TlsServerConfig } from "./config.ts";
+import type { ConnectionGuard, GuardedConnection } from "./connection_guard.ts";
+import { RequestTracker } from "./request_tracker.ts";
 
 /** A running TLS front. */
 export interface TlsFront {
@@ -32,6 +34,8 @@ export interface TlsFrontOptions {
   upstreamPath: string;
   /** Told about connections refused in the handshake (at most one line a second). */
   log?: (line: string) => void;
+  /** Connection cap and timeouts (beyond the cap, new connections are closed at once). */
+  guard?: ConnectionGuard;
 }
 
 function secureOptions(c: TlsServerConfig): tls.SecureContextOptions & tls.TlsOptions {
@@ -78,15 +82,29 @@ export function startTlsFront(config: TlsServerConfig, o: TlsFrontOptions): Prom
       socket.destroy();
       return;
     }
+    const guard = o.guard;
+    if (guard && guard.open + guard.pendingCount >= guard.limits.maxConnections) {
+      log(`connection refused: ${guard.open} open (--web.max-connections)`);
+      socket.destroy();
+      return;
+    }
     const upstream = net.connect(o.upstreamPath);
     sockets.add(socket);
+    const tracker = new RequestTracker(performance.now());
+    const guarded: GuardedConnection = { tracker, close: () => end() };
     const end = () => {
       sockets.delete(socket);
       socket.destroy();
       upstream.destroy();
+      guard?.remove(guarded);
     };
+    guard?.add(guarded);
     socket.on("error", end).on("close", end);
     upstream.on("error", end).on("close", end);
+    if (guard) {
+      socket.on("data", (chunk: Uint8Array) => tracker.fromClient(chunk, performance.now()));
+      upstream.on("data", () => tracker.fromServer(performance.now()));
+    }
     socket.pipe(upstream);
     upstream.pipe(socket);
   });

@@ -61,9 +61,10 @@ export async function runWattwave(args: string[], options: RunOptions = {}): Pro
 /** Starts `wattwave args...` in the background with piped stdio. */
 export function spawnWattwave(
   args: string[],
-  options: { stdin?: "piped" | "null"; env?: Record<string, string> } = {},
+  options: { stdin?: "piped" | "null"; env?: Record<string, string>; prefix?: string[] } = {},
 ): Deno.ChildProcess {
-  const [cmd, ...rest] = wattwaveArgv(args);
+  // `prefix`: a command that runs wattwave (`prlimit --nofile=256`).
+  const [cmd, ...rest] = [...(options.prefix ?? []), ...wattwaveArgv(args)];
   return new Deno.Command(cmd, {
     args: rest,
     stdin: options.stdin ?? "null",

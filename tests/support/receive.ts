@@ -20,8 +20,11 @@ export interface ServerHandle {
 }
 
 /** Starts `wattwave args...` (which must listen on `--port 0`) and waits for its "listening on" line. */
-export async function startWattwaveServer(args: string[]): Promise<ServerHandle> {
-  const child = spawnWattwave(args);
+export async function startWattwaveServer(
+  args: string[],
+  options: { prefix?: string[] } = {},
+): Promise<ServerHandle> {
+  const child = spawnWattwave(args, { prefix: options.prefix });
   const stdout = collect(child.stdout);
   const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
   let stderr = "";
@@ -63,9 +66,12 @@ export async function startWattwaveServer(args: string[]): Promise<ServerHandle>
   };
 }
 
-/** Starts `wattwave receive --port 0 args...`. */
-export function startReceive(args: string[] = []): Promise<ServerHandle> {
-  return startWattwaveServer(["receive", "--port", "0", ...args]);
+/** Starts `wattwave receive --port 0 args...` (under `prefix`, e.g. `prlimit`, when given). */
+export function startReceive(
+  args: string[] = [],
+  options: { prefix?: string[] } = {},
+): Promise<ServerHandle> {
+  return startWattwaveServer(["receive", "--port", "0", ...args], options);
 }
 
 /** Starts `wattwave serve-read --port 0 args...`; `stop()` of the result returns its stderr. */
