@@ -9,6 +9,7 @@ import {
   InvalidArgumentError,
   Option,
 } from "@commander-js/extra-typings";
+import { seriesText } from "../lib/model/labels.ts";
 import { parseByteSize, parseDurationMs, parsePositiveInt } from "../lib/cli/parse.ts";
 import { onShutdownSignal } from "../lib/cli/signals.ts";
 import { shouldDrawStatus } from "../lib/cli/status_line.ts";
@@ -25,6 +26,7 @@ interface CompressOptions {
   level?: number;
   progress: boolean;
   compact?: boolean;
+  repair?: boolean;
 }
 
 function parseLevel(text: string): number {
@@ -42,14 +44,41 @@ async function compress(files: string[], o: CompressOptions): Promise<void> {
   const { Store } = await import("../lib/store/mod.ts");
   const startedMs = performance.now();
   // Inputs first: a missing or unreadable file must not leave an empty store behind.
-  // `--compact` alone compacts without reading input; with files (or -) it stores them first.
-  const sources = o.compact && files.length === 0 ? [] : await openSources(files);
+  // `--compact` or `--repair` alone reads no input; with files (or -) it stores them too.
+  const sources = (o.compact || o.repair) && files.length === 0 ? [] : await openSources(files);
   const store = await Store.open(o.store, {
     maxSegmentSamples: o.segmentSamples,
     memoryBudgetBytes: o.memoryBudget,
     verify: o.verify,
     ...(o.level !== undefined ? { level: o.level } : {}),
   });
+  if (o.repair) {
+    try {
+      const r = await store.repair();
+      for (const d of r.dropped) {
+        console.error(
+          `wattwave compress: dropped ${d.samples} samples of ${
+            seriesText(d.labels)
+          } in ${d.file}: ${d.reason}`,
+        );
+      }
+      console.error(
+        `wattwave compress: repair checked ${r.rangesChecked} ranges: ` +
+          (r.dropped.length
+            ? `${r.dropped.length} unreadable ranges (${
+              r.dropped.reduce((n, d) => n + d.samples, 0)
+            } samples) taken out of the index; ${r.movedFiles.length} files moved to ${o.store}/damaged/`
+            : "all readable, nothing to do"),
+      );
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    if (sources.length === 0) {
+      await store.close();
+      return;
+    }
+  }
   const shutdown = new AbortController();
   const unlisten = onShutdownSignal(() => shutdown.abort());
   try {
@@ -87,6 +116,10 @@ export function compressCommand(): CommandUnknownOpts {
     .option(
       "--compact",
       "then merge each series' small ranges (from many commits) into bigger ones; with no files, only compact (pass - to also read stdin)",
+    )
+    .option(
+      "--repair",
+      "first read every range back and take unreadable ones (damaged frames, missing files) out of the index, naming them; their files go to DIR/damaged/",
     )
     .option(
       "--strict",

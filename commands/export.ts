@@ -4,9 +4,10 @@
  * @module
  */
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
+import { seriesText } from "../lib/model/labels.ts";
 import { collectString } from "../lib/cli/parse.ts";
 import { parseTimeMs } from "../lib/cli/time.ts";
-import { UsageError } from "../lib/errors.ts";
+import { IncompleteRunError, UsageError } from "../lib/errors.ts";
 
 interface ExportOptions {
   store: string;
@@ -31,9 +32,17 @@ async function exportStore(o: ExportOptions): Promise<void> {
     startMs,
     endMs,
     metadata: o.metadata,
+    onDamaged: (labels, reason) =>
+      console.error(`wattwave export: series ${seriesText(labels)} is damaged: ${reason}`),
   });
   if (o.match.length > 0 && counts.series === 0) {
     warnIfNothingMatched(o.match, store.metricNames(), "export");
+  }
+  if (counts.damaged.length > 0) {
+    throw new IncompleteRunError(
+      `${counts.damaged.length} of ${counts.series} series could not be read whole (named above); ` +
+        `the others were exported. \`wattwave compress --store ${o.store} --repair\` rebuilds what can be`,
+    );
   }
 }
 

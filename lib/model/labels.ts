@@ -17,3 +17,12 @@ export function compareLabelPairs(a: LabelPairs, b: LabelPairs): number {
   }
   return a.length - b.length;
 }
+
+/** A series as PromQL writes it, `name{label="value",…}`, for messages. */
+export function seriesText(labels: LabelPairs): string {
+  const name = labels.find(([n]) => n === "__name__")?.[1] ?? "";
+  const rest = labels.filter(([n]) => n !== "__name__").map(([n, v]) =>
+    `${n}=${JSON.stringify(v)}`
+  );
+  return rest.length ? `${name}{${rest.join(",")}}` : name;
+}

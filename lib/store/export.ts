@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { InputError } from "../errors.ts";
 import { hexOfWords } from "../model/value.ts";
 import type { MetricType } from "../model/sample.ts";
 import { formatMetadata, sampleLineHeadOfPairs } from "../ndjson/contract.ts";
@@ -22,9 +23,19 @@ export interface ExportOptions {
   endMs?: number;
   /** Write the metadata records first. Default true (false: sample lines only, for `jq`). */
   metadata?: boolean;
+  /** Told at once about each series that could not be read whole. */
+  onDamaged?: (labels: [string, string][], reason: string) => void;
 }
 
 const utf8 = new TextEncoder();
+
+/** A series that could not be read whole: its labels and why (naming the file). */
+export interface DamagedSeries {
+  /** The series' label pairs. */
+  labels: [string, string][];
+  /** The reader's error, naming the segment file. */
+  reason: string;
+}
 
 /** What {@linkcode exportNdjson} wrote. */
 export interface ExportCounts {
@@ -32,6 +43,11 @@ export interface ExportCounts {
   series: number;
   /** Sample lines written. */
   samples: number;
+  /**
+   * Series whose segments could not be read (a damaged frame or a missing file): the export went
+   * on with the others; the samples of such a series read before the damage were written.
+   */
+  damaged: DamagedSeries[];
 }
 
 /** Writes the selected series of `store` to `out` as NDJSON (see the module doc). */
@@ -48,6 +64,7 @@ export async function exportNdjson(
   ).filter((s) => s.maxTs >= startMs && s.minTs <= endMs);
   const writer = new NdjsonWriter(out, { bufferBytes: 256 * 1024 });
   let samples = 0;
+  const damaged: DamagedSeries[] = [];
   try {
     // Metadata records first, for the metric names of the exported series (in series order).
     const names = new Set<string>();
@@ -64,22 +81,29 @@ export async function exportNdjson(
     }
     for (const s of series) {
       const head = utf8.encode(sampleLineHeadOfPairs(s.labels));
-      for await (const block of store.read(s.id, startMs, endMs)) {
-        const ts = block.timestampsMs;
-        const v = block.values;
-        const words = new Uint32Array(v.buffer, v.byteOffset, v.length * 2);
-        samples += ts.length;
-        for (let i = 0; i < ts.length; i++) {
-          const x = v[i];
-          const p = x === x
-            ? writer.writeSample(head, ts[i], x)
-            : writer.writeSample(head, ts[i], x, hexOfWords(words[2 * i + 1], words[2 * i]));
-          if (p) await p;
+      try {
+        for await (const block of store.read(s.id, startMs, endMs)) {
+          const ts = block.timestampsMs;
+          const v = block.values;
+          const words = new Uint32Array(v.buffer, v.byteOffset, v.length * 2);
+          samples += ts.length;
+          for (let i = 0; i < ts.length; i++) {
+            const x = v[i];
+            const p = x === x
+              ? writer.writeSample(head, ts[i], x)
+              : writer.writeSample(head, ts[i], x, hexOfWords(words[2 * i + 1], words[2 * i]));
+            if (p) await p;
+          }
         }
+      } catch (err) {
+        // A damaged segment affects only its series: name it and go on with the others.
+        if (!(err instanceof InputError)) throw err;
+        damaged.push({ labels: s.labels, reason: err.message });
+        options.onDamaged?.(s.labels, err.message);
       }
     }
   } finally {
     await writer.release();
   }
-  return { series: series.length, samples };
+  return { series: series.length, samples, damaged };
 }

@@ -37,6 +37,7 @@ import { type AnalyzeOptions, analyzeStore, type StoreAnalysis } from "./inspect
 import { SegmentPacker } from "./packing.ts";
 import { SegmentReader } from "./reads.ts";
 import { removeOrphans, removeStaleTemps } from "./recovery.ts";
+import { repairIndex, type RepairReport } from "./repair.ts";
 import type { SampleBlock } from "./segment.ts";
 import {
   addCompactResult,
@@ -63,6 +64,7 @@ export { pairsKey, seriesId } from "./index_file.ts";
 export type { LabelPairs };
 export * from "./types.ts";
 export type { AnalyzeOptions, StoreAnalysis } from "./inspect.ts";
+export type { DroppedRange, RepairReport } from "./repair.ts";
 
 /** A range written to disk and not yet in the index. */
 interface PendingRange {
@@ -185,7 +187,8 @@ export class Store {
     if (flac === 0) return;
     throw new InputError(
       `${INDEX_FILE} is missing but ${SEGMENTS_DIR}/ holds ${flac} FLAC files: not opened, so ` +
-        `that nothing is read as empty or deleted (restore ${INDEX_FILE}, or move the files away)`,
+        `that nothing is read as empty or deleted (restore ${INDEX_FILE}, or move the files away; ` +
+        `--repair cannot rebuild it: series labels live only in the index)`,
       { where: this.dir },
     );
   }
@@ -506,6 +509,15 @@ export class Store {
    */
   read(id: string, startMs = -Infinity, endMs = Infinity): AsyncGenerator<SampleBlock> {
     return this.#reader.read(id, startMs, endMs);
+  }
+
+  /**
+   * Reads every committed range back and takes the unreadable ones out of the index, moving
+   * files nothing refers to any more to `DIR/damaged/` (see `repair.ts`).
+   */
+  repair(): Promise<RepairReport> {
+    this.#writable();
+    return repairIndex(this.#committed, this.#reader);
   }
 
   /** What the committed store holds, from the index alone (see `inspect.ts`). */

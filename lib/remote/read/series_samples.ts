@@ -9,9 +9,11 @@ import { type WireSamples, WireSamplesBuilder } from "../codec/wire_samples.ts";
 import { forEachBounded } from "./bounded.ts";
 import type { PreparedQuery } from "./query.ts";
 import { queryLimit, tooManySamples } from "./query.ts";
-import type { HttpRefusal } from "../http.ts";
+import { HttpRefusal } from "../http.ts";
+import { InputError } from "../../errors.ts";
+import { seriesText } from "../../model/labels.ts";
 import type { SeriesSampleCache } from "./read_cache.ts";
-import { PoolBudgetError, type PoolJobItem, PoolUnavailableError } from "./read_pool.ts";
+import { PoolBudgetError, type PoolJobItem } from "./read_pool.ts";
 import type { ReadableSeriesStore, SeriesReader, StoredSeries } from "./series_store.ts";
 
 /** Fewest series not in the cache for a query to be read by the read pool. */
@@ -71,6 +73,27 @@ export class SeriesSampleSource {
     budget: number,
     queryIndex: number,
     refusal: () => HttpRefusal = () => tooManySamples(queryIndex, this.#maxSamples),
+  ): Promise<SeriesSamples> {
+    try {
+      return await this.#seriesSamples(s, startMs, endMs, budget, refusal);
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      // A damaged segment: this query fails naming the series and file; others are answered.
+      throw new HttpRefusal(
+        500,
+        `query ${queryIndex}: series ${seriesText(s.labels)} cannot be read (${err.message}); ` +
+          `queries of other series are answered; \`wattwave compress --store DIR --repair\` ` +
+          `takes the damaged ranges out of the store`,
+      );
+    }
+  }
+
+  async #seriesSamples(
+    s: StoredSeries,
+    startMs: number,
+    endMs: number,
+    budget: number,
+    refusal: () => HttpRefusal,
   ): Promise<SeriesSamples> {
     const cache = this.#cache;
     const hit = cache.get(s, startMs, endMs);
@@ -195,8 +218,9 @@ export class SeriesSampleSource {
         }
       } catch (err) {
         if (err instanceof PoolBudgetError) throw limit.refusal();
-        if (!(err instanceof PoolUnavailableError)) throw err;
-        here = here.concat(pooled); // the pool broke down: read them here
+        // The pool broke down, or a series could not be read (a damaged segment): read them
+        // here, where a damaged series is named.
+        here = here.concat(pooled);
       }
     } else here = here.concat(pooled);
     await forEachBounded(here.length, READ_CONCURRENCY, async (k) => {

@@ -1,0 +1,107 @@
+/**
+ * `compress --repair`: reads every committed range back, and takes out of the index the ranges
+ * that cannot be read (a damaged FLAC frame, a truncated or missing segment file), so that every
+ * reader sees the rest of the store without errors. Files no range refers to any more are moved to
+ * `DIR/damaged/` (never deleted: a person may still want them). It says what it dropped: which
+ * series, how many samples, from which file.
+ *
+ * What cannot be rebuilt: the series labels live only in the index, so a store whose
+ * `index.json.gz` is lost cannot be repaired from its segments (restore the index from a backup,
+ * or move the segments away to start a new store). A journal record cut short by a crash is not
+ * damage: its commit was never acknowledged, and the next writer cuts it off.
+ *
+ * @module
+ */
+import { InputError } from "../errors.ts";
+import type { CommittedIndex } from "./committed.ts";
+import type { RangeEntry } from "./index_file.ts";
+import type { SegmentReader } from "./reads.ts";
+import { SEGMENTS_DIR } from "./types.ts";
+
+/** Directory (inside the store) where repair moves files it took out of the index. */
+export const DAMAGED_DIR = "damaged";
+
+/** One series range repair took out of the index. */
+export interface DroppedRange {
+  /** The series' label pairs. */
+  labels: [string, string][];
+  /** The segment file. */
+  file: string;
+  /** Samples of the range. */
+  samples: number;
+  /** Why it could not be read. */
+  reason: string;
+}
+
+/** What {@linkcode repairIndex} found and did. */
+export interface RepairReport {
+  /** Ranges read back. */
+  rangesChecked: number;
+  /** Ranges taken out of the index. */
+  dropped: DroppedRange[];
+  /** Files moved to `DIR/damaged/` (no range refers to them any more). */
+  movedFiles: string[];
+}
+
+/** Checks every committed range and drops the unreadable ones (see the module doc). */
+export async function repairIndex(
+  committed: CommittedIndex,
+  reader: SegmentReader,
+): Promise<RepairReport> {
+  await committed.refresh();
+  const bad = new Map<RangeEntry, string>();
+  let rangesChecked = 0;
+  for (const s of committed.index.series) {
+    for (const r of s.ranges) {
+      rangesChecked++;
+      const open = new Map<string, Deno.FsFile>();
+      try {
+        open.set(r.file, await Deno.open(committed.segmentPath(r.file), { read: true }));
+        reader.readRange(open, r, -Infinity, Infinity);
+      } catch (err) {
+        if (!(err instanceof InputError) && !(err instanceof Deno.errors.NotFound)) throw err;
+        bad.set(r, (err as Error).message);
+      } finally {
+        for (const f of open.values()) f.close();
+      }
+    }
+  }
+  const report: RepairReport = { rangesChecked, dropped: [], movedFiles: [] };
+  if (bad.size === 0) return report;
+  await committed.locked(async (index) => {
+    // `locked` works on a copy: find the same ranges by file and position.
+    const badKeys = new Set([...bad.keys()].map((r) => `${r.file}:${r.at}:${r.count}`));
+    const reasons = new Map([...bad].map(([r, why]) => [`${r.file}:${r.at}:${r.count}`, why]));
+    for (const s of index.series) {
+      s.ranges = s.ranges.filter((r) => {
+        const key = `${r.file}:${r.at}:${r.count}`;
+        if (!badKeys.has(key)) return true;
+        report.dropped.push({
+          labels: s.labels,
+          file: r.file,
+          samples: r.count,
+          reason: reasons.get(key) ?? "",
+        });
+        return false;
+      });
+    }
+    const used = new Set<string>();
+    for (const s of index.series) for (const r of s.ranges) used.add(r.file);
+    const unused = index.files.filter((f) => !used.has(f.file)).map((f) => f.file);
+    index.files = index.files.filter((f) => used.has(f.file));
+    index.series = index.series.filter((s) => s.ranges.length > 0);
+    await committed.publish(index);
+    // Only now that no index names them: move them aside (a file already gone stays gone).
+    const damagedDir = `${committed.dir}/${DAMAGED_DIR}`;
+    await Deno.mkdir(damagedDir, { recursive: true });
+    for (const name of unused) {
+      try {
+        await Deno.rename(`${committed.dir}/${SEGMENTS_DIR}/${name}`, `${damagedDir}/${name}`);
+        report.movedFiles.push(name);
+      } catch (err) {
+        if (!(err instanceof Deno.errors.NotFound)) throw err;
+      }
+    }
+  });
+  return report;
+}
