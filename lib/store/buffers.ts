@@ -21,47 +21,53 @@ export function sortPairs(labels: LabelPairs): LabelPairs {
   return labels;
 }
 
-/** Samples a new buffer holds before it first grows (small: a store may hold a million series). */
+/** Samples a buffer holds when it first gets samples (small: a store may hold a million series). */
 const INITIAL_CAPACITY = 4;
 
-/** The in-memory tail of one series, before it is cut into a range. */
+const EMPTY_F64 = new Float64Array(0);
+const EMPTY_U32 = new Uint32Array(0);
+
+/**
+ * The in-memory tail of one series, before it is cut into a range. An empty buffer holds no
+ * arrays (a series idle since the last commit costs only its labels and id).
+ */
 class SeriesBuffer {
   readonly id: string;
   readonly key: string;
   readonly labels: LabelPairs;
-  timestampsMs: Float64Array;
-  values: Float64Array;
-  words: Uint32Array;
+  timestampsMs: Float64Array = EMPTY_F64;
+  values: Float64Array = EMPTY_F64;
+  words: Uint32Array = EMPTY_U32;
   length = 0;
   sorted = true;
   constructor(key: string, labels: LabelPairs) {
     this.key = key;
     this.id = seriesId(key);
     this.labels = labels;
-    this.timestampsMs = new Float64Array(INITIAL_CAPACITY);
-    this.values = new Float64Array(INITIAL_CAPACITY);
-    this.words = new Uint32Array(this.values.buffer);
   }
   get capacity(): number {
     return this.timestampsMs.length;
   }
+  /** Doubles the capacity (or gives the first arrays); returns the bytes added. */
   grow(): number {
     const before = this.capacity;
-    const ts = new Float64Array(before * 2);
+    const after = Math.max(INITIAL_CAPACITY, before * 2);
+    const ts = new Float64Array(after);
     ts.set(this.timestampsMs);
-    const vals = new Float64Array(before * 2);
+    const vals = new Float64Array(after);
     const words = new Uint32Array(vals.buffer);
     words.set(this.words);
     this.timestampsMs = ts;
     this.values = vals;
     this.words = words;
-    return before * 16;
+    return (after - before) * 16;
   }
+  /** Empties the buffer and lets its arrays go; returns the bytes freed. */
   reset(): number {
-    const freed = (this.capacity - INITIAL_CAPACITY) * 16;
-    this.timestampsMs = new Float64Array(INITIAL_CAPACITY);
-    this.values = new Float64Array(INITIAL_CAPACITY);
-    this.words = new Uint32Array(this.values.buffer);
+    const freed = this.capacity * 16;
+    this.timestampsMs = EMPTY_F64;
+    this.values = EMPTY_F64;
+    this.words = EMPTY_U32;
     this.length = 0;
     this.sorted = true;
     return freed;
@@ -114,7 +120,6 @@ export class SeriesBuffers {
     if (!b) {
       b = new SeriesBuffer(key, sortPairs(labels));
       this.#buffers.set(key, b);
-      this.#bytes += b.capacity * 16;
     }
     return b;
   }

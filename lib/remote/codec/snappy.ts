@@ -118,8 +118,10 @@ function decodeElements(block: Uint8Array, start: number, out: Uint8Array): void
         if (i + extra > end) {
           throw new InputError(`malformed snappy: literal length cut at byte ${i}`);
         }
-        n = 0;
-        for (let k = 0; k < extra; k++) n += block[i + k] * 2 ** (8 * k); // little-endian length - 1
+        n = block[i]; // 1 to 4 bytes, little-endian: length - 1
+        if (extra > 1) n |= block[i + 1] << 8;
+        if (extra > 2) n |= block[i + 2] << 16;
+        if (extra > 3) n = (n | (block[i + 3] << 24)) >>> 0;
         i += extra;
       }
       n += 1;
@@ -133,7 +135,8 @@ function decodeElements(block: Uint8Array, start: number, out: Uint8Array): void
           `malformed snappy: output longer than the ${length} bytes the preamble claims`,
         );
       }
-      out.set(block.subarray(i, i + n), o);
+      if (n <= 64) { for (let k = 0; k < n; k++) out[o + k] = block[i + k]; // short: no view
+       } else out.set(block.subarray(i, i + n), o);
       i += n;
       o += n;
       continue;
@@ -153,7 +156,7 @@ function decodeElements(block: Uint8Array, start: number, out: Uint8Array): void
     } else { // copy with 4-byte offset
       if (i + 4 > end) throw new InputError(`malformed snappy: copy cut at byte ${i}`);
       n = (tag >>> 2) + 1; // 6 bits: length - 1
-      offset = (block[i] | (block[i + 1] << 8) | (block[i + 2] << 16)) + block[i + 3] * 2 ** 24;
+      offset = (block[i] | (block[i + 1] << 8) | (block[i + 2] << 16) | (block[i + 3] << 24)) >>> 0;
       i += 4;
     }
     if (offset === 0 || offset > o) {
@@ -166,8 +169,8 @@ function decodeElements(block: Uint8Array, start: number, out: Uint8Array): void
         `malformed snappy: output longer than the ${length} bytes the preamble claims`,
       );
     }
-    if (offset >= n) out.copyWithin(o, o - offset, o - offset + n);
-    else for (let k = 0; k < n; k++) out[o + k] = out[o + k - offset]; // overlapping: repeats
+    // Byte by byte: copies are at most 64 bytes, and an overlapping one repeats a pattern.
+    for (let k = 0; k < n; k++) out[o + k] = out[o + k - offset];
     o += n;
   }
   if (o !== length) {

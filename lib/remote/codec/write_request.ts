@@ -77,7 +77,17 @@ function decodeTimeSeries(r: WireReader, end: number): WireSeries {
   const bytes = r.bytes;
   const labels: [string, string][] = [];
   const timestampsMs: number[] = [];
-  let values = new Float64Array(4); // most series of a request carry one sample: start small
+  // Count the samples first (a quick walk over the fields) so that the values take one exact
+  // allocation: most series of a request carry one sample, others hundreds.
+  const start = r.pos;
+  let count = 0;
+  while (r.pos < end) {
+    const key = r.key();
+    if (key === (2 << 3 | WT_LEN)) count++;
+    r.skip(key & 7);
+  }
+  r.pos = start;
+  let values = new Float64Array(count);
   let valueBytes = new Uint8Array(values.buffer);
   let n = 0;
   while (r.pos < end) {
@@ -102,7 +112,7 @@ function decodeTimeSeries(r: WireReader, end: number): WireSeries {
       }
       r.end = end;
       if (n === values.length) {
-        const grown = new Float64Array(n * 2);
+        const grown = new Float64Array(Math.max(4, n * 2));
         grown.set(values);
         values = grown;
         valueBytes = new Uint8Array(grown.buffer);
@@ -116,7 +126,6 @@ function decodeTimeSeries(r: WireReader, end: number): WireSeries {
     } else r.skip(key & 7); // 3: exemplars, 4: histograms — not carried
   }
   r.end = outer;
-  // A copy when shorter than the buffer: a view would keep the whole buffer alive.
   return { labels, timestampsMs, values: n === values.length ? values : values.slice(0, n) };
 }
 
