@@ -11,6 +11,7 @@ import { snappyEncode } from "../lib/remote/codec/snappy.ts";
 import { encodeReadRequest } from "../lib/remote/codec/read_request.ts";
 import { PROTOCOL_HEADERS } from "../lib/remote/push/write_client.ts";
 import { Store } from "../lib/store/mod.ts";
+import { runWattwave } from "./support/cli.ts";
 
 const T0 = 1_700_000_000_000;
 
@@ -266,6 +267,44 @@ Deno.test("serve-read: a ReadRequest of 1,000 queries is a 400 naming --max-quer
     } finally {
       await server.stop();
     }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("receive --store: concurrent large posts are admitted within --max-inflight-bytes (503 beyond), the server stays within its bound, every 204 is stored", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wattwave-concurrent-" });
+  try {
+    const recv = await startReceive(["--quiet", "--store", dir, "--max-inflight-bytes", "8MiB"]);
+    let ok = 0;
+    let busy = 0;
+    let peakKiB = 0;
+    try {
+      // 8 requests of 500 series × 100 samples (~0.5 MB each, ~3 MB decoded), all at once.
+      const bodies = Array.from({ length: 8 }, (_, r) =>
+        snappyEncode(encodeWriteRequest(
+          Array.from({ length: 500 }, (_, i) => ({
+            labels: [["__name__", "big"], ["id", String(i)]] as [string, string][],
+            timestampsMs: Array.from({ length: 100 }, (_, k) => T0 + (r * 100 + k) * 1000),
+            values: Float64Array.from({ length: 100 }, (_, k) => k * 0.25),
+          })),
+        )));
+      const statuses = await Promise.all(bodies.map(async (b) => (await post(recv.url, b))[0]));
+      ok = statuses.filter((s) => s === 204).length;
+      busy = statuses.filter((s) => s === 503).length;
+      peakKiB = Number(
+        /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${recv.pid}/status`))?.[1],
+      );
+    } finally {
+      const { code } = await recv.stop();
+      assertEquals(code, 0);
+    }
+    assertEquals(ok + busy, 8);
+    assert(ok >= 1, "no request got in");
+    assert(busy >= 1, "no 503 although the requests together pass the budget");
+    assert(peakKiB < 1024 * 1024, `receive --store peaked at ${peakKiB} KiB`);
+    const e = await runWattwave(["export", "--store", dir, "--no-metadata"]);
+    assertEquals(e.stdout.trim().split("\n").length, ok * 500 * 100);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -82,7 +82,20 @@ async function readFrom(path: string, offset: number): Promise<Uint8Array> {
  * checkpoints: a checkpoint costs the whole index, so it is amortised over at least as many
  * journal bytes, and replaying the journal at open costs at most about twice the checkpoint.
  */
-const MIN_CHECKPOINT_LOG_BYTES = 64 * 1024 * 1024;
+const MIN_CHECKPOINT_LOG_BYTES = checkpointBytesFromEnv() ?? 64 * 1024 * 1024;
+
+/**
+ * `WATTWAVE_INDEX_CHECKPOINT_BYTES`: a smaller journal threshold, for tests that crash a writer
+ * while it checkpoints (1: whenever the journal outgrows twice the checkpoint).
+ */
+function checkpointBytesFromEnv(): number | undefined {
+  try {
+    const n = Number(Deno.env.get("WATTWAVE_INDEX_CHECKPOINT_BYTES"));
+    return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined; // no env permission
+  }
+}
 
 /** What a commit adds (see {@linkcode CommittedIndex.append}); generation and ordinals are filled in. */
 export interface IndexAddition {
