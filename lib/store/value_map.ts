@@ -28,6 +28,7 @@ const POW10: number[] = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
 const TWO32 = 4294967296;
 const INT32_MAX = 2147483647;
 const INT32_MIN = -2147483648;
+const NO_EXCEPTIONS = new Uint32Array(0);
 
 /** How a block's values were mapped (kept in the store index). */
 export type ValueMode = "dec" | "dec2" | "f64";
@@ -81,6 +82,17 @@ export const LITTLE_ENDIAN = new Uint8Array(new Float64Array([-0]).buffer)[7] ==
 export function mapValues(values: Float64Array, options: MapValuesOptions = {}): MappedValues {
   const maxScale = options.maxScale ?? MAX_SCALE;
   const count = values.length;
+  if (count === 1) {
+    // One value (a series sampled once per commit, as in a scrape of many series): the general
+    // path below picks the same scale, without its five scratch arrays.
+    const k = minimalScale(values[0], maxScale);
+    if (k >= 0) {
+      const n = Math.round(values[0] * POW10[k]);
+      if (n >= INT32_MIN && n <= INT32_MAX && n / POW10[k] === values[0]) {
+        return { mode: "dec", scale: k, channels: [Int32Array.of(n)], exceptions: NO_EXCEPTIONS };
+      }
+    }
+  }
   const words = wordsOf(values);
   const kOf = new Int8Array(count);
   const histogram = new Int32Array(maxScale + 1);

@@ -92,3 +92,16 @@ Deno.test("unmapValues decodes a sub-range with exceptions", () => {
   unmapValues(m.mode, m.scale, channels, m.exceptions, out, { from: 2, channelStart: 2 });
   assertEquals(bitsOf(out), bitsOf(v.subarray(2, 5)));
 });
+
+Deno.test("mapValues: a single value round-trips bit for bit (the one-value fast path)", () => {
+  const cases = [0, -0, 1, -1, 69.85, 0.1, 1e20, -2147483648, 2147483648, 5e-324, NaN, Infinity];
+  for (const v of cases) {
+    const values = Float64Array.of(v);
+    const m = mapValues(values);
+    const out = new Float64Array(1);
+    unmapValues(m.mode, m.scale, m.channels, m.exceptions, out);
+    const a = new Uint32Array(values.buffer);
+    const b = new Uint32Array(out.buffer);
+    if (a[0] !== b[0] || a[1] !== b[1]) throw new Error(`${v} came back as ${out[0]} (${m.mode})`);
+  }
+});

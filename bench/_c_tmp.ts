@@ -1,0 +1,16 @@
+import { Store } from "../lib/store/mod.ts";
+const n = Number(Deno.args[0] ?? 200000);
+const dir = await Deno.makeTempDir();
+const store = await Store.open(dir);
+const rss = () => (Deno.memoryUsage().rss / 2 ** 20).toFixed(0);
+let t = performance.now();
+for (let i = 0; i < n; i++) await store.append([["__name__", "probe"], ["id", String(i)]], [1_700_000_000_000], new Float64Array([i]));
+console.log("append", (performance.now() - t).toFixed(0), "rss", rss()); t = performance.now();
+await store.commit();
+console.log("commit", (performance.now() - t).toFixed(0), "rss", rss()); t = performance.now();
+await store.close();
+console.log("close", (performance.now() - t).toFixed(0), "rss", rss()); t = performance.now();
+const s2 = await Store.open(dir, { readOnly: true });
+console.log("open", (performance.now() - t).toFixed(0), "rss", rss(), s2.stats().series);
+const m = /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync("/proc/self/status"));
+console.log("peak", Number(m![1]) / 1024);
