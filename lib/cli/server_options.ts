@@ -7,6 +7,7 @@
 import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { UsageError } from "../errors.ts";
 import { parseByteSize, parseDurationMs, parsePort, parsePositiveInt } from "./parse.ts";
+import { DEFAULT_WRITE_LIMITS } from "../remote/receive/write_limits.ts";
 
 /** Default port of `receive` (what remote-storage adapters of the Prometheus family use). */
 export const RECEIVE_DEFAULT_PORT = 9201;
@@ -128,16 +129,21 @@ export interface WriteLimitFlags {
  * (defaults from `lib/remote/receive/write_limits.ts`); `--max-decoded-bytes` among them.
  */
 export function writeLimitOptions(): Option[] {
+  const d = DEFAULT_WRITE_LIMITS;
   const count = (flag: string, what: string, def: number) =>
     new Option(`${flag} <n>`, `${what} (400 beyond)`).argParser(parsePositiveInt)
       .default(def, String(def));
   return [
     maxDecodedBytesOption(),
-    count("--max-series-per-request", "series in one write request", 1_000_000),
-    count("--max-labels-per-series", "labels of one series, __name__ included", 128),
-    count("--max-label-name-bytes", "length of a label name", 1024),
-    count("--max-label-value-bytes", "length of a label value", 16 * 1024),
-    count("--max-help-bytes", "length of a metadata help text", 16 * 1024),
+    count("--max-series-per-request", "series in one write request", d.maxSeriesPerRequest),
+    count(
+      "--max-labels-per-series",
+      "labels of one series, __name__ included",
+      d.maxLabelsPerSeries,
+    ),
+    count("--max-label-name-bytes", "length of a label name", d.maxLabelNameBytes),
+    count("--max-label-value-bytes", "length of a label value", d.maxLabelValueBytes),
+    count("--max-help-bytes", "length of a metadata help text", d.maxHelpBytes),
     new Option(
       "--max-inflight-bytes <size>",
       "write requests in flight, counted as body + 8 x decoded size; new ones get 503 + " +
