@@ -37,7 +37,11 @@ for (const n of sizes) {
     const scrapeMs = await scrape(T0 + 15_000);
     const one: number[] = [];
     for (let r = 0; r < reps; r++) {
-      await store.append([["__name__", "probe"], ["id", "1"]], [T0 + 30_000 + r], new Float64Array([r]));
+      await store.append(
+        [["__name__", "probe"], ["id", "1"]],
+        [T0 + 30_000 + r],
+        new Float64Array([r]),
+      );
       const t0 = performance.now();
       await store.commit();
       one.push(performance.now() - t0);

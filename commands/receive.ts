@@ -93,6 +93,8 @@ async function receive(o: ReceiveOptions): Promise<void> {
   const metrics = registerWriteMetrics(registry, {
     requests: () => storeSink?.requests ?? outputSink?.requests ?? 0,
     samples: () => storeSink?.samples ?? outputSink?.samples ?? 0,
+    histograms: () => outputSink?.histograms ?? 0,
+    exemplars: () => outputSink?.exemplars ?? 0,
     pendingBytes: o.store === undefined ? () => output?.pendingBytes ?? 0 : undefined,
   }, { store: o.store !== undefined });
   if (o.store !== undefined) {
@@ -116,6 +118,13 @@ async function receive(o: ReceiveOptions): Promise<void> {
       maxPendingBytes: o.maxPendingBytes,
       pool,
       onOutputFailed: (err) => shutdown.abort(err), // stdout is gone: nothing more can be delivered
+      onUnwritten: (count) => {
+        if (metrics.unwritten(count) === count) {
+          log(
+            `--format ${o.format} has no column for native histograms and exemplars: they are counted (wattwave_receive_unwritten_total), not written`,
+          );
+        }
+      },
     });
     sinks = outputSink.handlerSink();
   }

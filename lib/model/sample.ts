@@ -5,6 +5,7 @@
  */
 import type { LabelPairs } from "./labels.ts";
 import type { ExactValue } from "./value.ts";
+import type { Exemplar, NativeHistogram } from "./histogram.ts";
 
 /** Label names to values, without `__name__` (the metric name is kept apart). */
 export type Labels = Record<string, string>;
@@ -19,6 +20,32 @@ export interface Sample extends ExactValue {
   labels: Labels;
   /** Milliseconds since the Unix epoch (an integer). */
   timestampMs: number;
+  /** Start (created) timestamp, ms, when known (remote write 2.0 carries it). */
+  startTimestampMs?: number;
+}
+
+/** One native histogram sample of one series. */
+export interface HistogramRecord {
+  /** Discriminant of {@linkcode NdjsonRecord}. */
+  kind: "histogram";
+  /** Metric name (`__name__`). */
+  name: string;
+  /** Other labels. */
+  labels: Labels;
+  /** The histogram, its timestamp included. */
+  histogram: NativeHistogram;
+}
+
+/** One exemplar of one series. */
+export interface ExemplarRecord {
+  /** Discriminant of {@linkcode NdjsonRecord}. */
+  kind: "exemplar";
+  /** Metric name of the series. */
+  name: string;
+  /** Other labels of the series. */
+  labels: Labels;
+  /** The exemplar (its own labels, value and timestamp). */
+  exemplar: Exemplar;
 }
 
 /** Metric types as NDJSON spells them (OpenMetrics names). */
@@ -50,8 +77,8 @@ export interface MetricMetadata {
   help: string;
 }
 
-/** One NDJSON line: a sample or a metadata record. */
-export type NdjsonRecord = Sample | MetricMetadata;
+/** One NDJSON line: a sample, a metadata record, a native histogram or an exemplar. */
+export type NdjsonRecord = Sample | MetricMetadata | HistogramRecord | ExemplarRecord;
 
 /** Valid metric names: `[a-zA-Z_:][a-zA-Z0-9_:]*`. */
 export const METRIC_NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Labels, MetricMetadata } from "../model/sample.ts";
+import type { ExemplarRecord, HistogramRecord, Labels, MetricMetadata } from "../model/sample.ts";
 import { writeExactValue } from "../model/value.ts";
 import { SeriesMap } from "../model/series_map.ts";
 import { BadLine } from "./contract.ts";
@@ -30,6 +30,8 @@ export interface SampleColumns {
   values: Float64Array;
   /** Metadata records; `at` is the index of the sample that followed it. */
   metadata: { at: number; record: MetricMetadata }[];
+  /** Native histogram and exemplar records; `at` as in {@linkcode metadata}. */
+  others: { at: number; record: HistogramRecord | ExemplarRecord }[];
   /** Bad lines skipped: index of the line in the batch (0-based), and what is wrong. */
   badLines: { line: number; message: string }[];
   /** In strict mode, the bad line where parsing stopped (the columns hold what came before). */
@@ -92,6 +94,7 @@ export class ColumnParser {
       timestampsMs,
       values,
       metadata: [],
+      others: [],
       badLines: [],
       lineCount: n,
       lines: 0,
@@ -118,6 +121,10 @@ export class ColumnParser {
       cols.lines++;
       if (record.kind === "metadata") {
         cols.metadata.push({ at: count, record });
+        continue;
+      }
+      if (record.kind !== "sample") {
+        cols.others.push({ at: count, record });
         continue;
       }
       seriesIds[count] = this.#ids.get(record.name, record.labels);

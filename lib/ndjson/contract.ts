@@ -3,6 +3,7 @@
  *
  * - sample: `{"name":"m","labels":{"k":"v"},"timestamp":1732350000123,"value":12.5}`
  * - metadata: `{"metadata":{"name":"m","type":"counter","unit":"joules","help":"..."}}`
+ * - native histogram and exemplar lines: see `histogram_line.ts`
  *
  * `value` is a JSON number or one of `"NaN"` (Prometheus' normal NaN, bits 0x7ff8000000000001),
  * `"+Inf"`, `"-Inf"`, `"StaleNaN"` (0x7ff0000000000002), or `"0x"` + 16 hex digits for any
@@ -22,6 +23,14 @@ import {
 } from "../model/sample.ts";
 import { parseCanonicalSample } from "./fast_parse.ts";
 import { formatJsonValue, parseJsonValue } from "./value_text.ts";
+import {
+  exemplarFromObject,
+  exemplarObjectSchema,
+  formatExemplarLine,
+  formatHistogramLine,
+  histogramFromObject,
+  histogramObjectSchema,
+} from "./histogram_line.ts";
 
 export { formatJsonValue, parseJsonValue };
 
@@ -59,7 +68,25 @@ const sampleSchema = z.object({
         ((SPECIAL_VALUES as readonly string[]).includes(v) || HEX_BITS_RE.test(v))),
     'value must be a number within float64 range, "NaN", "+Inf", "-Inf", "StaleNaN" or "0x" + 16 hex digits',
   ),
+  startTimestamp: z.number({ error: "startTimestamp must be integer milliseconds" }).refine(
+    Number.isSafeInteger,
+    "startTimestamp must be integer milliseconds",
+  ).optional(),
 });
+
+const seriesFields = {
+  name: sampleSchema.shape.name,
+  labels: labelsSchema.optional(),
+};
+
+const histogramLineSchema = z.object({
+  ...seriesFields,
+  timestamp: sampleSchema.shape.timestamp,
+  histogram: histogramObjectSchema,
+  startTimestamp: sampleSchema.shape.startTimestamp,
+});
+
+const exemplarLineSchema = z.object({ ...seriesFields, exemplar: exemplarObjectSchema });
 
 const metadataSchema = z.object({
   metadata: z.object({
@@ -115,6 +142,30 @@ export function parseLineWithZod(line: string): NdjsonRecord {
     const m = r.data.metadata;
     return { kind: "metadata", name: m.name, type: m.type, unit: m.unit ?? "", help: m.help ?? "" };
   }
+  if ("histogram" in obj) {
+    const r = histogramLineSchema.safeParse(obj);
+    if (!r.success) throw new BadLine(firstIssue(r.error, obj));
+    try {
+      const histogram = histogramFromObject(
+        r.data.histogram,
+        r.data.timestamp,
+        r.data.startTimestamp ?? 0,
+      );
+      return { kind: "histogram", name: r.data.name, labels: r.data.labels ?? {}, histogram };
+    } catch (err) {
+      throw new BadLine(`histogram: ${(err as Error).message}`);
+    }
+  }
+  if ("exemplar" in obj) {
+    const r = exemplarLineSchema.safeParse(obj);
+    if (!r.success) throw new BadLine(firstIssue(r.error, obj));
+    try {
+      const exemplar = exemplarFromObject(r.data.exemplar);
+      return { kind: "exemplar", name: r.data.name, labels: r.data.labels ?? {}, exemplar };
+    } catch (err) {
+      throw new BadLine(`exemplar: ${(err as Error).message}`);
+    }
+  }
   const r = sampleSchema.safeParse(obj);
   if (!r.success) throw new BadLine(firstIssue(r.error, obj));
   const s = r.data;
@@ -127,6 +178,9 @@ export function parseLineWithZod(line: string): NdjsonRecord {
     value: ev.value,
   };
   if (ev.nanBits !== undefined) sample.nanBits = ev.nanBits;
+  if (s.startTimestamp !== undefined && s.startTimestamp !== 0) {
+    sample.startTimestampMs = s.startTimestamp;
+  }
   return sample;
 }
 
@@ -162,9 +216,10 @@ export function sampleLineHeadOfPairs(pairs: readonly (readonly [string, string]
 
 /** One NDJSON line (without newline) for a sample. */
 export function formatSample(s: Sample): string {
+  const start = s.startTimestampMs ? `,"startTimestamp":${s.startTimestampMs}` : "";
   return `${sampleLineHead(s.name, s.labels)}${s.timestampMs},"value":${
     formatJsonValue(s.value, s.nanBits)
-  }}`;
+  }${start}}`;
 }
 
 /** One NDJSON line (without newline) for a metadata record. */
@@ -176,5 +231,14 @@ export function formatMetadata(m: MetricMetadata): string {
 
 /** One NDJSON line (without newline) for any record. */
 export function formatRecord(r: NdjsonRecord): string {
-  return r.kind === "sample" ? formatSample(r) : formatMetadata(r);
+  switch (r.kind) {
+    case "sample":
+      return formatSample(r);
+    case "metadata":
+      return formatMetadata(r);
+    case "histogram":
+      return formatHistogramLine(sampleLineHead(r.name, r.labels), r.histogram);
+    case "exemplar":
+      return formatExemplarLine(sampleLineHead(r.name, r.labels), r.exemplar);
+  }
 }

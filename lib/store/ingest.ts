@@ -62,6 +62,8 @@ export interface IngestReport {
   badLines: number;
   /** Metadata records read (stored in the index; the last one per metric name wins). */
   metadataRecords: number;
+  /** Native histogram and exemplar lines read and not stored (the store holds float samples). */
+  unstoredRecords: number;
   /** What `--compact` (or an automatic compaction at a commit) merged. */
   compaction: CompactResult;
   /** Samples of this run's input decoded back and compared (`--verify`), else 0. */
@@ -100,6 +102,7 @@ export async function ingestNdjson(
   const series = new Map<string, LabelPairs>();
   let samples = 0;
   let metadataRecords = 0;
+  let unstored = 0;
   let segments = 0;
   let sinceCommit = 0;
   let lastCommit = performance.now();
@@ -127,9 +130,17 @@ export async function ingestNdjson(
   let lastPairs: LabelPairs = [];
   const appendBatch = (batch: NdjsonRecord[]) => {
     for (const r of batch) {
-      if (r.kind !== "sample") {
+      if (r.kind === "metadata") {
         store.setMetadata(r);
         metadataRecords++;
+        continue;
+      }
+      if (r.kind !== "sample") {
+        if (unstored++ === 0) {
+          log(
+            `native histogram and exemplar lines are not stored (the store keeps float samples); counted and skipped`,
+          );
+        }
         continue;
       }
       let key = lastKey;
@@ -239,6 +250,7 @@ export async function ingestNdjson(
     ratio: bytesOnDisk > 0 ? stats.bytes / bytesOnDisk : 0,
     badLines: stats.badLines,
     metadataRecords,
+    unstoredRecords: unstored,
     compaction,
     verifiedSamples: store.verifiedSamples,
     verifiedCompactedSamples: store.verifiedCompactedSamples,
@@ -251,8 +263,11 @@ export async function ingestNdjson(
     seconds: (performance.now() - started) / 1000,
   };
   options.onReport?.(report);
-  if (stats.badLines > 0) {
-    throw new IncompleteRunError(`${stats.badLines} bad lines skipped (the rest is stored)`);
+  if (stats.badLines > 0 || unstored > 0) {
+    const parts = [];
+    if (stats.badLines > 0) parts.push(`${stats.badLines} bad lines skipped`);
+    if (unstored > 0) parts.push(`${unstored} native histogram/exemplar lines not stored`);
+    throw new IncompleteRunError(`${parts.join(", ")} (the rest is stored)`);
   }
   return report;
 }

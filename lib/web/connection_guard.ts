@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { RequestTracker } from "./request_tracker.ts";
+import type { RequestTracker } from "./request_tracker.ts";
 
 /** The limits (see the module doc). */
 export interface ConnectionLimits {

@@ -5,9 +5,10 @@
  * fields, where V8 canonicalises NaN payloads and the stale marker would be lost; here values
  * travel as their 8 wire bytes. `write_request_test.ts` checks both directions against protobufjs.
  *
- * Field numbers: WriteRequest{timeseries=1, metadata=3}, TimeSeries{labels=1, samples=2},
- * Label{name=1, value=2}, Sample{value=1 double, timestamp=2 int64},
- * MetricMetadata{type=1, metric_family_name=2, help=4, unit=5}.
+ * Field numbers: WriteRequest{timeseries=1, metadata=3}, TimeSeries{labels=1, samples=2,
+ * exemplars=3, histograms=4}, Label{name=1, value=2}, Sample{value=1 double, timestamp=2 int64},
+ * MetricMetadata{type=1, metric_family_name=2, help=4, unit=5}; Histogram and Exemplar in
+ * `histogram_wire.ts`.
  *
  * @module
  */
@@ -15,6 +16,13 @@ import { METRIC_TYPES, type MetricMetadata, type MetricType } from "../../model/
 import { InputError } from "../../errors.ts";
 import { EventLoopPacer } from "../../sleep.ts";
 import { WireReader, WireWriter, WT_I64, WT_LEN, WT_VARINT } from "./wire.ts";
+import type { Exemplar, NativeHistogram } from "../../model/histogram.ts";
+import {
+  decodeExemplar,
+  decodeHistogram,
+  encodeExemplar,
+  encodeHistogram,
+} from "./histogram_wire.ts";
 
 /** A series as it travels in a WriteRequest: labels (with `__name__`) and column-wise samples. */
 export interface WireSeries {
@@ -24,6 +32,12 @@ export interface WireSeries {
   timestampsMs: number[];
   /** Sample values; a typed array keeps NaN bits exact. Same length as `timestampsMs`. */
   values: Float64Array;
+  /** Native histogram samples (TimeSeries field 4; 2.0: 3), when the series has any. */
+  histograms?: NativeHistogram[];
+  /** Exemplars (TimeSeries field 3; 2.0: 4), when the series has any. */
+  exemplars?: Exemplar[];
+  /** Start (created) timestamps of the samples, ms (remote write 2.0; 0 = unknown), when any is set. */
+  startTimestampsMs?: number[];
 }
 
 /** A decoded WriteRequest. */
@@ -34,6 +48,15 @@ export interface DecodedWriteRequest {
   metadata: MetricMetadata[];
   /** Total samples over all series. */
   sampleCount: number;
+  /** Total native histogram samples over all series. */
+  histogramCount: number;
+  /** Total exemplars over all series. */
+  exemplarCount: number;
+}
+
+/** A decoded request with nothing in it yet. */
+export function emptyDecodedRequest(): DecodedWriteRequest {
+  return { series: [], metadata: [], sampleCount: 0, histogramCount: 0, exemplarCount: 0 };
 }
 
 /** prompb MetricType enum number → NDJSON type name (UNKNOWN = 0, then COUNTER = 1 … STATESET = 7). */
@@ -90,6 +113,8 @@ function decodeTimeSeries(r: WireReader, end: number): WireSeries {
   let values = new Float64Array(count);
   let valueBytes = new Uint8Array(values.buffer);
   let n = 0;
+  let histograms: NativeHistogram[] | undefined;
+  let exemplars: Exemplar[] | undefined;
   while (r.pos < end) {
     const key = r.key();
     if (key === (1 << 3 | WT_LEN)) { // 1: labels
@@ -123,10 +148,25 @@ function decodeTimeSeries(r: WireReader, end: number): WireSeries {
       }
       timestampsMs.push(ts);
       n++;
-    } else r.skip(key & 7); // 3: exemplars, 4: histograms — not carried
+    } else if (key === (3 << 3 | WT_LEN)) { // 3: exemplars
+      const eEnd = r.lengthEnd();
+      (exemplars ??= []).push(decodeExemplar(r, eEnd, decodeLabel));
+      r.pos = eEnd;
+    } else if (key === (4 << 3 | WT_LEN)) { // 4: histograms
+      const hEnd = r.lengthEnd();
+      (histograms ??= []).push(decodeHistogram(r, hEnd));
+      r.pos = hEnd;
+    } else r.skip(key & 7);
   }
   r.end = outer;
-  return { labels, timestampsMs, values: n === values.length ? values : values.slice(0, n) };
+  const s: WireSeries = {
+    labels,
+    timestampsMs,
+    values: n === values.length ? values : values.slice(0, n),
+  };
+  if (histograms) s.histograms = histograms;
+  if (exemplars) s.exemplars = exemplars;
+  return s;
 }
 
 function decodeMetadata(r: WireReader, end: number): MetricMetadata {
@@ -168,6 +208,8 @@ function decodeRequestField(r: WireReader, out: DecodedWriteRequest, maxSeries: 
     if (out.series.length >= maxSeries) throw new TooManySeriesError(maxSeries);
     const s = decodeTimeSeries(r, end);
     out.sampleCount += s.timestampsMs.length;
+    if (s.histograms) out.histogramCount += s.histograms.length;
+    if (s.exemplars) out.exemplarCount += s.exemplars.length;
     out.series.push(s);
     r.pos = end;
   } else if (key === (3 << 3 | WT_LEN)) { // 3: metadata
@@ -183,7 +225,7 @@ export function decodeWriteRequest(
   options: DecodeWriteOptions = {},
 ): DecodedWriteRequest {
   const r = new WireReader(bytes);
-  const out: DecodedWriteRequest = { series: [], metadata: [], sampleCount: 0 };
+  const out = emptyDecodedRequest();
   const maxSeries = options.maxSeries ?? Infinity;
   while (r.pos < r.end) decodeRequestField(r, out, maxSeries);
   return out;
@@ -198,7 +240,7 @@ export async function decodeWriteRequestPaced(
   options: DecodeWriteOptions = {},
 ): Promise<DecodedWriteRequest> {
   const r = new WireReader(bytes);
-  const out: DecodedWriteRequest = { series: [], metadata: [], sampleCount: 0 };
+  const out = emptyDecodedRequest();
   const maxSeries = options.maxSeries ?? Infinity;
   const pacer = new EventLoopPacer();
   while (r.pos < r.end) {
@@ -252,6 +294,10 @@ export interface SeriesToEncode {
   values: Float64Array;
   /** How many samples of the columns to write. */
   count: number;
+  /** Native histogram samples to write after the samples. */
+  histograms?: readonly NativeHistogram[];
+  /** Exemplars to write. */
+  exemplars?: readonly Exemplar[];
 }
 
 /**
@@ -351,6 +397,10 @@ export class WriteRequestEncoder {
       const mark = w.beginLength(1); // WriteRequest 1: timeseries
       w.bytes(s.labelBlock); // TimeSeries 1: labels
       writeSampleFields(w, s.timestampsMs, s.values, 0, s.count);
+      if (s.exemplars) { for (const e of s.exemplars) encodeExemplar(w, e); // TimeSeries 3
+       }
+      if (s.histograms) { for (const h of s.histograms) encodeHistogram(w, 4, h); // TimeSeries 4
+       }
       w.endLength(mark);
     }
     for (const m of metadata) {
@@ -378,6 +428,8 @@ export function encodeWriteRequest(
       timestampsMs: s.timestampsMs,
       values: s.values,
       count: s.timestampsMs.length,
+      histograms: s.histograms,
+      exemplars: s.exemplars,
     })),
     metadata,
   ).slice();

@@ -9,11 +9,14 @@
  * @module
  */
 import {
+  type ExemplarRecord,
+  type HistogramRecord,
   type Labels,
   type MetricMetadata,
   type NdjsonRecord,
   sortedLabelPairs,
 } from "../../model/sample.ts";
+import type { Exemplar, NativeHistogram } from "../../model/histogram.ts";
 import { writeExactValue } from "../../model/value.ts";
 import { SeriesMap } from "../../model/series_map.ts";
 import type { SampleColumns } from "../../ndjson/columns.ts";
@@ -74,6 +77,10 @@ interface SeriesBuf {
   count: number;
   lastTimestampMs: number;
   inOrder: boolean;
+  /** Native histograms of this batch (sorted by timestamp at the cut). */
+  histograms: NativeHistogram[];
+  /** Exemplars of this batch. */
+  exemplars: Exemplar[];
 }
 
 /** A parser's series ids (see {@linkcode SampleColumns}) and the buffers they resolved to. */
@@ -184,6 +191,8 @@ export class RemoteWriteBatcher {
         count: 0,
         lastTimestampMs: -Infinity,
         inOrder: true,
+        histograms: [],
+        exemplars: [],
       };
       this.#byKey.set(key, buf);
     }
@@ -195,6 +204,10 @@ export class RemoteWriteBatcher {
     for (const r of records) {
       if (r.kind === "metadata") {
         this.#addMetadata(r);
+        continue;
+      }
+      if (r.kind !== "sample") {
+        this.#addOther(r);
         continue;
       }
       const buf = this.#room(this.#seriesMap.get(r.name, r.labels));
@@ -220,9 +233,13 @@ export class RemoteWriteBatcher {
     const ts = cols.timestampsMs;
     const bits = new DataView(cols.values.buffer, cols.values.byteOffset, cols.values.byteLength);
     let m = 0;
+    let o = 0;
     for (let i = 0; i < cols.count; i++) {
       while (m < cols.metadata.length && cols.metadata[m].at <= i) {
         this.#addMetadata(cols.metadata[m++].record);
+      }
+      while (o < cols.others.length && cols.others[o].at <= i) {
+        this.#addOther(cols.others[o++].record);
       }
       const id = ids[i];
       let buf = bufs[id];
@@ -235,7 +252,20 @@ export class RemoteWriteBatcher {
       this.#added(buf, ts[i]);
     }
     while (m < cols.metadata.length) this.#addMetadata(cols.metadata[m++].record);
+    while (o < cols.others.length) this.#addOther(cols.others[o++].record);
     return this.#space();
+  }
+
+  /** Adds a native histogram or an exemplar to its series' batch (each counts as a sample). */
+  #addOther(r: HistogramRecord | ExemplarRecord): void {
+    const buf = this.#seriesMap.get(r.name, r.labels);
+    if (buf.count === 0 && buf.histograms.length === 0 && buf.exemplars.length === 0) {
+      this.#active.push(buf);
+    }
+    if (r.kind === "histogram") buf.histograms.push(r.histogram);
+    else buf.exemplars.push(r.exemplar);
+    this.stats.samplesIn++;
+    if (++this.#pendingSamples >= this.#batchSize) this.cut();
   }
 
   #addMetadata(r: MetricMetadata): void {
@@ -248,7 +278,9 @@ export class RemoteWriteBatcher {
 
   /** `buf`, made active in this batch and with room for one more sample. */
   #room(buf: SeriesBuf): SeriesBuf {
-    if (buf.count === 0) this.#active.push(buf);
+    if (buf.count === 0 && buf.histograms.length === 0 && buf.exemplars.length === 0) {
+      this.#active.push(buf);
+    }
     if (buf.count === buf.values.length) {
       const grown = new Float64Array(buf.values.length * 2);
       grown.set(buf.values);
@@ -285,11 +317,14 @@ export class RemoteWriteBatcher {
     const series: SeriesToEncode[] = [];
     for (const buf of this.#active) {
       if (!buf.inOrder) sortSeriesBuf(buf);
+      if (buf.histograms.length > 1) buf.histograms.sort((a, b) => a.timestampMs - b.timestampMs);
       series.push({
         labelBlock: buf.labelBlock,
         timestampsMs: buf.timestampsMs,
         values: buf.values,
         count: buf.count,
+        histograms: buf.histograms.length ? buf.histograms : undefined,
+        exemplars: buf.exemplars.length ? buf.exemplars : undefined,
       });
     }
     const body = snappyEncode(this.#encoder.encode(series, this.#metadata));
@@ -299,6 +334,8 @@ export class RemoteWriteBatcher {
       buf.timestampsMs.length = 0;
       buf.lastTimestampMs = -Infinity;
       buf.inOrder = true;
+      buf.histograms = [];
+      buf.exemplars = [];
     }
     this.#active = [];
     this.#pendingSamples = 0;

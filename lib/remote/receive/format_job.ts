@@ -24,10 +24,23 @@ export interface Formatted {
   bytes: Uint8Array;
   /** Samples in the request. */
   samples: number;
+  /** Native histograms written (0 with `--format arroyo`, which has no column for them). */
+  histograms: number;
+  /** Exemplars written (0 with `--format arroyo`). */
+  exemplars: number;
+  /** Native histograms and exemplars the format could not hold (counted, not written). */
+  unwritten: number;
 }
 
 /** Decodes, validates and formats one body (throws `HttpRefusal` or `InputError` for bad ones). */
 export function formatBody(job: FormatJob): Formatted {
   const decoded = decodeWriteBody(job.body, job.limits);
-  return { bytes: formatWriteRequestBytes(decoded, job.format), samples: decoded.sampleCount };
+  const arroyo = job.format === "arroyo";
+  return {
+    bytes: formatWriteRequestBytes(decoded, job.format),
+    samples: decoded.sampleCount,
+    histograms: arroyo ? 0 : decoded.histogramCount,
+    exemplars: arroyo ? 0 : decoded.exemplarCount,
+    unwritten: arroyo ? decoded.histogramCount + decoded.exemplarCount : 0,
+  };
 }

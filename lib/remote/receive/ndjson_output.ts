@@ -10,11 +10,12 @@
  * @module
  */
 import { formatJsonValue, formatMetadata, sampleLineHeadOfPairs } from "../../ndjson/contract.ts";
-import type { DecodedWriteRequest } from "../codec/write_request.ts";
+import type { DecodedWriteRequest, WireSeries } from "../codec/write_request.ts";
 import { WireWriter } from "../codec/wire.ts";
 import { putAscii, putDecimal, putInteger, putValueKey } from "../../ndjson/number_bytes.ts";
 import { InputError } from "../../errors.ts";
 import { hexOfWords } from "../../model/value.ts";
+import { formatExemplarLine, formatHistogramLine } from "../../ndjson/histogram_line.ts";
 
 /** The largest |timestamp| a JS Date (and so an ISO-8601 string) holds, ms. */
 const MAX_DATE_MS = 8.64e15;
@@ -95,7 +96,9 @@ export function formatWriteRequestBytes(
   const out = new WireWriter(reserve); // one allocation: formatSeries never grows it
   for (let i = 0; i < heads.length; i++) {
     const s = req.series[i];
-    formatSeries(out, heads[i], s.timestampsMs, s.values);
+    if (s.startTimestampsMs || s.histograms || s.exemplars) {
+      out.bytes(utf8.encode(formatRichSeries(s)));
+    } else formatSeries(out, heads[i], s.timestampsMs, s.values);
   }
   if (req.metadata.length) {
     let text = "";
@@ -103,6 +106,25 @@ export function formatWriteRequestBytes(
     out.bytes(utf8.encode(text));
   }
   return out.buf.subarray(0, out.pos);
+}
+
+/**
+ * The lines of a series that carries more than samples (start timestamps, native histograms,
+ * exemplars: what remote write 2.0 or a native-histogram sender brings), as text: samples
+ * first, then histograms, then exemplars.
+ */
+function formatRichSeries(s: WireSeries): string {
+  const head = sampleLineHeadOfPairs(s.labels);
+  let text = "";
+  for (let i = 0; i < s.timestampsMs.length; i++) {
+    const start = s.startTimestampsMs?.[i];
+    text += `${head}${s.timestampsMs[i]},"value":${valueText(s.values, i)}${
+      start ? `,"startTimestamp":${start}` : ""
+    }}\n`;
+  }
+  for (const h of s.histograms ?? []) text += formatHistogramLine(head, h) + "\n";
+  for (const e of s.exemplars ?? []) text += formatExemplarLine(head, e) + "\n";
+  return text;
 }
 
 function formatArroyo(req: DecodedWriteRequest): string {

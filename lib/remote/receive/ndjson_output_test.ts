@@ -50,6 +50,8 @@ function request(series: WireSeries[]): DecodedWriteRequest {
       help: 'says "hi"\n',
     }],
     sampleCount: series.reduce((n, s) => n + s.timestampsMs.length, 0),
+    histogramCount: 0,
+    exemplarCount: 0,
   };
 }
 

@@ -8,8 +8,9 @@
  */
 import { concatBytes } from "../../bytes.ts";
 import { EventLoopPacer } from "../../sleep.ts";
-import type { DecodedWriteRequest } from "../codec/write_request.ts";
+import { type DecodedWriteRequest, emptyDecodedRequest } from "../codec/write_request.ts";
 import type { NdjsonFormatPool } from "./format_pool.ts";
+import type { Formatted } from "./format_job.ts";
 import {
   formatWriteRequestBytes,
   type OrderedByteOutput,
@@ -30,6 +31,11 @@ export interface OutputSinkOptions {
   pool?: NdjsonFormatPool;
   /** Called once the output fails (nothing more can be delivered). */
   onOutputFailed?: (err: unknown) => void;
+  /**
+   * Called with the native histograms and exemplars of each request that the format has no
+   * column for (`--format arroyo`): they are counted, not written.
+   */
+  onUnwritten?: (count: number) => void;
 }
 
 /** Delivers requests as NDJSON to an {@linkcode OrderedByteOutput} (see the module doc). */
@@ -38,6 +44,10 @@ export class OutputSink {
   samples = 0;
   /** Requests written so far. */
   requests = 0;
+  /** Native histogram samples written so far. */
+  histograms = 0;
+  /** Exemplars written so far. */
+  exemplars = 0;
   #out: OrderedByteOutput;
   #options: OutputSinkOptions;
 
@@ -48,7 +58,7 @@ export class OutputSink {
   }
 
   /** Hands one request's NDJSON to the output; resolves once written (the 204 waits for it). */
-  async #deliver(bytes: Uint8Array, sampleCount: number): Promise<SinkResult> {
+  async #deliver(bytes: Uint8Array, counts: Formatted): Promise<SinkResult> {
     const written = this.#out.write(bytes);
     if (written === "busy") return "busy";
     try {
@@ -57,9 +67,12 @@ export class OutputSink {
       this.#options.onOutputFailed?.(err);
       throw err;
     }
-    this.samples += sampleCount;
+    this.samples += counts.samples;
+    this.histograms += counts.histograms;
+    this.exemplars += counts.exemplars;
     this.requests++;
-    return "ok";
+    if (counts.unwritten > 0) this.#options.onUnwritten?.(counts.unwritten);
+    return { samples: counts.samples, histograms: counts.histograms, exemplars: counts.exemplars };
   }
 
   /** The sink to spread into `createWriteHandler`'s options. */
@@ -70,12 +83,22 @@ export class OutputSink {
         bodySink: async (body) => {
           if (this.#out.pendingBytes > this.#options.maxPendingBytes) return "busy";
           const f = await pool.format(body);
-          return this.#deliver(f.bytes, f.samples);
+          return this.#deliver(f.bytes, f);
         },
       };
     }
     return {
-      sink: async (decoded) => this.#deliver(await this.#formatPaced(decoded), decoded.sampleCount),
+      sink: async (decoded) => {
+        const arroyo = this.#options.format === "arroyo";
+        const bytes = await this.#formatPaced(decoded);
+        return this.#deliver(bytes, {
+          bytes,
+          samples: decoded.sampleCount,
+          histograms: arroyo ? 0 : decoded.histogramCount,
+          exemplars: arroyo ? 0 : decoded.exemplarCount,
+          unwritten: arroyo ? decoded.histogramCount + decoded.exemplarCount : 0,
+        });
+      },
     };
   }
 
@@ -93,12 +116,12 @@ export class OutputSink {
     const parts: Uint8Array[] = [];
     for (let i = 0; i < decoded.series.length; i += FORMAT_SLICE_SERIES) {
       const series = decoded.series.slice(i, i + FORMAT_SLICE_SERIES);
-      parts.push(formatWriteRequestBytes({ series, metadata: [], sampleCount: 0 }, format));
+      parts.push(formatWriteRequestBytes({ ...emptyDecodedRequest(), series }, format));
       const pause = pacer.tick();
       if (pause) await pause;
     }
     parts.push(
-      formatWriteRequestBytes({ series: [], metadata: decoded.metadata, sampleCount: 0 }, format),
+      formatWriteRequestBytes({ ...emptyDecodedRequest(), metadata: decoded.metadata }, format),
     );
     return concatBytes(parts);
   }

@@ -6,6 +6,7 @@
  * @module
  */
 import { EventLoopPacer } from "../../sleep.ts";
+import { InputError } from "../../errors.ts";
 import type { LabelPairs } from "../../model/labels.ts";
 import type { DecodedWriteRequest } from "../codec/write_request.ts";
 import type { SinkResult } from "./write_handler.ts";
@@ -52,9 +53,23 @@ export class StoreWriteSink {
     this.#onCommit = options.onCommit;
   }
 
-  /** The sink function to pass as `createWriteHandler({ sink })`. */
+  /**
+   * The sink function to pass as `createWriteHandler({ sink })`. A request holding native
+   * histograms or exemplars is refused whole (400): the store keeps float samples only, and a
+   * 2xx must mean everything was kept.
+   */
   readonly sink = (request: DecodedWriteRequest): Promise<SinkResult> =>
     new Promise((resolve, reject) => {
+      if (request.histogramCount > 0 || request.exemplarCount > 0) {
+        reject(
+          new InputError(
+            `request holds ${request.histogramCount} native histogram samples and ` +
+              `${request.exemplarCount} exemplars, which this store does not keep (float ` +
+              `samples only); nothing of it was stored`,
+          ),
+        );
+        return;
+      }
       this.#queue.push({ request, resolve, reject });
       if (!this.#running) this.#drain();
     });

@@ -16,6 +16,8 @@ import {
   TooManySeriesError,
 } from "../codec/write_request.ts";
 import type { InflightBudget } from "./inflight_budget.ts";
+import { histogramProblem } from "../../model/histogram.ts";
+import { seriesText } from "../../model/labels.ts";
 import {
   helpLimitReason,
   labelLimitReason,
@@ -24,8 +26,32 @@ import {
   writeLimits,
 } from "./write_limits.ts";
 
-/** What the sink answers: done (204), or busy (503 with Retry-After) when it cannot take more now. */
-export type SinkResult = "ok" | "busy";
+/** What a request put where it goes (the `X-Prometheus-Remote-Write-*-Written` headers). */
+export interface WrittenCounts {
+  /** Float samples written. */
+  samples: number;
+  /** Native histogram samples written. */
+  histograms: number;
+  /** Exemplars written. */
+  exemplars: number;
+}
+
+/**
+ * What the sink answers: done (204; "ok" means everything the request held), done with these
+ * counts, or busy (503 with Retry-After) when it cannot take more now.
+ */
+export type SinkResult = "ok" | "busy" | WrittenCounts;
+
+/** The remote write 2.0 `X-Prometheus-Remote-Write-*-Written` headers of `w`. */
+export function writtenHeaders(w: WrittenCounts): Record<string, string> {
+  return {
+    "X-Prometheus-Remote-Write-Samples-Written": String(w.samples),
+    "X-Prometheus-Remote-Write-Histograms-Written": String(w.histograms),
+    "X-Prometheus-Remote-Write-Exemplars-Written": String(w.exemplars),
+  };
+}
+
+const NOTHING_WRITTEN = writtenHeaders({ samples: 0, histograms: 0, exemplars: 0 });
 
 /** Options of {@linkcode createWriteHandler}. */
 export interface WriteHandlerOptions {
@@ -102,6 +128,17 @@ function validate(decoded: DecodedWriteRequest, limits: WriteLimits): void {
   for (const s of decoded.series) {
     const why = labelLimitReason(s.labels, limits) ?? invalidLabelsReason(s.labels);
     if (why) throw new HttpRefusal(400, `invalid series: ${why}`);
+    if (s.histograms) {
+      for (const h of s.histograms) {
+        const problem = histogramProblem(h);
+        if (problem) {
+          throw new HttpRefusal(
+            400,
+            `invalid native histogram of ${seriesText(s.labels)}: ${problem}`,
+          );
+        }
+      }
+    }
   }
   for (const m of decoded.metadata) {
     const why = helpLimitReason(m.name, m.help, limits);
@@ -178,19 +215,34 @@ export function createWriteHandler(
         } catch { /* malformed: decoding refuses it with the reason */ }
         hold(body.length + Math.min(decodedBytes, limits.maxDecodedBytes) * DECODED_COST_FACTOR);
       }
-      const result = options.bodySink
-        ? await options.bodySink(body)
-        : await options.sink!(await decodeWriteBodyPaced(body, limits));
+      let written: WrittenCounts | undefined;
+      let result: SinkResult;
+      if (options.bodySink) result = await options.bodySink(body);
+      else {
+        const decoded = await decodeWriteBodyPaced(body, limits);
+        written = {
+          samples: decoded.sampleCount,
+          histograms: decoded.histogramCount,
+          exemplars: decoded.exemplarCount,
+        };
+        result = await options.sink!(decoded);
+      }
       if (result === "busy") {
         throw new HttpRefusal(503, "output is behind; retry later", { "Retry-After": "1" });
       }
-      return new Response(null, { status: 204 });
+      if (typeof result === "object") written = result;
+      return new Response(null, {
+        status: 204,
+        headers: written ? writtenHeaders(written) : undefined,
+      });
     } catch (err) {
       // A sink that finds the request cannot be written (InputError) refuses it as malformed.
-      if (err instanceof InputError) {
-        return refusalResponse(new HttpRefusal(400, err.message), options.onRefused);
-      }
-      return refusalResponse(err, options.onRefused);
+      const res = err instanceof InputError
+        ? refusalResponse(new HttpRefusal(400, err.message), options.onRefused)
+        : refusalResponse(err, options.onRefused);
+      // Nothing of a refused request is kept (it is all or nothing).
+      for (const [k, v] of Object.entries(NOTHING_WRITTEN)) res.headers.set(k, v);
+      return res;
     } finally {
       if (held) inflight!.give(held);
     }

@@ -12,6 +12,10 @@ export interface WriteMetricSources {
   requests: () => number;
   /** Samples written (to stdout) or made durable (in the store) so far. */
   samples: () => number;
+  /** Native histogram samples written so far (none into a store, which refuses them). */
+  histograms?: () => number;
+  /** Exemplars written so far. */
+  exemplars?: () => number;
   /** Bytes of NDJSON written but not yet taken by stdout (stdout mode). */
   pendingBytes?: () => number;
 }
@@ -22,6 +26,11 @@ export interface WriteMetricHooks {
   refused(status: number): void;
   /** Records one store commit's duration. */
   committed(seconds: number): void;
+  /**
+   * Counts native histograms and exemplars received but not written (the output format has no
+   * column for them); returns the total so far.
+   */
+  unwritten(count: number): number;
 }
 
 /** Registers the receiver's metrics under `prefix` paths and returns the hooks that feed them. */
@@ -44,16 +53,29 @@ export function registerWriteMetrics(
   );
   registry.valueOf(
     "wattwave_histograms_written_total",
-    "Native histogram samples written (not yet supported: always 0).",
+    options.store
+      ? "Native histogram samples written (the store refuses them with 400: always 0)."
+      : "Native histogram samples written to stdout as NDJSON.",
     "counter",
-    () => 0,
+    sources.histograms ?? (() => 0),
   );
   registry.valueOf(
     "wattwave_exemplars_written_total",
-    "Exemplars written (not yet supported: always 0).",
+    options.store
+      ? "Exemplars written (the store refuses them with 400: always 0)."
+      : "Exemplars written to stdout as NDJSON.",
     "counter",
-    () => 0,
+    sources.exemplars ?? (() => 0),
   );
+  let unwritten = 0;
+  if (!options.store) {
+    registry.valueOf(
+      "wattwave_receive_unwritten_total",
+      "Native histograms and exemplars received but not written: --format arroyo has no column for them.",
+      "counter",
+      () => unwritten,
+    );
+  }
   const refused = registry.counter(
     "wattwave_remote_write_refused_total",
     "Remote-write requests refused, by status code (400: undecodable or invalid, 503: backlog).",
@@ -84,5 +106,6 @@ export function registerWriteMetrics(
       commits?.inc();
       commitSeconds?.observe([], seconds);
     },
+    unwritten: (count) => unwritten += count,
   };
 }
