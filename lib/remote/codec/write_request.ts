@@ -62,6 +62,11 @@ export function emptyDecodedRequest(): DecodedWriteRequest {
 /** prompb MetricType enum number → NDJSON type name (UNKNOWN = 0, then COUNTER = 1 … STATESET = 7). */
 const TYPE_BY_NUMBER: MetricType[] = ["unknown", ...METRIC_TYPES.filter((t) => t !== "unknown")];
 
+/** prompb MetricType enum number (1.0 and 2.0 number them alike) → NDJSON type name. */
+export function metricTypeByNumber(n: number): MetricType {
+  return TYPE_BY_NUMBER[n] ?? "unknown";
+}
+
 /** NDJSON type name → prompb MetricType enum number. */
 export function metricTypeNumber(type: MetricType): number {
   const n = TYPE_BY_NUMBER.indexOf(type);

@@ -5,7 +5,7 @@
  * @module
  */
 import { formatWriteRequestBytes, type OutputFormat } from "./ndjson_output.ts";
-import { decodeWriteBody } from "./write_handler.ts";
+import { decodeWriteBody, type WriteVersion } from "./write_handler.ts";
 import type { WriteLimits } from "./write_limits.ts";
 
 /** A body to format. */
@@ -16,6 +16,8 @@ export interface FormatJob {
   limits: Partial<WriteLimits>;
   /** Output schema. */
   format: OutputFormat;
+  /** Remote write 1.0 (`prometheus.WriteRequest`) or 2.0 (`io.prometheus.write.v2.Request`). */
+  version: WriteVersion;
 }
 
 /** What a job made of one body. */
@@ -34,7 +36,7 @@ export interface Formatted {
 
 /** Decodes, validates and formats one body (throws `HttpRefusal` or `InputError` for bad ones). */
 export function formatBody(job: FormatJob): Formatted {
-  const decoded = decodeWriteBody(job.body, job.limits);
+  const decoded = decodeWriteBody(job.body, job.limits, job.version);
   const arroyo = job.format === "arroyo";
   return {
     bytes: formatWriteRequestBytes(decoded, job.format),

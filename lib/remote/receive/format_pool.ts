@@ -13,6 +13,7 @@ import type { WorkerErrorInfo } from "../../workers/protocol.ts";
 import { HttpRefusal } from "../http.ts";
 import { formatBody, type FormatJob, type Formatted } from "./format_job.ts";
 import type { WriteLimits } from "./write_limits.ts";
+import type { WriteVersion } from "./write_handler.ts";
 import type { OutputFormat } from "./ndjson_output.ts";
 
 export type { Formatted } from "./format_job.ts";
@@ -59,8 +60,8 @@ export class NdjsonFormatPool {
    * Formats one snappy WriteRequest body; throws {@linkcode HttpRefusal} for 400/413 bodies and
    * `InputError` for requests that cannot be written in the output format.
    */
-  format(body: Uint8Array): Promise<Formatted> {
-    return this.#pool.run({ body, limits: this.#limits, format: this.#format });
+  format(body: Uint8Array, version: WriteVersion = 1): Promise<Formatted> {
+    return this.#pool.run({ body, limits: this.#limits, format: this.#format, version });
   }
 
   /** Stops the workers (pending jobs are rejected). */

@@ -80,9 +80,9 @@ export class OutputSink {
     const pool = this.#options.pool;
     if (pool) {
       return {
-        bodySink: async (body) => {
+        bodySink: async (body, version) => {
           if (this.#out.pendingBytes > this.#options.maxPendingBytes) return "busy";
-          const f = await pool.format(body);
+          const f = await pool.format(body, version);
           return this.#deliver(f.bytes, f);
         },
       };

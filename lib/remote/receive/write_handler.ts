@@ -1,5 +1,5 @@
 /**
- * The HTTP side of a remote-write 1.0 receiver: checks method, headers and sizes, decodes the
+ * The HTTP side of a remote-write receiver (1.0 and 2.0, chosen by Content-Type): checks method, headers and sizes, decodes the
  * snappy protobuf body, and hands the WriteRequest to a sink. Every bad request gets a status and
  * a one-line reason; nothing a client sends can crash the server.
  *
@@ -16,6 +16,7 @@ import {
   TooManySeriesError,
 } from "../codec/write_request.ts";
 import type { InflightBudget } from "./inflight_budget.ts";
+import { decodeWriteRequestV2, decodeWriteRequestV2Paced } from "../codec/write_request_v2.ts";
 import { histogramProblem } from "../../model/histogram.ts";
 import { seriesText } from "../../model/labels.ts";
 import {
@@ -71,7 +72,7 @@ export interface WriteHandlerOptions {
    * Instead of `sink`: receives the raw (snappy) body and does the decoding itself, e.g. in a
    * worker; throws {@linkcode HttpRefusal} for bodies that cannot be stored.
    */
-  bodySink?: (body: Uint8Array) => Promise<SinkResult>;
+  bodySink?: (body: Uint8Array, version: WriteVersion) => Promise<SinkResult>;
   /** Called for each refused request with the status and reason (for logs). */
   onRefused?: (status: number, reason: string) => void;
 }
@@ -83,7 +84,11 @@ export interface WriteHandlerOptions {
  */
 export const DECODED_COST_FACTOR = 8;
 
-function checkHeaders(req: Request): void {
+/** Remote write 1.0 (`prometheus.WriteRequest`) or 2.0 (`io.prometheus.write.v2.Request`). */
+export type WriteVersion = 1 | 2;
+
+/** Checks the headers; returns which message the body holds (by Content-Type's `proto`). */
+function checkHeaders(req: Request): WriteVersion {
   const encoding = (req.headers.get("Content-Encoding") ?? "").trim().toLowerCase();
   if (encoding !== "snappy") {
     throw new HttpRefusal(415, `Content-Encoding must be snappy (got "${encoding || "none"}")`);
@@ -97,12 +102,13 @@ function checkHeaders(req: Request): void {
     );
   }
   const proto = params.find((p) => p.startsWith("proto="))?.slice(6).replace(/"/g, "");
-  if (proto && proto !== "prometheus.writerequest") {
-    throw new HttpRefusal(
-      415,
-      `unsupported remote-write message ${proto}: this receiver speaks remote write 1.0 (prometheus.WriteRequest)`,
-    );
-  }
+  if (!proto || proto === "prometheus.writerequest") return 1;
+  if (proto === "io.prometheus.write.v2.request") return 2;
+  throw new HttpRefusal(
+    415,
+    `unsupported remote-write message ${proto}: this receiver speaks prometheus.WriteRequest ` +
+      `(remote write 1.0) and io.prometheus.write.v2.Request (2.0)`,
+  );
 }
 
 function snappyBody(body: Uint8Array, limits: WriteLimits): Uint8Array {
@@ -153,12 +159,16 @@ function validate(decoded: DecodedWriteRequest, limits: WriteLimits): void {
 export function decodeWriteBody(
   body: Uint8Array,
   limits: Partial<WriteLimits> = {},
+  version: WriteVersion = 1,
 ): DecodedWriteRequest {
   const l = writeLimits(limits);
   const bytes = snappyBody(body, l);
   let decoded: DecodedWriteRequest;
   try {
-    decoded = decodeWriteRequest(bytes, { maxSeries: l.maxSeriesPerRequest });
+    const options = { maxSeries: l.maxSeriesPerRequest };
+    decoded = version === 2
+      ? decodeWriteRequestV2(bytes, options)
+      : decodeWriteRequest(bytes, options);
   } catch (err) {
     throw decodeRefusal(err, l);
   }
@@ -170,12 +180,16 @@ export function decodeWriteBody(
 export async function decodeWriteBodyPaced(
   body: Uint8Array,
   limits: Partial<WriteLimits> = {},
+  version: WriteVersion = 1,
 ): Promise<DecodedWriteRequest> {
   const l = writeLimits(limits);
   const bytes = snappyBody(body, l);
   let decoded: DecodedWriteRequest;
   try {
-    decoded = await decodeWriteRequestPaced(bytes, { maxSeries: l.maxSeriesPerRequest });
+    const options = { maxSeries: l.maxSeriesPerRequest };
+    decoded = version === 2
+      ? await decodeWriteRequestV2Paced(bytes, options)
+      : await decodeWriteRequestPaced(bytes, options);
   } catch (err) {
     throw decodeRefusal(err, l);
   }
@@ -183,7 +197,7 @@ export async function decodeWriteBodyPaced(
   return decoded;
 }
 
-/** A handler for POSTs of remote-write 1.0 bodies (route and method checks are the caller's). */
+/** A handler for POSTs of remote-write 1.0 and 2.0 bodies (route and method checks are the caller's). */
 export function createWriteHandler(
   options: WriteHandlerOptions,
 ): (req: Request) => Promise<Response> {
@@ -206,7 +220,7 @@ export function createWriteHandler(
       held = bytes;
     };
     try {
-      checkHeaders(req);
+      const version = checkHeaders(req);
       const body = await readBodyLimited(req, maxBodyBytes, hold);
       if (inflight && body.length > 0) {
         let decodedBytes = 0;
@@ -217,9 +231,9 @@ export function createWriteHandler(
       }
       let written: WrittenCounts | undefined;
       let result: SinkResult;
-      if (options.bodySink) result = await options.bodySink(body);
+      if (options.bodySink) result = await options.bodySink(body, version);
       else {
-        const decoded = await decodeWriteBodyPaced(body, limits);
+        const decoded = await decodeWriteBodyPaced(body, limits, version);
         written = {
           samples: decoded.sampleCount,
           histograms: decoded.histogramCount,
