@@ -23,6 +23,7 @@ import type { PushTlsOptions } from "../lib/remote/push/tls_transport.ts";
 /** Options of `wattwave push` as parsed. */
 interface PushOptions {
   url?: string;
+  protobufMessage: string;
   batchSize: number;
   flushInterval: number;
   timeout: number;
@@ -173,6 +174,9 @@ async function push(files: string[], o: PushOptions): Promise<void> {
     maxBackoffMs: queue ? 60_000 : undefined,
     signal: shutdown.signal,
     tls,
+    v2: o.protobufMessage === "io.prometheus.write.v2.Request",
+    onFallback: (why) =>
+      log(`${why}; sending remote write 1.0 (prometheus.WriteRequest) from now on`),
     onRetry: (err, waitMs, attempt) => {
       lastError = err.message;
       log(`${err.message}; retry ${attempt} in ${Math.round(waitMs)} ms`);
@@ -253,6 +257,13 @@ async function push(files: string[], o: PushOptions): Promise<void> {
     `read ${s.samplesIn} samples (${readStats.badLines} bad lines), sent ${s.samplesSent}, ` +
       `retried ${s.retries}, dropped ${s.samplesDropped}${queued}, ${s.requests} requests, ${seconds} s`,
   );
+  const startsLeftOut = batcher.startTimestampsLeftOut + client.startTimestampsLeftOut;
+  if (startsLeftOut > 0) {
+    log(
+      `${startsLeftOut} samples and histograms carried a startTimestamp, which remote write 1.0 ` +
+        `cannot send (left out; --protobuf-message io.prometheus.write.v2.Request sends them)`,
+    );
+  }
   if (batcher.fatal) {
     throw new UsageError(
       `${batcher.fatal.message}` +
@@ -274,6 +285,13 @@ export function pushCommand(): CommandUnknownOpts {
     .argument("[files...]", "NDJSON files to read (default: stdin; - is stdin)")
     .addOption(
       markRequired(new Option("--url <url>", "remote-write endpoint URL").env("REMOTE_WRITE_URL")),
+    )
+    .addOption(
+      new Option(
+        "--protobuf-message <name>",
+        "remote-write message to send: 1.0's, or 2.0's (falls back to 1.0 on 415, said once)",
+      ).choices(["prometheus.WriteRequest", "io.prometheus.write.v2.Request"] as const)
+        .default("prometheus.WriteRequest" as const),
     )
     .addOption(
       new Option("--batch-size <samples>", "samples per request").env("BATCH_SIZE")

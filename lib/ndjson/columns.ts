@@ -5,7 +5,13 @@
  *
  * @module
  */
-import type { ExemplarRecord, HistogramRecord, Labels, MetricMetadata } from "../model/sample.ts";
+import type {
+  ExemplarRecord,
+  HistogramRecord,
+  Labels,
+  MetricMetadata,
+  Sample,
+} from "../model/sample.ts";
 import { writeExactValue } from "../model/value.ts";
 import { SeriesMap } from "../model/series_map.ts";
 import { BadLine } from "./contract.ts";
@@ -30,8 +36,11 @@ export interface SampleColumns {
   values: Float64Array;
   /** Metadata records; `at` is the index of the sample that followed it. */
   metadata: { at: number; record: MetricMetadata }[];
-  /** Native histogram and exemplar records; `at` as in {@linkcode metadata}. */
-  others: { at: number; record: HistogramRecord | ExemplarRecord }[];
+  /**
+   * Native histogram and exemplar records, and samples with a start timestamp (which the
+   * columns have no room for); `at` as in {@linkcode metadata}.
+   */
+  others: { at: number; record: HistogramRecord | ExemplarRecord | Sample }[];
   /** Bad lines skipped: index of the line in the batch (0-based), and what is wrong. */
   badLines: { line: number; message: string }[];
   /** In strict mode, the bad line where parsing stopped (the columns hold what came before). */
@@ -123,7 +132,7 @@ export class ColumnParser {
         cols.metadata.push({ at: count, record });
         continue;
       }
-      if (record.kind !== "sample") {
+      if (record.kind !== "sample" || record.startTimestampMs) {
         cols.others.push({ at: count, record });
         continue;
       }

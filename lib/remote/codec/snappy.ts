@@ -205,3 +205,20 @@ export function snappyDecode(block: Uint8Array, maxDecodedBytes: number): Uint8A
   decodeElements(block, preambleBytes(block), out);
   return out;
 }
+
+/**
+ * The first decoded byte of a snappy block without decoding it (a block's first element is
+ * always a literal), or -1 for an empty or malformed block. Tells a remote-write 2.0 Request
+ * (first byte 0x22: field 4, symbols) from a 1.0 WriteRequest (0x0a or 0x1a) cheaply.
+ */
+export function snappyFirstByte(block: Uint8Array): number {
+  let i = 0;
+  while (i < block.length && block[i] >= 0x80) i++; // varint: decoded length
+  i++;
+  if (i >= block.length) return -1;
+  const tag = block[i++];
+  if ((tag & 3) !== 0) return -1; // 2 bits: element type; the first must be a literal
+  const n = tag >>> 2; // 6 bits: length - 1, or 60..63 = 1..4 length bytes follow
+  if (n >= 60) i += n - 59;
+  return i < block.length ? block[i] : -1;
+}

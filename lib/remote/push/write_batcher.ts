@@ -17,6 +17,9 @@ import {
   sortedLabelPairs,
 } from "../../model/sample.ts";
 import type { Exemplar, NativeHistogram } from "../../model/histogram.ts";
+import type { Sample } from "../../model/sample.ts";
+import { encodeWriteRequestV2 } from "../codec/write_request_v2.ts";
+import type { WireSeries } from "../codec/write_request.ts";
 import { writeExactValue } from "../../model/value.ts";
 import { SeriesMap } from "../../model/series_map.ts";
 import type { SampleColumns } from "../../ndjson/columns.ts";
@@ -70,7 +73,11 @@ export interface PushStats {
 }
 
 interface SeriesBuf {
+  /** Labels, sorted, with `__name__` (what a 2.0 request refers to through its symbols). */
+  labels: [string, string][];
   labelBlock: Uint8Array;
+  /** Start timestamps of the samples, ms (0 = none), once any sample of the batch has one. */
+  starts?: number[];
   timestampsMs: number[];
   values: Float64Array;
   valuesView: DataView;
@@ -119,6 +126,11 @@ export class RemoteWriteBatcher {
     backlogSent: 0,
   };
   #client: RemoteWriteClient;
+  /**
+   * Samples sent with a start timestamp that remote write 1.0 cannot carry (only 2.0 does),
+   * for `push` to report.
+   */
+  startTimestampsLeftOut = 0;
   #batchSize: number;
   #extra: Labels;
   #maxQueued: number;
@@ -184,6 +196,7 @@ export class RemoteWriteBatcher {
     if (!buf) {
       const values = new Float64Array(64);
       buf = {
+        labels: pairs,
         labelBlock: encodeLabelBlock(pairs),
         timestampsMs: [],
         values,
@@ -206,7 +219,7 @@ export class RemoteWriteBatcher {
         this.#addMetadata(r);
         continue;
       }
-      if (r.kind !== "sample") {
+      if (r.kind !== "sample" || r.startTimestampMs) {
         this.#addOther(r);
         continue;
       }
@@ -256,8 +269,23 @@ export class RemoteWriteBatcher {
     return this.#space();
   }
 
-  /** Adds a native histogram or an exemplar to its series' batch (each counts as a sample). */
-  #addOther(r: HistogramRecord | ExemplarRecord): void {
+  /**
+   * Adds a native histogram, an exemplar (each counts as a sample) or a sample with a start
+   * timestamp to its series' batch.
+   */
+  #addOther(r: HistogramRecord | ExemplarRecord | Sample): void {
+    if (r.kind === "sample") {
+      const b = this.#room(this.#seriesMap.get(r.name, r.labels));
+      b.timestampsMs[b.count] = r.timestampMs;
+      writeExactValue(b.valuesView, b.count * 8, r.value, r.nanBits, true);
+      if (r.startTimestampMs) {
+        b.starts ??= [];
+        while (b.starts.length < b.count) b.starts.push(0);
+        b.starts[b.count] = r.startTimestampMs;
+      }
+      this.#added(b, r.timestampMs);
+      return;
+    }
     const buf = this.#seriesMap.get(r.name, r.labels);
     if (buf.count === 0 && buf.histograms.length === 0 && buf.exemplars.length === 0) {
       this.#active.push(buf);
@@ -327,7 +355,17 @@ export class RemoteWriteBatcher {
         exemplars: buf.exemplars.length ? buf.exemplars : undefined,
       });
     }
-    const body = snappyEncode(this.#encoder.encode(series, this.#metadata));
+    const body = snappyEncode(
+      this.#client.v2
+        ? encodeWriteRequestV2(this.#active.map(wireSeriesOf), this.#metadata)
+        : this.#encoder.encode(series, this.#metadata),
+    );
+    if (!this.#client.v2) {
+      for (const buf of this.#active) {
+        for (const t of buf.starts ?? []) if (t !== 0) this.startTimestampsLeftOut++;
+        for (const h of buf.histograms) if (h.startTimestampMs !== 0) this.startTimestampsLeftOut++;
+      }
+    }
     const samples = this.#pendingSamples;
     for (const buf of this.#active) {
       buf.count = 0;
@@ -336,6 +374,7 @@ export class RemoteWriteBatcher {
       buf.inOrder = true;
       buf.histograms = [];
       buf.exemplars = [];
+      buf.starts = undefined;
     }
     this.#active = [];
     this.#pendingSamples = 0;
@@ -498,4 +537,20 @@ function sortSeriesBuf(buf: SeriesBuf): void {
   const dst = new Uint8Array(buf.values.buffer);
   for (let j = 0; j < n; j++) dst.set(src.subarray(order[j] * 8, order[j] * 8 + 8), j * 8);
   for (let j = 0; j < n; j++) ts[j] = sortedTs[j];
+}
+
+/** A batch's series as the 2.0 encoder takes it. */
+function wireSeriesOf(buf: SeriesBuf): WireSeries {
+  const s: WireSeries = {
+    labels: buf.labels,
+    timestampsMs: buf.timestampsMs.slice(0, buf.count),
+    values: buf.values.subarray(0, buf.count),
+  };
+  if (buf.starts) {
+    while (buf.starts.length < buf.count) buf.starts.push(0);
+    s.startTimestampsMs = buf.starts;
+  }
+  if (buf.histograms.length) s.histograms = buf.histograms;
+  if (buf.exemplars.length) s.exemplars = buf.exemplars;
+  return s;
 }

@@ -10,6 +10,34 @@ import { VERSION } from "../../version.ts";
 import { sleep } from "../../sleep.ts";
 import { describeFetchError } from "./fetch_error.ts";
 import { type PushTlsOptions, tlsTransport, type Transport } from "./tls_transport.ts";
+import { snappyDecode, snappyEncode, snappyFirstByte } from "../codec/snappy.ts";
+import { encodeWriteRequest } from "../codec/write_request.ts";
+import { decodeWriteRequestV2 } from "../codec/write_request_v2.ts";
+
+/** Headers of a remote write 2.0 request (in place of 1.0's). */
+const V2_HEADERS: Readonly<Record<string, string>> = {
+  "Content-Type": "application/x-protobuf;proto=io.prometheus.write.v2.Request",
+  "X-Prometheus-Remote-Write-Version": "2.0.0",
+};
+
+/** Whether a snappy body holds a 2.0 Request (its first field is `symbols`, key 0x22). */
+export function isV2Body(body: Uint8Array): boolean {
+  return snappyFirstByte(body) === 0x22;
+}
+
+/**
+ * A 2.0 body re-encoded as a 1.0 WriteRequest (the same series, metadata, histograms,
+ * exemplars), and how many samples and histograms had a start timestamp 1.0 cannot carry.
+ */
+export function v2BodyAsV1(body: Uint8Array): { body: Uint8Array; startsLeftOut: number } {
+  const d = decodeWriteRequestV2(snappyDecode(body, Infinity));
+  let startsLeftOut = 0;
+  for (const s of d.series) {
+    for (const t of s.startTimestampsMs ?? []) if (t !== 0) startsLeftOut++;
+    for (const h of s.histograms ?? []) if (h.startTimestampMs !== 0) startsLeftOut++;
+  }
+  return { body: snappyEncode(encodeWriteRequest(d.series, d.metadata)), startsLeftOut };
+}
 
 /** Headers remote write 1.0 requires; users cannot override them. */
 export const PROTOCOL_HEADERS: Readonly<Record<string, string>> = {
@@ -35,6 +63,15 @@ export interface RemoteWriteClientOptions {
   maxRetryAfterMs?: number;
   /** Called before each retry with the error and the wait, for logs. */
   onRetry?: (err: RemoteError, waitMs: number, attempt: number) => void;
+  /**
+   * Send remote write 2.0 (`io.prometheus.write.v2.Request`) rather than 1.0. A receiver that
+   * answers 415, or 2xx without the `X-Prometheus-Remote-Write-*-Written` headers (a 1.0
+   * receiver reads a 2.0 body as an empty request), gets the body again as 1.0, and 1.0 from
+   * then on. Default false.
+   */
+  v2?: boolean;
+  /** Told once when the client falls back from 2.0 to 1.0, with why. */
+  onFallback?: (why: string) => void;
   /** Aborts waits and attempts (used on shutdown after a grace period). */
   signal?: AbortSignal;
   /** TLS settings for an https URL (private CA, client certificate, ...). Default the system's. */
@@ -60,7 +97,12 @@ export function parseRetryAfterMs(header: string | null, nowMs = Date.now()): nu
 export class RemoteWriteClient {
   readonly url: string;
   #headers: Headers;
-  #o: Required<Omit<RemoteWriteClientOptions, "headers" | "onRetry" | "signal" | "tls">>;
+  #o: Required<
+    Omit<RemoteWriteClientOptions, "headers" | "onRetry" | "signal" | "tls" | "v2" | "onFallback">
+  >;
+  #v2Headers: Headers;
+  #v2: boolean;
+  #onFallback?: (why: string) => void;
   #transport: Transport;
   #onRetry?: RemoteWriteClientOptions["onRetry"];
   #signal?: AbortSignal;
@@ -70,6 +112,10 @@ export class RemoteWriteClient {
     this.url = url;
     this.#headers = new Headers(options.headers);
     for (const [k, v] of Object.entries(PROTOCOL_HEADERS)) this.#headers.set(k, v);
+    this.#v2Headers = new Headers(this.#headers);
+    for (const [k, v] of Object.entries(V2_HEADERS)) this.#v2Headers.set(k, v);
+    this.#v2 = options.v2 ?? false;
+    this.#onFallback = options.onFallback;
     this.#o = {
       timeoutMs: options.timeoutMs ?? 30_000,
       maxRetries: options.maxRetries ?? 10,
@@ -82,15 +128,56 @@ export class RemoteWriteClient {
     this.#transport = tlsTransport(options.tls);
   }
 
-  /** One attempt. Resolves on 2xx; throws {@linkcode RemoteError} otherwise. */
+  /** Start timestamps left out when 2.0 bodies were sent again as 1.0 (which has no field for them). */
+  startTimestampsLeftOut = 0;
+
+  /** Whether new batches should be encoded as remote write 2.0 (false after a fallback). */
+  get v2(): boolean {
+    return this.#v2;
+  }
+
+  #fallBack(why: string): void {
+    if (!this.#v2) return;
+    this.#v2 = false;
+    this.#onFallback?.(why);
+  }
+
+  /**
+   * One attempt. Resolves on 2xx; throws {@linkcode RemoteError} otherwise. A 2.0 body refused
+   * as such (415, or 2xx without the written-counts headers) is sent again at once as 1.0.
+   */
   async attempt(body: Uint8Array): Promise<void> {
+    if (!isV2Body(body)) return this.#attempt(body, this.#headers);
+    let res: Response | undefined;
+    if (this.#v2) { // after a fallback, 2.0 bodies batched before it go as 1.0 straight away
+      try {
+        res = await this.#attempt(body, this.#v2Headers, true);
+      } catch (err) {
+        if (!(err instanceof RemoteError) || err.status !== 415) throw err;
+        this.#fallBack(`${this.url} answered 415 to remote write 2.0 (${err.message})`);
+      }
+      if (res && res.headers.has("X-Prometheus-Remote-Write-Samples-Written")) return;
+    }
+    if (res) {
+      this.#fallBack(
+        `${this.url} answered ${res.status} to remote write 2.0 without X-Prometheus-Remote-Write-*-Written headers, so it did not read it as 2.0`,
+      );
+    }
+    const v1 = v2BodyAsV1(body);
+    await this.#attempt(v1.body, this.#headers);
+    this.startTimestampsLeftOut += v1.startsLeftOut;
+  }
+
+  async #attempt(body: Uint8Array, headers: Headers): Promise<void>;
+  async #attempt(body: Uint8Array, headers: Headers, keep: true): Promise<Response>;
+  async #attempt(body: Uint8Array, headers: Headers, keep = false): Promise<Response | void> {
     const timeout = AbortSignal.timeout(this.#o.timeoutMs);
     const signal = this.#signal ? AbortSignal.any([timeout, this.#signal]) : timeout;
     let res: Response;
     try {
       res = await this.#transport(this.url, {
         method: "POST",
-        headers: this.#headers,
+        headers,
         body: body as BodyInit,
         signal,
       });
@@ -118,7 +205,7 @@ export class RemoteWriteClient {
     }
     if (res.ok) {
       await res.body?.cancel();
-      return;
+      return keep ? res : undefined;
     }
     let text = "";
     try {
