@@ -134,3 +134,18 @@ Deno.test("compress: histogram and exemplar lines are counted, not stored, and t
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("push: an input of histogram lines only is sent (no float sample in the batch)", async () => {
+  const recv = await startReceive();
+  try {
+    const push = await runWattwave(["push", "--url", recv.url], {
+      stdin: HISTOGRAM_LINES.join("\n") + "\n",
+    });
+    assertEquals(push.code, 0, push.stderr);
+    assertMatch(push.stderr, /read 2 samples \(0 bad lines\), sent 2/);
+    const out = await recv.stop();
+    assertEquals(out.stdout.trim().split("\n").sort(), [...HISTOGRAM_LINES].sort());
+  } finally {
+    await recv.stop().catch(() => {});
+  }
+});

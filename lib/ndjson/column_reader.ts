@@ -212,7 +212,7 @@ export async function readNdjsonColumns(
         stats.badLines++;
         onBadLine(`${source}:${lineNo + bad.line}: ${bad.message}`);
       }
-      if (cols.count > 0 || cols.metadata.length > 0) await consume(cols);
+      if (cols.count > 0 || cols.metadata.length > 0 || cols.others.length > 0) await consume(cols);
       if (cols.strictError) {
         throw new InputError(`bad NDJSON line: ${cols.strictError.message}`, {
           where: `${source}:${lineNo + cols.strictError.line}`,
