@@ -115,18 +115,19 @@ Deno.test("receive: bad requests get 4xx with a reason; a valid request still su
         reason: /application\/x-protobuf/,
       },
       {
-        name: "remote write 2.0 message",
+        name: "a remote-write message it does not speak",
         init: {
           method: "POST",
           headers: {
             ...HEADERS,
-            "Content-Type": "application/x-protobuf;proto=io.prometheus.write.v2.Request",
-            "X-Prometheus-Remote-Write-Version": "2.0.0",
+            "Content-Type": "application/x-protobuf;proto=io.prometheus.write.v3.Request",
+            "X-Prometheus-Remote-Write-Version": "3.0.0",
           },
           body: good,
         },
         status: 415,
-        reason: /remote write 1\.0/,
+        reason:
+          /speaks prometheus\.WriteRequest \(remote write 1\.0\) and io\.prometheus\.write\.v2\.Request/,
       },
     ];
     for (const c of cases) {
