@@ -7,7 +7,7 @@
 import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { UsageError } from "../errors.ts";
 import { parseByteSize, parseDurationMs, parsePort, parsePositiveInt } from "./parse.ts";
-import { DEFAULT_WRITE_LIMITS } from "../remote/receive/write_limits.ts";
+import { DEFAULT_WRITE_LIMITS, type WriteLimits } from "../remote/receive/write_limits.ts";
 
 /** Default port of `receive` (what remote-storage adapters of the Prometheus family use). */
 export const RECEIVE_DEFAULT_PORT = 9201;
@@ -114,15 +114,7 @@ export function maxDecodedBytesOption() {
 }
 
 /** The write-limit options as parsed by commander (see {@linkcode writeLimitOptions}). */
-export interface WriteLimitFlags {
-  maxDecodedBytes: number;
-  maxSeriesPerRequest: number;
-  maxLabelsPerSeries: number;
-  maxLabelNameBytes: number;
-  maxLabelValueBytes: number;
-  maxHelpBytes: number;
-  maxInflightBytes: number;
-}
+export type WriteLimitFlags = WriteLimits & { maxInflightBytes: number };
 
 /**
  * The options that bound what remote-write requests may hold and how much of them is in flight
