@@ -221,3 +221,23 @@ Deno.test("push v2: the body decodes with protobufjs from proto/write_v2.proto; 
     await server.finished;
   }
 });
+
+Deno.test("push v2: out-of-order samples keep their own start timestamps when sorted", async () => {
+  const recv = await startReceive();
+  try {
+    const lines = [
+      '{"name":"c_total","labels":{},"timestamp":2000,"value":2,"startTimestamp":200}',
+      '{"name":"c_total","labels":{},"timestamp":1000,"value":1,"startTimestamp":100}',
+      '{"name":"c_total","labels":{},"timestamp":1500,"value":1.5}',
+    ];
+    const push = await runWattwave(
+      ["push", "--protobuf-message", "io.prometheus.write.v2.Request", "--url", recv.url],
+      { stdin: lines.join("\n") + "\n" },
+    );
+    assertEquals(push.code, 0, push.stderr);
+    const out = await recv.stop();
+    assertEquals(out.stdout.trim().split("\n"), [lines[1], lines[2], lines[0]]);
+  } finally {
+    await recv.stop().catch(() => {});
+  }
+});

@@ -258,6 +258,17 @@ export async function decodeWriteRequestV2Paced(
   return out;
 }
 
+/** How many of `starts` (sample start timestamps) and `histograms` carry a start timestamp. */
+export function countStartTimestamps(
+  starts: readonly number[] | undefined,
+  histograms: readonly NativeHistogram[] | undefined,
+): number {
+  let n = 0;
+  for (const t of starts ?? []) if (t !== 0) n++;
+  for (const h of histograms ?? []) if (h.startTimestampMs !== 0) n++;
+  return n;
+}
+
 /** Interns strings into a Request's symbol table (`symbols[0]` is ""). */
 class SymbolTable {
   readonly symbols: string[] = [""];

@@ -18,7 +18,7 @@ import {
 } from "../../model/sample.ts";
 import type { Exemplar, NativeHistogram } from "../../model/histogram.ts";
 import type { Sample } from "../../model/sample.ts";
-import { encodeWriteRequestV2 } from "../codec/write_request_v2.ts";
+import { countStartTimestamps, encodeWriteRequestV2 } from "../codec/write_request_v2.ts";
 import type { WireSeries } from "../codec/write_request.ts";
 import { writeExactValue } from "../../model/value.ts";
 import { SeriesMap } from "../../model/series_map.ts";
@@ -342,30 +342,28 @@ export class RemoteWriteBatcher {
   cut(): void {
     this.#lastCutMs = Date.now();
     if (this.#pendingSamples === 0 && this.#metadata.length === 0) return;
-    const series: SeriesToEncode[] = [];
     for (const buf of this.#active) {
       if (!buf.inOrder) sortSeriesBuf(buf);
       if (buf.histograms.length > 1) buf.histograms.sort((a, b) => a.timestampMs - b.timestampMs);
-      series.push({
+    }
+    let encoded: Uint8Array;
+    if (this.#client.v2) {
+      encoded = encodeWriteRequestV2(this.#active.map(wireSeriesOf), this.#metadata);
+    } else {
+      const series: SeriesToEncode[] = this.#active.map((buf) => ({
         labelBlock: buf.labelBlock,
         timestampsMs: buf.timestampsMs,
         values: buf.values,
         count: buf.count,
         histograms: buf.histograms.length ? buf.histograms : undefined,
         exemplars: buf.exemplars.length ? buf.exemplars : undefined,
-      });
-    }
-    const body = snappyEncode(
-      this.#client.v2
-        ? encodeWriteRequestV2(this.#active.map(wireSeriesOf), this.#metadata)
-        : this.#encoder.encode(series, this.#metadata),
-    );
-    if (!this.#client.v2) {
+      }));
+      encoded = this.#encoder.encode(series, this.#metadata);
       for (const buf of this.#active) {
-        for (const t of buf.starts ?? []) if (t !== 0) this.startTimestampsLeftOut++;
-        for (const h of buf.histograms) if (h.startTimestampMs !== 0) this.startTimestampsLeftOut++;
+        this.startTimestampsLeftOut += countStartTimestamps(buf.starts, buf.histograms);
       }
     }
+    const body = snappyEncode(encoded);
     const samples = this.#pendingSamples;
     for (const buf of this.#active) {
       buf.count = 0;
@@ -533,6 +531,12 @@ function sortSeriesBuf(buf: SeriesBuf): void {
   const ts = buf.timestampsMs;
   order.sort((a, b) => ts[a] - ts[b] || a - b);
   const sortedTs = order.map((i) => ts[i]);
+  const starts = buf.starts;
+  if (starts) { // start timestamps travel with their samples
+    while (starts.length < n) starts.push(0);
+    const sortedStarts = order.map((i) => starts[i]);
+    for (let j = 0; j < n; j++) starts[j] = sortedStarts[j];
+  }
   const src = new Uint8Array(buf.values.buffer, 0, n * 8).slice();
   const dst = new Uint8Array(buf.values.buffer);
   for (let j = 0; j < n; j++) dst.set(src.subarray(order[j] * 8, order[j] * 8 + 8), j * 8);

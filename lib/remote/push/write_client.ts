@@ -12,7 +12,7 @@ import { describeFetchError } from "./fetch_error.ts";
 import { type PushTlsOptions, tlsTransport, type Transport } from "./tls_transport.ts";
 import { snappyDecode, snappyEncode, snappyFirstByte } from "../codec/snappy.ts";
 import { encodeWriteRequest } from "../codec/write_request.ts";
-import { decodeWriteRequestV2 } from "../codec/write_request_v2.ts";
+import { countStartTimestamps, decodeWriteRequestV2 } from "../codec/write_request_v2.ts";
 
 /** Headers of a remote write 2.0 request (in place of 1.0's). */
 const V2_HEADERS: Readonly<Record<string, string>> = {
@@ -33,8 +33,7 @@ export function v2BodyAsV1(body: Uint8Array): { body: Uint8Array; startsLeftOut:
   const d = decodeWriteRequestV2(snappyDecode(body, Infinity));
   let startsLeftOut = 0;
   for (const s of d.series) {
-    for (const t of s.startTimestampsMs ?? []) if (t !== 0) startsLeftOut++;
-    for (const h of s.histograms ?? []) if (h.startTimestampMs !== 0) startsLeftOut++;
+    startsLeftOut += countStartTimestamps(s.startTimestampsMs, s.histograms);
   }
   return { body: snappyEncode(encodeWriteRequest(d.series, d.metadata)), startsLeftOut };
 }
