@@ -1,8 +1,8 @@
 /**
  * Native histograms and exemplars through the CLI: `push | receive` bit for bit, the
- * `X-Prometheus-Remote-Write-*-Written` headers, `receive --store` refusing what it cannot keep
- * (never a 204 for dropped data), `--format arroyo` counting what it has no column for, and
- * `compress` reporting the lines it does not store.
+ * `X-Prometheus-Remote-Write-*-Written` headers, `receive --store` and `compress` keeping them
+ * (and start timestamps) for `export` bit for bit, `--format arroyo` counting what it has no
+ * column for.
  */
 import { assert, assertEquals, assertMatch } from "./support/assert.ts";
 import { runWattwave } from "./support/cli.ts";
@@ -75,25 +75,30 @@ Deno.test("receive: every answer carries exact X-Prometheus-Remote-Write-*-Writt
   }
 });
 
-Deno.test("receive --store: a request with histograms is refused whole (400), never a 204", async () => {
+Deno.test("receive --store: histograms and exemplars are kept and exported bit for bit; a retry stores nothing twice", async () => {
   const dir = await Deno.makeTempDir({ prefix: "wattwave-hist-store-" });
   const recv = await startReceive(["--store", `${dir}/store`]);
   try {
-    const res = await post(recv.url, richBody());
-    const text = await res.text();
-    assertEquals(res.status, 400);
-    assertMatch(text, /2 native histogram samples and 1 exemplars, which this store does not keep/);
-    assertEquals(written(res), "0/0/0");
-    const floats = snappyEncode(encodeWriteRequest([{
-      labels: [["__name__", "m"]],
-      timestampsMs: [1000],
-      values: new Float64Array([1]),
-    }]));
-    const ok = await post(recv.url, floats);
-    assertEquals(ok.status, 204);
-    assertEquals(written(ok), "1/0/0");
+    for (let i = 0; i < 2; i++) { // the second is a retry after a lost answer
+      const res = await post(recv.url, richBody());
+      await res.body?.cancel();
+      assertEquals(res.status, 204);
+      assertEquals(written(res), "1/2/1");
+    }
   } finally {
     await recv.stop();
+  }
+  try {
+    const e = await runWattwave(["export", "--store", `${dir}/store`]);
+    assertEquals(e.code, 0, e.stderr);
+    const head = `{"name":"rpc_seconds","labels":{"job":"api"},`;
+    assertEquals(e.stdout.trim().split("\n"), [
+      `${head}"timestamp":1000,"value":1}`,
+      `${head}"timestamp":1000,"histogram":{"count":12,"sum":18.4,"schema":1,"zeroThreshold":0.001,"zeroCount":2,"negativeSpans":[[0,2]],"negativeDeltas":[1,1],"positiveSpans":[[0,2],[1,2]],"positiveDeltas":[1,1,-1,0],"resetHint":"no"}}`,
+      `${head}"timestamp":2000,"histogram":{"float":true,"count":7.5,"sum":"StaleNaN","schema":-53,"zeroThreshold":0,"zeroCount":-0,"positiveSpans":[[0,3]],"positiveCounts":[1.5,2,4],"customValues":[0.1,0.5,1],"resetHint":"gauge"}}`,
+      `${head}"exemplar":{"labels":{"trace_id":"a"},"value":1,"timestamp":1000}}`,
+    ]);
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
@@ -119,17 +124,28 @@ Deno.test("receive --format arroyo: histograms and exemplars are counted and sai
   }
 });
 
-Deno.test("compress: histogram and exemplar lines are counted, not stored, and the exit is 1", async () => {
+Deno.test("compress | export: histogram, exemplar and startTimestamp lines come back bit for bit", async () => {
   const dir = await Deno.makeTempDir({ prefix: "wattwave-hist-compress-" });
   try {
+    const started =
+      '{"name":"rpc_total","labels":{"job":"api"},"timestamp":1795420801000,"value":3,"startTimestamp":1795420000000}';
+    const input = [SAMPLE_LINE, started, ...HISTOGRAM_LINES, EXEMPLAR_LINE];
     const c = await runWattwave(["compress", "--store", `${dir}/s`], {
-      stdin: [SAMPLE_LINE, ...HISTOGRAM_LINES, EXEMPLAR_LINE].join("\n") + "\n",
+      stdin: input.join("\n") + "\n",
     });
-    assertEquals(c.code, 1, c.stderr);
-    assertMatch(c.stderr, /3 native histogram\/exemplar lines not stored/);
+    assertEquals(c.code, 0, c.stderr);
+    assertMatch(c.stderr, /2 samples, 2 histograms, 1 exemplars, 2 series/);
     const e = await runWattwave(["export", "--store", `${dir}/s`]);
     assertEquals(e.code, 0, e.stderr);
-    assert(e.stdout.includes('"value":"StaleNaN"'), e.stdout);
+    assertEquals(e.stdout.trim().split("\n").sort(), [...input].sort());
+    // the same input again: nothing is stored twice
+    const again = await runWattwave(["compress", "--store", `${dir}/s`], {
+      stdin: input.join("\n") + "\n",
+    });
+    assertEquals(again.code, 0, again.stderr);
+    assertMatch(again.stderr, /3 histograms\/exemplars already stored \(skipped\)/);
+    const e2 = await runWattwave(["export", "--store", `${dir}/s`]);
+    assertEquals(e2.stdout, e.stdout);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

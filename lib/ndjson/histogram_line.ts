@@ -89,16 +89,19 @@ export function formatHistogramLine(head: string, h: NativeHistogram): string {
   return `${head}${h.timestampMs},"histogram":${formatHistogramObject(h)}${start}}`;
 }
 
-/** An exemplar line of the series whose line head is `head` (see {@linkcode formatHistogramLine}). */
-export function formatExemplarLine(head: string, e: Exemplar): string {
+/** The JSON object of an exemplar (the value of a line's `"exemplar"` key). */
+export function formatExemplarObject(e: Exemplar): string {
   let labels = "{";
   for (const [n, v] of e.labels) {
     labels += (labels.length > 1 ? "," : "") + JSON.stringify(n) + ":" + JSON.stringify(v);
   }
+  return `{"labels":${labels}},"value":${exact(e.value)},"timestamp":${e.timestampMs}}`;
+}
+
+/** An exemplar line of the series whose line head is `head` (see {@linkcode formatHistogramLine}). */
+export function formatExemplarLine(head: string, e: Exemplar): string {
   const seriesPart = head.slice(0, head.length - '"timestamp":'.length);
-  return `${seriesPart}"exemplar":{"labels":${labels}},"value":${
-    exact(e.value)
-  },"timestamp":${e.timestampMs}}}`;
+  return `${seriesPart}"exemplar":${formatExemplarObject(e)}}`;
 }
 
 // ---- parsing ----

@@ -18,6 +18,7 @@ import {
   type RangeEntry,
   readIndex,
   type SeriesEntry,
+  type SideFileEntry,
   type StoreIndex,
   writeIndex,
 } from "./index_file.ts";
@@ -105,6 +106,8 @@ export interface IndexAddition {
   ranges: { seriesId: string; labels: [string, string][]; range: RangeEntry }[];
   /** Metadata set. */
   metadata: MetadataEntry[];
+  /** Side files added. */
+  sides?: SideFileEntry[];
 }
 
 /** The committed index of the store at `dir` (see the module doc). */
@@ -142,6 +145,16 @@ export class CommittedIndex {
   /** A committed segment file by name. */
   file(name: string): FileEntry | undefined {
     return this.#maps.files.get(name);
+  }
+
+  /** A committed side file by name. */
+  sideFile(name: string): SideFileEntry | undefined {
+    return this.#maps.sideFiles.get(name);
+  }
+
+  /** The committed side files naming a series (by id), in commit order. */
+  sidesOf(id: string): readonly SideFileEntry[] {
+    return this.#maps.sidesOf.get(id) ?? [];
   }
 
   /** Path of a segment file of this store. */
@@ -279,6 +292,7 @@ export class CommittedIndex {
         ranges: [],
         metadata: addition.metadata,
       };
+      if (addition.sides?.length) record.sides = addition.sides;
       const newOrdinals = new Map<string, number>();
       const newIds: string[] = [];
       for (const r of addition.ranges) {

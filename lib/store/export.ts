@@ -9,6 +9,9 @@ import { InputError } from "../errors.ts";
 import { hexOfWords } from "../model/value.ts";
 import type { MetricType } from "../model/sample.ts";
 import { formatMetadata, sampleLineHeadOfPairs } from "../ndjson/contract.ts";
+import { formatExemplarLine, formatHistogramLine } from "../ndjson/histogram_line.ts";
+import { formatJsonValue } from "../ndjson/value_text.ts";
+import { startAt, type StartRun } from "./side_record.ts";
 import { NdjsonWriter } from "../ndjson/writer.ts";
 import { type CompiledMatcher, matchesAllPairs } from "../query/selector.ts";
 import type { Store } from "./mod.ts";
@@ -43,6 +46,10 @@ export interface ExportCounts {
   series: number;
   /** Sample lines written. */
   samples: number;
+  /** Native histogram lines written. */
+  histograms: number;
+  /** Exemplar lines written. */
+  exemplars: number;
   /**
    * Series whose segments could not be read (a damaged frame or a missing file): the export went
    * on with the others; the samples of such a series read before the damage were written.
@@ -59,11 +66,25 @@ export async function exportNdjson(
   const selectors = options.selectors ?? [];
   const startMs = options.startMs ?? -Infinity;
   const endMs = options.endMs ?? Infinity;
-  const series = store.series((labels) =>
-    selectors.length === 0 || selectors.some((m) => matchesAllPairs(m, labels))
-  ).filter((s) => s.maxTs >= startMs && s.minTs <= endMs);
+  const selected = (labels: [string, string][]) =>
+    selectors.length === 0 || selectors.some((m) => matchesAllPairs(m, labels));
+  const inWindow = (s: { minTs: number; maxTs: number }) => s.maxTs >= startMs && s.minTs <= endMs;
+  const floats = store.series(selected).filter(inWindow);
+  // Series with histograms, exemplars or start timestamps (often the same as float series).
+  const sides = new Map(store.sideSeries(selected).filter(inWindow).map((s) => [s.id, s]));
+  const series: { id: string; labels: [string, string][]; floats: boolean }[] = floats.map((s) => ({
+    id: s.id,
+    labels: s.labels,
+    floats: true,
+  }));
+  const floatIds = new Set(floats.map((s) => s.id));
+  for (const s of sides.values()) {
+    if (!floatIds.has(s.id)) series.push({ id: s.id, labels: s.labels, floats: false });
+  }
   const writer = new NdjsonWriter(out, { bufferBytes: 256 * 1024 });
   let samples = 0;
+  let histograms = 0;
+  let exemplars = 0;
   const damaged: DamagedSeries[] = [];
   try {
     // Metadata records first, for the metric names of the exported series (in series order).
@@ -80,20 +101,39 @@ export async function exportNdjson(
       if (p) await p;
     }
     for (const s of series) {
-      const head = utf8.encode(sampleLineHeadOfPairs(s.labels));
+      const headText = sampleLineHeadOfPairs(s.labels);
+      const head = utf8.encode(headText);
       try {
-        for await (const block of store.read(s.id, startMs, endMs)) {
+        const side = sides.has(s.id) ? await store.readSide(s.id, startMs, endMs) : undefined;
+        const starts: StartRun[] = side?.starts ?? [];
+        for await (const block of s.floats ? store.read(s.id, startMs, endMs) : []) {
           const ts = block.timestampsMs;
           const v = block.values;
           const words = new Uint32Array(v.buffer, v.byteOffset, v.length * 2);
           samples += ts.length;
           for (let i = 0; i < ts.length; i++) {
             const x = v[i];
-            const p = x === x
-              ? writer.writeSample(head, ts[i], x)
-              : writer.writeSample(head, ts[i], x, hexOfWords(words[2 * i + 1], words[2 * i]));
+            const nanBits = x === x ? undefined : hexOfWords(words[2 * i + 1], words[2 * i]);
+            const start = starts.length ? startAt(starts, ts[i]) : 0;
+            const p = start
+              ? writer.writeLine(
+                `${headText}${ts[i]},"value":${
+                  formatJsonValue(x, nanBits)
+                },"startTimestamp":${start}}`,
+              )
+              : writer.writeSample(head, ts[i], x, nanBits);
             if (p) await p;
           }
+        }
+        for (const h of side?.histograms ?? []) {
+          const p = writer.writeLine(formatHistogramLine(headText, h));
+          histograms++;
+          if (p) await p;
+        }
+        for (const e of side?.exemplars ?? []) {
+          const p = writer.writeLine(formatExemplarLine(headText, e));
+          exemplars++;
+          if (p) await p;
         }
       } catch (err) {
         // A damaged segment affects only its series: name it and go on with the others.
@@ -105,5 +145,5 @@ export async function exportNdjson(
   } finally {
     await writer.release();
   }
-  return { series: series.length, samples, damaged };
+  return { series: series.length, samples, histograms, exemplars, damaged };
 }

@@ -22,8 +22,10 @@ import { writeFileDurable } from "./atomic_file.ts";
 export const INDEX_FILE = "index.json.gz";
 /** Value of `format` in every index. */
 export const INDEX_FORMAT = "wattwave-store";
-/** Version of the index layout this code writes and reads. */
+/** Version of the index layout this code writes (3 when it names side files, else 2) and reads. */
 export const INDEX_VERSION = 2;
+/** Version of an index that names side files (older wattwave refuses it rather than miss them). */
+export const INDEX_VERSION_SIDES = 3;
 
 /** A value the FLAC channels do not carry: its index in the range and its 16 hex digits of bits. */
 export type ExceptionEntry = [index: number, bitsHex: string];
@@ -95,6 +97,29 @@ export interface MetadataEntry {
   help: string;
 }
 
+/**
+ * A side file (`side_file.ts`): the native histograms, exemplars and start timestamps one commit
+ * brought, for the series it names.
+ */
+export interface SideFileEntry {
+  /** File name inside `DIR/segments/`. */
+  file: string;
+  /** File size in bytes. */
+  bytes: number;
+  /** Native histogram samples in it. */
+  histograms: number;
+  /** Exemplars in it. */
+  exemplars: number;
+  /** Start-timestamp runs of float samples in it. */
+  starts: number;
+  /** Smallest timestamp of anything in it. */
+  minTs: number;
+  /** Largest timestamp of anything in it. */
+  maxTs: number;
+  /** Label pairs of its series (on disk: pairs of indexes into `strings`, like a series' labels). */
+  series: [string, string][][];
+}
+
 /** The whole index, in memory. */
 export interface StoreIndex {
   /** Incremented by every commit. */
@@ -107,11 +132,13 @@ export interface StoreIndex {
   metadata: MetadataEntry[];
   /** Files no longer referenced (replaced by compaction), to delete; dropped once deleted. */
   retired: string[];
+  /** Side files, in commit order. */
+  sides: SideFileEntry[];
 }
 
 /** An empty index. */
 export function emptyIndex(): StoreIndex {
-  return { generation: 0, files: [], series: [], metadata: [], retired: [] };
+  return { generation: 0, files: [], series: [], metadata: [], retired: [], sides: [] };
 }
 
 /** Computes the stable id of a series key. */
@@ -143,6 +170,7 @@ interface DiskIndex {
   series: { labels: number[]; ranges: DiskRange[] }[];
   metadata: MetadataEntry[];
   retired: string[];
+  sides?: (Omit<SideFileEntry, "series"> & { series: number[][] })[];
 }
 
 const gzipAsync = promisify(gzip) as (
@@ -171,7 +199,7 @@ function indexJson(index: StoreIndex): string {
   index.files.forEach((f, i) => fileIds.set(f.file, i));
   const disk: DiskIndex = {
     format: INDEX_FORMAT,
-    version: INDEX_VERSION,
+    version: index.sides.length ? INDEX_VERSION_SIDES : INDEX_VERSION,
     generation: index.generation,
     strings,
     files: index.files,
@@ -186,6 +214,12 @@ function indexJson(index: StoreIndex): string {
     metadata: index.metadata,
     retired: index.retired,
   };
+  if (index.sides.length) {
+    disk.sides = index.sides.map((f) => ({
+      ...f,
+      series: f.series.map((labels) => labels.flatMap(([n, v]) => [sid(n), sid(v)])),
+    }));
+  }
   return JSON.stringify(disk);
 }
 
@@ -204,9 +238,9 @@ export function decodeIndex(bytes: Uint8Array, where: string): StoreIndex {
       { where },
     );
   }
-  if (disk.version !== INDEX_VERSION) {
+  if (disk.version !== INDEX_VERSION && disk.version !== INDEX_VERSION_SIDES) {
     throw new InputError(
-      `unsupported store index version ${disk.version} (this wattwave reads ${INDEX_VERSION}; ` +
+      `unsupported store index version ${disk.version} (this wattwave reads ${INDEX_VERSION} and ${INDEX_VERSION_SIDES}; ` +
         `version 1 stores, one FLAC file per series, predate packed files: export them with the wattwave that wrote them)`,
       { where },
     );
@@ -232,12 +266,18 @@ export function decodeIndex(bytes: Uint8Array, where: string): StoreIndex {
     });
     return { id: seriesId(pairsKey(labels)), labels, ranges };
   });
+  const pairs = (ids: number[]): [string, string][] => {
+    const labels: [string, string][] = [];
+    for (let i = 0; i + 1 < ids.length; i += 2) labels.push([str(ids[i]), str(ids[i + 1])]);
+    return labels;
+  };
   return {
     generation: disk.generation,
     files,
     series,
     metadata: disk.metadata ?? [],
     retired: disk.retired ?? [],
+    sides: (disk.sides ?? []).map((f) => ({ ...f, series: f.series.map(pairs) })),
   };
 }
 

@@ -31,6 +31,7 @@ import {
   type RangeEntry,
   type SeriesEntry,
   seriesId,
+  type SideFileEntry,
   type StoreIndex,
 } from "./index_file.ts";
 
@@ -54,6 +55,8 @@ export interface LogRecord {
   metadata: MetadataEntry[];
   /** Whether the retired files were deleted (the index's list is emptied). */
   clearRetired?: boolean;
+  /** Side files the commit added (histograms, exemplars, start timestamps). */
+  sides?: SideFileEntry[];
 }
 
 /** JSON of an array, a slice at a time, pausing for the event loop between slices when due. */
@@ -75,6 +78,7 @@ async function recordJson(record: LogRecord): Promise<string> {
     out += `,"${key}":${await arrayJson(record[key], pacer)}`;
   }
   if (record.clearRetired) out += `,"clearRetired":true`;
+  if (record.sides?.length) out += `,"sides":${await arrayJson(record.sides, pacer)}`;
   return out + "}";
 }
 
@@ -132,16 +136,38 @@ export interface IndexMaps {
   ordinals: Map<string, number>;
   /** Segment files by name. */
   files: Map<string, FileEntry>;
+  /** Side files by name. */
+  sideFiles: Map<string, SideFileEntry>;
+  /** Side files naming each series (by id), in commit order. */
+  sidesOf: Map<string, SideFileEntry[]>;
+}
+
+/** Adds a side file to `maps`. */
+function mapSide(maps: IndexMaps, f: SideFileEntry): void {
+  maps.sideFiles.set(f.file, f);
+  for (const labels of f.series) {
+    const id = seriesId(pairsKey(labels));
+    const list = maps.sidesOf.get(id);
+    if (list) list.push(f);
+    else maps.sidesOf.set(id, [f]);
+  }
 }
 
 /** The {@linkcode IndexMaps} of an index (a walk over all of it: on load only). */
 export function indexMaps(index: StoreIndex): IndexMaps {
-  const maps: IndexMaps = { byId: new Map(), ordinals: new Map(), files: new Map() };
+  const maps: IndexMaps = {
+    byId: new Map(),
+    ordinals: new Map(),
+    files: new Map(),
+    sideFiles: new Map(),
+    sidesOf: new Map(),
+  };
   index.series.forEach((s, i) => {
     maps.byId.set(s.id, s);
     maps.ordinals.set(s.id, i);
   });
   for (const f of index.files) maps.files.set(f.file, f);
+  for (const f of index.sides) mapSide(maps, f);
   return maps;
 }
 
@@ -186,6 +212,10 @@ export function applyLogRecord(
     const i = index.metadata.findIndex((x) => x.name === m.name);
     if (i >= 0) index.metadata[i] = m;
     else index.metadata.push(m);
+  }
+  for (const f of record.sides ?? []) {
+    index.sides.push(f);
+    mapSide(maps, f);
   }
   if (record.clearRetired) index.retired = [];
   index.generation = record.g;

@@ -52,7 +52,7 @@ export interface IngestReport {
    * than this run added). Commits of other writers meanwhile are counted too.
    */
   bytesOnDisk: number;
-  /** `bytesOnDisk / samples`. */
+  /** `bytesOnDisk / (samples + histograms)`. */
   bytesPerSample: number;
   /** Bytes of NDJSON read (UTF-16 characters of the text, equal to bytes for ASCII). */
   inputBytes: number;
@@ -62,8 +62,12 @@ export interface IngestReport {
   badLines: number;
   /** Metadata records read (stored in the index; the last one per metric name wins). */
   metadataRecords: number;
-  /** Native histogram and exemplar lines read and not stored (the store holds float samples). */
-  unstoredRecords: number;
+  /** Native histogram samples read (kept in side files; all stored but duplicates). */
+  histograms: number;
+  /** Exemplars read (kept in side files). */
+  exemplars: number;
+  /** Histograms and exemplars not stored again: the store already held them. */
+  duplicateSideRecords: number;
   /** What `--compact` (or an automatic compaction at a commit) merged. */
   compaction: CompactResult;
   /** Samples of this run's input decoded back and compared (`--verify`), else 0. */
@@ -102,7 +106,9 @@ export async function ingestNdjson(
   const series = new Map<string, LabelPairs>();
   let samples = 0;
   let metadataRecords = 0;
-  let unstored = 0;
+  let histograms = 0;
+  let exemplars = 0;
+  const sideDupsBefore = store.duplicateSideRecords;
   let segments = 0;
   let sinceCommit = 0;
   let lastCommit = performance.now();
@@ -135,14 +141,6 @@ export async function ingestNdjson(
         metadataRecords++;
         continue;
       }
-      if (r.kind !== "sample") {
-        if (unstored++ === 0) {
-          log(
-            `native histogram and exemplar lines are not stored (the store keeps float samples); counted and skipped`,
-          );
-        }
-        continue;
-      }
       let key = lastKey;
       let pairs = lastPairs;
       if (r.labels !== lastLabels || r.name !== lastName) {
@@ -159,8 +157,19 @@ export async function ingestNdjson(
           lastPairs = pairs;
         }
       }
-      store.appendSample(pairs, r.timestampMs, r.value, r.nanBits, key);
-      samples++;
+      if (r.kind === "histogram") {
+        store.appendHistograms(pairs, [r.histogram]);
+        histograms++;
+      } else if (r.kind === "exemplar") {
+        store.appendExemplars(pairs, [r.exemplar]);
+        exemplars++;
+      } else {
+        store.appendSample(pairs, r.timestampMs, r.value, r.nanBits, key);
+        if (r.startTimestampMs) {
+          store.appendStarts(pairs, [r.timestampMs], [r.startTimestampMs]);
+        }
+        samples++;
+      }
       sinceCommit++;
     }
   };
@@ -236,8 +245,8 @@ export async function ingestNdjson(
   if (progress) await Deno.stderr.write(enc.encode("\r\x1b[K"));
   await store.checkpoint(); // the index as one file, as closing would leave it: sizes are final
   const total = store.stats();
-  const bytesOnDisk = total.segmentBytes + total.indexBytes -
-    (before.segmentBytes + before.indexBytes);
+  const bytesOnDisk = total.segmentBytes + total.sideBytes + total.indexBytes -
+    (before.segmentBytes + before.sideBytes + before.indexBytes);
   const report: IngestReport = {
     samples,
     duplicateSamples: store.duplicateSamples - duplicatesBefore,
@@ -245,12 +254,16 @@ export async function ingestNdjson(
     series: series.size,
     segments: segments + compaction.filesWritten,
     bytesOnDisk,
-    bytesPerSample: samples ? bytesOnDisk / samples : 0,
+    bytesPerSample: samples + histograms ? bytesOnDisk / (samples + histograms) : 0,
     inputBytes: stats.bytes,
     ratio: bytesOnDisk > 0 ? stats.bytes / bytesOnDisk : 0,
     badLines: stats.badLines,
     metadataRecords,
-    unstoredRecords: unstored,
+    histograms,
+    exemplars,
+    duplicateSideRecords: store.duplicateSideRecords.duplicateHistograms +
+      store.duplicateSideRecords.duplicateExemplars - sideDupsBefore.duplicateHistograms -
+      sideDupsBefore.duplicateExemplars,
     compaction,
     verifiedSamples: store.verifiedSamples,
     verifiedCompactedSamples: store.verifiedCompactedSamples,
@@ -258,16 +271,13 @@ export async function ingestNdjson(
       series: total.series,
       segments: total.segments,
       samples: total.samples,
-      bytes: total.segmentBytes + total.indexBytes,
+      bytes: total.segmentBytes + total.sideBytes + total.indexBytes,
     },
     seconds: (performance.now() - started) / 1000,
   };
   options.onReport?.(report);
-  if (stats.badLines > 0 || unstored > 0) {
-    const parts = [];
-    if (stats.badLines > 0) parts.push(`${stats.badLines} bad lines skipped`);
-    if (unstored > 0) parts.push(`${unstored} native histogram/exemplar lines not stored`);
-    throw new IncompleteRunError(`${parts.join(", ")} (the rest is stored)`);
+  if (stats.badLines > 0) {
+    throw new IncompleteRunError(`${stats.badLines} bad lines skipped (the rest is stored)`);
   }
   return report;
 }
@@ -275,7 +285,11 @@ export async function ingestNdjson(
 /** The one-line text summary of a run (`--report text`); `verified` when it ran with `--verify`. */
 export function formatIngestReport(report: IngestReport, verified: boolean): string {
   const compaction = report.compaction;
-  return (`${report.samples} samples, ${report.series} series, ${report.segments} segments, ` +
+  return (`${report.samples} samples, ` +
+    (report.histograms || report.exemplars
+      ? `${report.histograms} histograms, ${report.exemplars} exemplars, `
+      : "") +
+    `${report.series} series, ${report.segments} segments, ` +
     `${report.bytesOnDisk} bytes on disk (${report.bytesPerSample.toFixed(3)} bytes/sample), ` +
     `${report.ratio.toFixed(1)}x smaller than the ${report.inputBytes} bytes of NDJSON` +
     (verified
@@ -289,6 +303,9 @@ export function formatIngestReport(report: IngestReport, verified: boolean): str
       : "") +
     (report.duplicateSamples
       ? `, ${report.duplicateSamples} samples already stored (skipped)`
+      : "") +
+    (report.duplicateSideRecords
+      ? `, ${report.duplicateSideRecords} histograms/exemplars already stored (skipped)`
       : "") +
     (report.conflictingSamples
       ? `, ${report.conflictingSamples} samples at a stored timestamp with another value (kept)`

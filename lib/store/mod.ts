@@ -36,6 +36,9 @@ import { type DedupeCounts, dedupeRuns } from "./dedupe.ts";
 import { type AnalyzeOptions, analyzeStore, type StoreAnalysis } from "./inspect.ts";
 import { SegmentPacker } from "./packing.ts";
 import { SegmentReader } from "./reads.ts";
+import { type SideCounts, type SideSeriesInfo, SideStore } from "./side.ts";
+import type { SideData } from "./side_record.ts";
+import type { Exemplar, NativeHistogram } from "../model/histogram.ts";
 import { removeOrphans, removeStaleTemps } from "./recovery.ts";
 import { repairIndex, type RepairReport } from "./repair.ts";
 import type { SampleBlock } from "./segment.ts";
@@ -65,6 +68,9 @@ export type { LabelPairs };
 export * from "./types.ts";
 export type { AnalyzeOptions, StoreAnalysis } from "./inspect.ts";
 export type { DroppedRange, RepairReport } from "./repair.ts";
+export type { SideSeriesInfo } from "./side.ts";
+export type { SideData, StartRun } from "./side_record.ts";
+export { startAt } from "./side_record.ts";
 
 /** A range written to disk and not yet in the index. */
 interface PendingRange {
@@ -91,6 +97,8 @@ export class Store {
   #pendingRanges: PendingRange[] = [];
   #pendingMetadata = new Map<string, MetadataEntry>();
   #dedupe: DedupeCounts = { duplicates: 0, conflicts: 0 };
+  #side: SideStore;
+  #sideCounts: SideCounts = { duplicateHistograms: 0, duplicateExemplars: 0 };
 
   private constructor(dir: string, options: StoreOptions) {
     this.dir = dir;
@@ -121,6 +129,7 @@ export class Store {
       verify: this.#options.verify,
     });
     this.#reader = new SegmentReader(this.#committed);
+    this.#side = new SideStore(this.#committed);
   }
 
   /**
@@ -280,6 +289,52 @@ export class Store {
   }
 
   /**
+   * Buffers native histograms of a series (any order; kept bit for bit in a side file at the
+   * next {@linkcode commit}, see `side_record.ts`).
+   */
+  appendHistograms(labels: LabelPairs, histograms: readonly NativeHistogram[]): void {
+    this.#writable();
+    this.#side.addHistograms(labels, histograms);
+  }
+
+  /** Buffers exemplars of a series (kept in a side file at the next {@linkcode commit}). */
+  appendExemplars(labels: LabelPairs, exemplars: readonly Exemplar[]): void {
+    this.#writable();
+    this.#side.addExemplars(labels, exemplars);
+  }
+
+  /**
+   * Buffers the start (created) timestamps of float samples of a series, parallel to their
+   * timestamps (0: none); kept as runs in a side file at the next {@linkcode commit}.
+   */
+  appendStarts(
+    labels: LabelPairs,
+    timestampsMs: ArrayLike<number>,
+    startsMs: ArrayLike<number>,
+  ): void {
+    this.#writable();
+    this.#side.addStarts(labels, timestampsMs, startsMs);
+  }
+
+  /** Native histograms and exemplars not stored again because the store held them. */
+  get duplicateSideRecords(): SideCounts {
+    return { ...this.#sideCounts };
+  }
+
+  /**
+   * The committed histograms, exemplars and start-timestamp runs of a series in
+   * [startMs, endMs] (see {@linkcode SideStore.read}).
+   */
+  readSide(id: string, startMs = -Infinity, endMs = Infinity): Promise<SideData> {
+    return this.#side.read(id, startMs, endMs);
+  }
+
+  /** The committed series that have histograms, exemplars or start timestamps. */
+  sideSeries(predicate?: (labels: LabelPairs) => boolean): SideSeriesInfo[] {
+    return this.#side.series(predicate);
+  }
+
+  /**
    * Records a metric's type, unit and help (an NDJSON metadata record); stored in the index at
    * the next {@linkcode commit} (a later record for the same name replaces it).
    */
@@ -355,7 +410,14 @@ export class Store {
     const files = this.#pendingFiles;
     const pending = this.#pendingRanges;
     const metadata = this.#pendingMetadata;
-    if (files.length === 0 && metadata.size === 0) {
+    let side;
+    try {
+      side = await this.#side.write(this.#packer.writer!, this.#sideCounts);
+    } catch (err) {
+      this.#side.discard();
+      throw err;
+    }
+    if (files.length === 0 && metadata.size === 0 && !side) {
       return {
         segments: 0,
         ranges: 0,
@@ -379,6 +441,7 @@ export class Store {
       files,
       ranges: pending,
       metadata: [...metadata.values()],
+      sides: side ? [side] : [],
     });
     this.#pendingFiles = [];
     this.#pendingRanges = [];
@@ -387,8 +450,10 @@ export class Store {
       segments: files.length,
       ranges: pending.length,
       samples,
-      bytes,
+      bytes: bytes + (side?.bytes ?? 0),
       generation,
+      histograms: side?.histograms ?? 0,
+      exemplars: side?.exemplars ?? 0,
     };
     if (this.#options.autoCompact && files.length) {
       // The commit is published: a failed compaction must not make it look failed.
@@ -490,6 +555,14 @@ export class Store {
     }
     let segmentBytes = 0;
     for (const f of this.#committed.index.files) segmentBytes += f.bytes;
+    let sideBytes = 0;
+    let histograms = 0;
+    let exemplars = 0;
+    for (const f of this.#committed.index.sides) {
+      sideBytes += f.bytes;
+      histograms += f.histograms;
+      exemplars += f.exemplars;
+    }
     return {
       series,
       segments: this.#committed.index.files.length,
@@ -497,6 +570,10 @@ export class Store {
       samples,
       segmentBytes,
       indexBytes: this.#committed.bytes,
+      sideFiles: this.#committed.index.sides.length,
+      sideBytes,
+      histograms,
+      exemplars,
     };
   }
 

@@ -7,6 +7,7 @@
  */
 import { TEMP_SUFFIX } from "./atomic_file.ts";
 import type { CommittedIndex } from "./committed.ts";
+import { SIDE_SUFFIX } from "./side_file.ts";
 import { SEGMENTS_DIR } from "./types.ts";
 import { deadWriters, tagOf, UNTAGGED_ORPHAN_AGE_MS, WRITER_SUFFIX } from "./writer_lock.ts";
 
@@ -40,7 +41,10 @@ export async function removeOrphans(committed: CommittedIndex, ownTag: string): 
     if (!e.isFile) continue;
     if (e.name.endsWith(WRITER_SUFFIX) && !e.name.startsWith(".")) {
       tags.add(e.name.slice(0, -WRITER_SUFFIX.length));
-    } else if (e.name.endsWith(".flac") && !committed.file(e.name)) {
+    } else if (
+      (e.name.endsWith(".flac") && !committed.file(e.name)) ||
+      (e.name.endsWith(SIDE_SUFFIX) && !committed.sideFile(e.name))
+    ) {
       candidates.push(e.name);
       const tag = tagOf(e.name);
       if (tag !== undefined) tags.add(tag);
@@ -54,7 +58,7 @@ export async function removeOrphans(committed: CommittedIndex, ownTag: string): 
   try {
     await committed.refresh();
     for (const name of candidates) {
-      if (committed.file(name)) continue;
+      if (committed.file(name) || committed.sideFile(name)) continue;
       const tag = tagOf(name);
       if (tag !== undefined) {
         if (dead.tags.has(tag)) await committed.removeSegment(name);

@@ -97,6 +97,10 @@ export interface CommitResult {
   generation: number;
   /** What the automatic compaction after the commit did, when it ran. */
   compaction?: CompactResult;
+  /** Native histogram samples made durable (in a side file). */
+  histograms?: number;
+  /** Exemplars made durable. */
+  exemplars?: number;
 }
 
 /** Totals of the committed store. */
@@ -113,4 +117,12 @@ export interface StoreStats {
   segmentBytes: number;
   /** Bytes of the index file. */
   indexBytes: number;
+  /** Side files (native histograms, exemplars, start timestamps). */
+  sideFiles: number;
+  /** Bytes of side files. */
+  sideBytes: number;
+  /** Native histogram samples in side files. */
+  histograms: number;
+  /** Exemplars in side files. */
+  exemplars: number;
 }

@@ -4,7 +4,7 @@
  * A segment file is written under its final name before a commit puts it in the index; if its
  * writer dies first, nothing ever refers to it (an orphan). Every writer (a `Store` opened for
  * writing) picks a random tag, creates `segments/<tag>.writer` and holds an exclusive flock on it
- * for its life; its segment files are named `<tag>-<counter>.flac`. A writer opening the store
+ * for its life; its segment files are named `<tag>-<counter>.flac` (side files `<tag>-<counter>.side.gz`). A writer opening the store
  * try-locks the `.writer` files of the tags it finds: when the lock is free (or the file is
  * gone), that writer is dead and its files the index does not name are orphans, deleted; when
  * the lock is held, the writer is alive and its uncommitted files are left alone. The kernel
@@ -19,7 +19,7 @@ export const UNTAGGED_ORPHAN_AGE_MS = 24 * 3600_000;
 /** Suffix of a writer's lock file inside `segments/`. */
 export const WRITER_SUFFIX = ".writer";
 
-const SEGMENT_RE = /^([0-9a-z]+)-\d+\.flac$/;
+const SEGMENT_RE = /^([0-9a-z]+)-\d+\.(?:flac|side\.gz)$/;
 
 function randomTag(): string {
   const rand = crypto.getRandomValues(new Uint8Array(5));
@@ -51,9 +51,9 @@ export class WriterLock {
     return new WriterLock(tag, path, file);
   }
 
-  /** A new, unique segment file name of this writer. */
-  newSegmentName(): string {
-    return `${this.tag}-${++this.#counter}.flac`;
+  /** A new, unique segment file name of this writer (`suffix`: `.flac` or `.side.gz`). */
+  newSegmentName(suffix = ".flac"): string {
+    return `${this.tag}-${++this.#counter}${suffix}`;
   }
 
   /** Releases the lock and removes the `.writer` file (uncommitted files become orphans). */

@@ -7,6 +7,7 @@
  */
 import { EventLoopPacer } from "../../sleep.ts";
 import { InputError } from "../../errors.ts";
+import type { Exemplar, NativeHistogram } from "../../model/histogram.ts";
 import type { LabelPairs } from "../../model/labels.ts";
 import type { DecodedWriteRequest } from "../codec/write_request.ts";
 import type { SinkResult } from "./write_handler.ts";
@@ -15,6 +16,16 @@ import type { SinkResult } from "./write_handler.ts";
 export interface WritableSeriesStore {
   /** Buffers samples of one series (labels sorted, with `__name__`). */
   append(labels: LabelPairs, timestampsMs: ArrayLike<number>, values: Float64Array): Promise<void>;
+  /** Buffers native histograms of one series. */
+  appendHistograms(labels: LabelPairs, histograms: readonly NativeHistogram[]): void;
+  /** Buffers exemplars of one series. */
+  appendExemplars(labels: LabelPairs, exemplars: readonly Exemplar[]): void;
+  /** Buffers start timestamps of one series' samples (parallel to their timestamps; 0: none). */
+  appendStarts(
+    labels: LabelPairs,
+    timestampsMs: ArrayLike<number>,
+    startsMs: ArrayLike<number>,
+  ): void;
   /** Records a metric family's type, unit and help (made durable by the next commit). */
   setMetadata(entry: { name: string; type: string; unit: string; help: string }): void;
   /** Makes everything appended durable. */
@@ -54,22 +65,11 @@ export class StoreWriteSink {
   }
 
   /**
-   * The sink function to pass as `createWriteHandler({ sink })`. A request holding native
-   * histograms or exemplars is refused whole (400): the store keeps float samples only, and a
-   * 2xx must mean everything was kept.
+   * The sink function to pass as `createWriteHandler({ sink })`: resolves with the counts written
+   * (samples, native histograms, exemplars) once all of them are durable.
    */
   readonly sink = (request: DecodedWriteRequest): Promise<SinkResult> =>
     new Promise((resolve, reject) => {
-      if (request.histogramCount > 0 || request.exemplarCount > 0) {
-        reject(
-          new InputError(
-            `request holds ${request.histogramCount} native histogram samples and ` +
-              `${request.exemplarCount} exemplars, which this store does not keep (float ` +
-              `samples only); nothing of it was stored`,
-          ),
-        );
-        return;
-      }
       this.#queue.push({ request, resolve, reject });
       if (!this.#running) this.#drain();
     });
@@ -87,8 +87,13 @@ export class StoreWriteSink {
             const series = request.series;
             for (let i = 0; i < series.length; i++) {
               const s = series[i];
+              if (s.histograms?.length) this.#store.appendHistograms(s.labels, s.histograms);
+              if (s.exemplars?.length) this.#store.appendExemplars(s.labels, s.exemplars);
               if (s.timestampsMs.length === 0) continue;
               await this.#store.append(s.labels, s.timestampsMs, s.values);
+              if (s.startTimestampsMs) {
+                this.#store.appendStarts(s.labels, s.timestampsMs, s.startTimestampsMs);
+              }
               samples += s.timestampsMs.length;
               const pause = pacer.tick(); // a request of a million series leaves the server answering
               if (pause) await pause;
@@ -105,7 +110,13 @@ export class StoreWriteSink {
           this.samples += samples;
           this.requests += batch.length;
           this.commits++;
-          for (const p of batch) p.resolve("ok");
+          for (const p of batch) {
+            p.resolve({
+              samples: p.request.sampleCount,
+              histograms: p.request.histogramCount,
+              exemplars: p.request.exemplarCount,
+            });
+          }
         } catch (err) {
           for (const p of batch) p.reject(err);
         }
