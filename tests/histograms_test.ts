@@ -4,7 +4,7 @@
  * (and start timestamps) for `export` bit for bit, `--format arroyo` counting what it has no
  * column for.
  */
-import { assert, assertEquals, assertMatch } from "./support/assert.ts";
+import { assertEquals, assertMatch } from "./support/assert.ts";
 import { runWattwave } from "./support/cli.ts";
 import { startReceive } from "./support/receive.ts";
 import { encodeWriteRequest, type WireSeries } from "../lib/remote/codec/write_request.ts";

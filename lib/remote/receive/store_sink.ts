@@ -6,7 +6,6 @@
  * @module
  */
 import { EventLoopPacer } from "../../sleep.ts";
-import { InputError } from "../../errors.ts";
 import type { Exemplar, NativeHistogram } from "../../model/histogram.ts";
 import type { LabelPairs } from "../../model/labels.ts";
 import type { DecodedWriteRequest } from "../codec/write_request.ts";
