@@ -4,17 +4,17 @@
  *
  * ```jsonc
  * {"labels":[["__name__","rpc_seconds"],["job","api"]],
- *  "chunks":["AAUA/z9QYk3S8an8…"],       // integer histograms, Prometheus' HISTOGRAM chunk encoding, base64
+ *  "chunks":["AAUA/z9QYk3S8an8…","3:…"], // Prometheus' HISTOGRAM chunks, base64 ("3:": FLOAT_HISTOGRAM)
  *  "hints":"0222",                      // reset hint of each chunked histogram (0 unknown, 1 yes, 2 no, 3 gauge)
- *  "json":[{"timestamp":T,"histogram":{…}}],  // float histograms, and stale markers with more than a sum
+ *  "json":[{"timestamp":T,"histogram":{…}}],  // stale markers with more than a sum
  *  "hstarts":[[fromMs,toMs,startMs]],   // start timestamps of the histograms in [from, to]
  *  "exemplars":[{"labels":{…},"value":V,"timestamp":T}],
  *  "starts":[[fromMs,toMs,startMs]]}    // start timestamps of the float samples in [from, to]
  * ```
  *
- * Integer histograms are chunked like Prometheus' TSDB does (a few bytes per histogram when the
- * bucket layout holds); what the chunk format does not carry is kept next to it (`hints`, the
- * `json` list), so every field comes back bit for bit. Keys with nothing to say are left out.
+ * Histograms are chunked like Prometheus' TSDB does (a few bytes per histogram when the bucket
+ * layout holds; a chunk starts at every layout change); what the chunk format does not carry is
+ * kept next to it (`hints`, the `json` list), so every field comes back bit for bit. Keys with nothing to say are left out.
  *
  * @module
  */
@@ -31,7 +31,12 @@ import {
   histogramFromObject,
   histogramObjectSchema,
 } from "../ndjson/histogram_line.ts";
-import { decodeHistogramChunk, HistogramChunkEncoder } from "../remote/codec/histogram_chunk.ts";
+import {
+  CHUNK_ENCODING_FLOAT_HISTOGRAM,
+  CHUNK_ENCODING_HISTOGRAM,
+  decodeHistogramChunk,
+  HistogramChunkEncoder,
+} from "../remote/codec/histogram_chunk.ts";
 
 /** Samples in `[fromMs, toMs]` (inclusive) have start timestamp `startMs`. */
 export type StartRun = [fromMs: number, toMs: number, startMs: number];
@@ -86,9 +91,15 @@ export function startAt(runs: readonly StartRun[], timestampMs: number): number 
 
 /** A stale marker that is only its sum (what the chunk format keeps of a stale histogram). */
 function plainStale(h: NativeHistogram): boolean {
-  return isStaleNaN(h.sum) && !h.isFloat && h.count.value === 0 && h.zeroCount.value === 0 &&
+  return isStaleNaN(h.sum) && Object.is(h.count.value, 0) && Object.is(h.zeroCount.value, 0) &&
     h.schema === 0 && Object.is(h.zeroThreshold.value, 0) && h.negativeSpans.length === 0 &&
     h.positiveSpans.length === 0 && h.customValues.length === 0;
+}
+
+/** A chunk as a side record holds it: base64, after `3:` for a float histogram chunk. */
+function chunkText(enc: HistogramChunkEncoder): string {
+  const b64 = Buffer.from(enc.bytes()).toString("base64");
+  return enc.encoding === CHUNK_ENCODING_FLOAT_HISTOGRAM ? `3:${b64}` : b64;
 }
 
 /** One series' side data as its side-file line (without newline). */
@@ -100,18 +111,18 @@ export function encodeSideRecord(labels: LabelPairs, data: SideData): string {
   const json: string[] = [];
   const enc = new HistogramChunkEncoder();
   for (const h of hs) {
-    if (h.isFloat || (isStaleNaN(h.sum) && !plainStale(h))) {
+    if (isStaleNaN(h.sum) && !plainStale(h)) {
       json.push(`{"timestamp":${h.timestampMs},"histogram":${formatHistogramObject(h)}}`);
       continue;
     }
     if (!enc.canAppend(h)) {
-      chunks.push(Buffer.from(enc.bytes()).toString("base64"));
+      chunks.push(chunkText(enc));
       enc.reset();
     }
     enc.append(h);
     hints += String(h.resetHint);
   }
-  if (enc.count) chunks.push(Buffer.from(enc.bytes()).toString("base64"));
+  if (enc.count) chunks.push(chunkText(enc));
   if (chunks.length) out += `,"chunks":${JSON.stringify(chunks)},"hints":"${hints}"`;
   if (json.length) out += `,"json":[${json.join(",")}]`;
   const hstarts = startRuns(hs.map((h) => h.timestampMs), hs.map((h) => h.startTimestampMs));

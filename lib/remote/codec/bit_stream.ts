@@ -210,10 +210,6 @@ export class BitReader {
   pos: number;
   readonly #end: number;
   readonly #buf: Uint8Array;
-  #hi = 0;
-  #lo = 0;
-  #leading = 0;
-  #trailing = 0;
 
   /** A reader of `buf` from bit `startBit`. */
   constructor(buf: Uint8Array, startBit: number, readonly what = "chunk") {
@@ -285,21 +281,29 @@ export class BitReader {
     if (ones === 8) return this.int(64, false);
     return this.int(VARBIT_WIDTHS[ones - 1], false);
   }
+}
 
-  /** Sets the previous value of XOR decoding (the first value, read raw). */
-  xorStart(hi: number, lo: number): void {
+/** Reads values written by {@linkcode XorValueWriter}, keeping its own window. */
+export class XorValueReader {
+  #hi = 0;
+  #lo = 0;
+  #leading = 0;
+  #trailing = 0;
+
+  /** Sets the previous value (the first one, read raw). */
+  start(hi: number, lo: number): void {
     this.#hi = hi;
     this.#lo = lo;
     this.#leading = 0;
     this.#trailing = 0;
   }
 
-  /** Reads one XOR-coded value into `out` as `[hi, lo]`. */
-  xorValue(out: [number, number]): void {
-    if (this.bits(1) === 1) {
-      if (this.bits(1) === 1) {
-        this.#leading = this.bits(5);
-        let sig = this.bits(6);
+  /** Reads one XOR-coded value from `r` into `out` as `[hi, lo]`. */
+  read(r: BitReader, out: [number, number]): void {
+    if (r.bits(1) === 1) {
+      if (r.bits(1) === 1) {
+        this.#leading = r.bits(5);
+        let sig = r.bits(6);
         if (sig === 0) sig = 64;
         this.#trailing = 64 - this.#leading - sig;
       }
@@ -307,9 +311,9 @@ export class BitReader {
       let sHi = 0;
       let sLo: number;
       if (sig > 32) {
-        sHi = this.bits(sig - 32);
-        sLo = this.bits(32);
-      } else sLo = this.bits(sig);
+        sHi = r.bits(sig - 32);
+        sLo = r.bits(32);
+      } else sLo = r.bits(sig);
       const t = this.#trailing;
       let dHi: number;
       let dLo: number;

@@ -1,8 +1,10 @@
 /**
- * Prometheus' integer native histogram chunk (`tsdb/chunkenc/histogram.go`, `Chunk.Encoding`
- * HISTOGRAM = 2), as remote read's STREAMED_XOR_CHUNKS carries it. Written from the format
- * description and checked byte for byte against the chunks a real Prometheus 2.42 streams
- * (`tests/peers/histogram_chunk_peer_test.ts`).
+ * Prometheus' native histogram chunks, as remote read's STREAMED_XOR_CHUNKS carries them:
+ * integer histograms (`tsdb/chunkenc/histogram.go`, `Chunk.Encoding` HISTOGRAM = 2), checked byte
+ * for byte against the chunks a real Prometheus 2.42 streams
+ * (`tests/peers/histogram_chunk_peer_test.ts`), and float histograms (`float_histogram.go`,
+ * FLOAT_HISTOGRAM = 3; Prometheus 2.42 has none to compare with, so written from the format
+ * description only).
  *
  * Layout of a chunk:
  * - 2 bytes, big-endian: number of samples; 1 byte: counter reset header in its top 2 bits
@@ -16,6 +18,9 @@
  *   each bucket's delta (varbit int).
  * - Sample n ≥ 1: delta-of-delta of timestamp, count and zero count (varbit int), sum XOR-coded,
  *   then each bucket's delta-of-delta (varbit int) — no buckets for a stale histogram.
+ * - Float histograms: sample 0 has timestamp (varbit int), then count, zero count, sum and each
+ *   bucket's absolute count as 64 raw bits; later samples the timestamp's delta-of-delta, then
+ *   each of those values XOR-coded against its own previous value (no buckets when stale).
  * - Varbit: `0` → 0, else a prefix of 1…8 ones ended by a zero (except the eighth) choosing 3, 6,
  *   9, 12, 18, 25, 56 or 64 bits of value.
  *
@@ -36,10 +41,12 @@ import {
   isStaleNaN,
   writeExactValue,
 } from "../../model/value.ts";
-import { BitReader, BitWriter, XorValueWriter } from "./bit_stream.ts";
+import { BitReader, BitWriter, XorValueReader, XorValueWriter } from "./bit_stream.ts";
 
 /** `Chunk.Encoding` of integer histogram chunks. */
 export const CHUNK_ENCODING_HISTOGRAM = 2;
+/** `Chunk.Encoding` of float histogram chunks. */
+export const CHUNK_ENCODING_FLOAT_HISTOGRAM = 3;
 /** Histograms per chunk at most (as Prometheus cuts head chunks). */
 export const HISTOGRAMS_PER_CHUNK = 120;
 
@@ -70,9 +77,9 @@ function sameBits(a: Float64Array, b: Float64Array): boolean {
   return true;
 }
 
-/** Whether `h` can go into a histogram chunk at all (integer histograms only). */
-export function chunkable(h: NativeHistogram): boolean {
-  return !h.isFloat;
+function floatWords(values: Float64Array, i: number): [number, number] {
+  const v = new DataView(values.buffer, values.byteOffset, values.byteLength);
+  return [v.getUint32(i * 8 + 4, true), v.getUint32(i * 8, true)];
 }
 
 /**
@@ -94,12 +101,18 @@ export class HistogramChunkEncoder {
   #zcDelta = 0;
   #buckets: number[] = []; // per bucket of the layout: positive then negative deltas
   #bucketDeltas: number[] = [];
+  #floatValues: XorValueWriter[] = []; // float chunks: count, zero count, then each bucket
   #minTimeMs = 0;
 
   /** Starts a new, empty chunk. */
   reset(): void {
     this.#w.reset();
     this.#count = 0;
+  }
+
+  /** `Chunk.Encoding` of the chunk: float or integer histograms. */
+  get encoding(): number {
+    return this.#first.isFloat ? CHUNK_ENCODING_FLOAT_HISTOGRAM : CHUNK_ENCODING_HISTOGRAM;
   }
 
   /** Histograms in the chunk. */
@@ -117,10 +130,10 @@ export class HistogramChunkEncoder {
     return this.#t;
   }
 
-  /** Whether `h` may be appended to this chunk (always true for an empty chunk of an integer histogram). */
+  /** Whether `h` may be appended to this chunk (always true for an empty chunk). */
   canAppend(h: NativeHistogram): boolean {
-    if (h.isFloat) return false;
     if (this.#count === 0) return true;
+    if (h.isFloat !== this.#first.isFloat) return false;
     if (this.#count >= HISTOGRAMS_PER_CHUNK || h.timestampMs < this.#t) return false;
     const gaugeChunk = this.#first.resetHint === HINT_GAUGE;
     if (gaugeChunk !== (h.resetHint === HINT_GAUGE)) return false;
@@ -138,6 +151,12 @@ export class HistogramChunkEncoder {
     // a counter histogram going down starts a chunk (its header then says so)
     const last = this.#last;
     if (h.count.value < last.count.value || h.zeroCount.value < last.zeroCount.value) return false;
+    if (h.isFloat) {
+      for (const side of ["positiveCounts", "negativeCounts"] as const) {
+        for (let i = 0; i < h[side].length; i++) if (h[side][i] < last[side][i]) return false;
+      }
+      return true;
+    }
     for (const side of ["positiveDeltas", "negativeDeltas"] as const) {
       let a = 0;
       let b = 0;
@@ -160,9 +179,16 @@ export class HistogramChunkEncoder {
       this.#first = h;
       this.#minTimeMs = t;
       w.buffer[2] = HEADER_OF_HINT[h.resetHint] ?? 0; // 1 byte: counter reset header
-      const layout = stale ? emptyHistogram() : h;
+      const layout = stale ? { ...emptyHistogram(), isFloat: h.isFloat } : h;
       this.#layout(layout);
       w.varbitInt(t); // varbit int: timestamp
+      this.#tDelta = 0;
+      if (h.isFloat) this.#firstFloat(layout, h.sum);
+    }
+    if (h.isFloat) {
+      if (this.#count > 0) this.#nextFloat(h, stale);
+    } else if (this.#count === 0) {
+      const layout = stale ? emptyHistogram() : h;
       w.varbitUint(stale ? 0 : h.count.value); // varbit uint: count
       w.varbitUint(stale ? 0 : h.zeroCount.value); // varbit uint: zero count
       w.wide(sHi, sLo, 64); // 64 bits: sum
@@ -170,7 +196,6 @@ export class HistogramChunkEncoder {
       this.#buckets = stale ? [] : [...layout.positiveDeltas, ...layout.negativeDeltas];
       for (const b of this.#buckets) w.varbitInt(b); // varbit int: each bucket delta
       this.#bucketDeltas = new Array(this.#buckets.length).fill(0);
-      this.#tDelta = 0;
       this.#cnt = stale ? 0 : h.count.value;
       this.#zc = stale ? 0 : h.zeroCount.value;
       this.#cntDelta = 0;
@@ -209,6 +234,46 @@ export class HistogramChunkEncoder {
     this.#count++;
     w.buffer[0] = this.#count >>> 8; // 2 bytes: number of samples, big-endian
     w.buffer[1] = this.#count & 0xff;
+  }
+
+  #firstFloat(h: NativeHistogram, sum: ExactValue): void {
+    const w = this.#w;
+    const values: [number, number][] = [words(h.count), words(h.zeroCount)];
+    for (let i = 0; i < h.positiveCounts.length; i++) values.push(floatWords(h.positiveCounts, i));
+    for (let i = 0; i < h.negativeCounts.length; i++) values.push(floatWords(h.negativeCounts, i));
+    const [sHi, sLo] = words(sum);
+    this.#floatValues = values.map(([hi, lo]) => {
+      const x = new XorValueWriter();
+      x.reset(hi, lo);
+      return x;
+    });
+    w.wide(values[0][0], values[0][1], 64); // 64 bits: count
+    w.wide(values[1][0], values[1][1], 64); // 64 bits: zero count
+    w.wide(sHi, sLo, 64); // 64 bits: sum
+    this.#sum.reset(sHi, sLo);
+    // 64 bits each: bucket counts, positive then negative
+    for (let i = 2; i < values.length; i++) w.wide(values[i][0], values[i][1], 64);
+  }
+
+  #nextFloat(h: NativeHistogram, stale: boolean): void {
+    const w = this.#w;
+    const tDelta = h.timestampMs - this.#t;
+    w.varbitInt(tDelta - this.#tDelta); // varbit int: timestamp delta-of-delta
+    this.#tDelta = tDelta;
+    const [cHi, cLo] = words(h.count);
+    const [zHi, zLo] = words(h.zeroCount);
+    const [sHi, sLo] = words(h.sum);
+    this.#floatValues[0].write(w, cHi, cLo); // XOR: count
+    this.#floatValues[1].write(w, zHi, zLo); // XOR: zero count
+    this.#sum.write(w, sHi, sLo); // XOR: sum
+    if (stale) return; // a stale marker carries no buckets
+    const np = h.positiveCounts.length;
+    for (let i = 2; i < this.#floatValues.length; i++) {
+      const [hi, lo] = i - 2 < np
+        ? floatWords(h.positiveCounts, i - 2)
+        : floatWords(h.negativeCounts, i - 2 - np);
+      this.#floatValues[i].write(w, hi, lo); // XOR: bucket count
+    }
   }
 
   #layout(h: NativeHistogram): void {
@@ -255,9 +320,16 @@ export class HistogramChunkEncoder {
   }
 }
 
-/** Decodes a HISTOGRAM chunk into integer native histograms. Throws `RangeError` on a malformed chunk. */
-export function decodeHistogramChunk(chunk: Uint8Array): NativeHistogram[] {
+/**
+ * Decodes a HISTOGRAM (or, with `encoding` 3, FLOAT_HISTOGRAM) chunk into native histograms.
+ * Throws `RangeError` on a malformed chunk.
+ */
+export function decodeHistogramChunk(
+  chunk: Uint8Array,
+  encoding = CHUNK_ENCODING_HISTOGRAM,
+): NativeHistogram[] {
   if (chunk.length < HEADER_BYTES) throw new RangeError("histogram chunk shorter than its header");
+  const isFloat = encoding === CHUNK_ENCODING_FLOAT_HISTOGRAM;
   const total = (chunk[0] << 8) | chunk[1];
   const header = chunk[2] & 0xc0;
   const r = new BitReader(chunk, HEADER_BYTES * 8, "histogram chunk");
@@ -310,6 +382,10 @@ export function decodeHistogramChunk(chunk: Uint8Array): NativeHistogram[] {
   }
   const buckets = new Array<number>(nb).fill(0);
   const bucketDeltas = new Array<number>(nb).fill(0);
+  // float chunks: count, zero count, then each bucket, each XOR-coded on its own
+  const floats = isFloat ? Array.from({ length: nb + 2 }, () => new XorValueReader()) : [];
+  const floatBits = new Uint32Array((nb + 2) * 2);
+  const sumReader = new XorValueReader();
   let t = 0;
   let tDelta = 0;
   let cnt = 0;
@@ -317,47 +393,91 @@ export function decodeHistogramChunk(chunk: Uint8Array): NativeHistogram[] {
   let zc = 0;
   let zcDelta = 0;
   const sum: [number, number] = [0, 0];
+  const pair: [number, number] = [0, 0];
   for (let i = 0; i < total; i++) {
-    if (i === 0) {
-      t = r.varbitInt();
-      cnt = r.varbitUint();
-      zc = r.varbitUint();
-      sum[0] = r.bits(32);
-      sum[1] = r.bits(32);
-      r.xorStart(sum[0], sum[1]);
-      for (let b = 0; b < nb; b++) buckets[b] = r.varbitInt();
-    } else {
+    if (i === 0) t = r.varbitInt();
+    else {
       tDelta += r.varbitInt();
       t += tDelta;
-      cntDelta += r.varbitInt();
-      cnt += cntDelta;
-      zcDelta += r.varbitInt();
-      zc += zcDelta;
-      r.xorValue(sum);
     }
-    const sumValue = exactValueFromHex(hexOfWords(sum[0], sum[1]));
     const h = emptyHistogram(t);
-    h.sum = sumValue;
-    if (isStaleNaN(sumValue)) {
+    h.isFloat = isFloat;
+    let stale: boolean;
+    if (isFloat) {
+      for (let v = 0; v < 3; v++) { // count, zero count, sum
+        const reader = v === 2 ? sumReader : floats[v];
+        if (i === 0) {
+          pair[0] = r.bits(32);
+          pair[1] = r.bits(32);
+          reader.start(pair[0], pair[1]);
+        } else reader.read(r, pair);
+        if (v === 2) [sum[0], sum[1]] = pair;
+        else [floatBits[v * 2], floatBits[v * 2 + 1]] = pair;
+      }
+      h.sum = exactValueFromHex(hexOfWords(sum[0], sum[1]));
+      stale = isStaleNaN(h.sum);
+      if (!stale || i === 0) {
+        for (let b = 2; b < nb + 2; b++) {
+          if (i === 0) {
+            pair[0] = r.bits(32);
+            pair[1] = r.bits(32);
+            floats[b].start(pair[0], pair[1]);
+          } else floats[b].read(r, pair);
+          floatBits[b * 2] = pair[0];
+          floatBits[b * 2 + 1] = pair[1];
+        }
+      }
+    } else {
+      if (i === 0) {
+        cnt = r.varbitUint();
+        zc = r.varbitUint();
+        sum[0] = r.bits(32);
+        sum[1] = r.bits(32);
+        sumReader.start(sum[0], sum[1]);
+        for (let b = 0; b < nb; b++) buckets[b] = r.varbitInt();
+      } else {
+        cntDelta += r.varbitInt();
+        cnt += cntDelta;
+        zcDelta += r.varbitInt();
+        zc += zcDelta;
+        sumReader.read(r, sum);
+      }
+      h.sum = exactValueFromHex(hexOfWords(sum[0], sum[1]));
+      stale = isStaleNaN(h.sum);
+      if (i > 0 && !stale) {
+        for (let b = 0; b < nb; b++) {
+          bucketDeltas[b] += r.varbitInt();
+          buckets[b] += bucketDeltas[b];
+        }
+      }
+    }
+    if (stale) {
       out.push(h);
       continue;
     }
-    if (i > 0) {
-      for (let b = 0; b < nb; b++) {
-        bucketDeltas[b] += r.varbitInt();
-        buckets[b] += bucketDeltas[b];
-      }
-    }
     h.resetHint = header === 0xc0 ? HINT_GAUGE : i > 0 ? 2 : header === 0x80 ? HINT_RESET : 0;
-    h.count = { value: cnt };
-    h.zeroCount = { value: zc };
     h.schema = schema;
     h.zeroThreshold = zeroThreshold;
     h.positiveSpans = spans[0].slice();
     h.negativeSpans = spans[1].slice();
-    h.positiveDeltas = buckets.slice(0, np);
-    h.negativeDeltas = buckets.slice(np);
     h.customValues = customValues;
+    if (isFloat) {
+      h.count = exactValueFromHex(hexOfWords(floatBits[0], floatBits[1]));
+      h.zeroCount = exactValueFromHex(hexOfWords(floatBits[2], floatBits[3]));
+      const counts = new Float64Array(nb);
+      const view = new DataView(counts.buffer);
+      for (let b = 0; b < nb; b++) {
+        view.setUint32(b * 8 + 4, floatBits[(b + 2) * 2], true);
+        view.setUint32(b * 8, floatBits[(b + 2) * 2 + 1], true);
+      }
+      h.positiveCounts = counts.slice(0, np);
+      h.negativeCounts = counts.slice(np);
+    } else {
+      h.count = { value: cnt };
+      h.zeroCount = { value: zc };
+      h.positiveDeltas = buckets.slice(0, np);
+      h.negativeDeltas = buckets.slice(np);
+    }
     out.push(h);
   }
   return out;

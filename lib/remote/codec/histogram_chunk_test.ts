@@ -38,7 +38,7 @@ Deno.test("histogram chunks: a series with a layout change, a reset and a stale 
   const chunks = encodeAll(hs);
   // 120 per chunk; a new chunk at the layout change, the reset and the stale marker's successor
   assertEquals(chunks.length >= 5, true);
-  const back = chunks.flatMap(decodeHistogramChunk);
+  const back = chunks.flatMap((c) => decodeHistogramChunk(c));
   assertEquals(back.length, hs.length);
   for (let i = 0; i < hs.length - 1; i++) {
     assertEquals(comparable(back[i]), comparable(hs[i]), `#${i}`);
@@ -61,14 +61,44 @@ Deno.test("histogram chunks: custom bounds, gauge hint and a raw zero threshold 
   const g2 = { ...g, timestampMs: 6, positiveDeltas: [0, 0, 0], count: { value: 0 } };
   const chunks = encodeAll([g, g2, integerHistogram(7)]);
   assertEquals(chunks.length, 2);
-  const back = chunks.flatMap(decodeHistogramChunk);
+  const back = chunks.flatMap((c) => decodeHistogramChunk(c));
   assertEquals(back.map(comparable), [g, g2, integerHistogram(7)].map(comparable));
   assertEquals(back[0].resetHint, 3);
   assertEquals(back[1].resetHint, 3);
 });
 
-Deno.test("histogram chunks: a float histogram is not for this encoding; a cut chunk is an error", () => {
+Deno.test("float histogram chunks: counts, custom bounds and a stale marker round-trip", () => {
+  const hs: NativeHistogram[] = [];
+  for (let i = 0; i < 150; i++) {
+    const h = floatCustomHistogram(1000 * i);
+    h.resetHint = 0;
+    h.count = { value: 7.5 + i * 0.25 };
+    h.sum = { value: i * 1.1 };
+    h.positiveCounts = new Float64Array([1.5 + i / 8, 2, 4 + i / 16]);
+    hs.push(h);
+  }
+  hs.push(floatCustomHistogram(200_000)); // stale (its sum), gauge: a chunk of its own
   const enc = new HistogramChunkEncoder();
+  const chunks: Uint8Array[] = [];
+  for (const h of hs) {
+    if (!enc.canAppend(h)) {
+      assertEquals(enc.encoding, 3);
+      chunks.push(enc.bytes().slice());
+      enc.reset();
+    }
+    enc.append(h);
+  }
+  chunks.push(enc.bytes().slice());
+  assertEquals(chunks.length, 3);
+  const back = chunks.flatMap((c) => decodeHistogramChunk(c, 3));
+  for (let i = 0; i < 150; i++) assertEquals(comparable(back[i]), comparable(hs[i]), `#${i}`);
+  assertEquals(back[150].sum.nanBits, "7ff0000000000002");
+  assertEquals(back[150].isFloat, true);
+});
+
+Deno.test("histogram chunks: integer and float histograms do not share a chunk; a cut chunk is an error", () => {
+  const enc = new HistogramChunkEncoder();
+  enc.append(integerHistogram(0));
   assertEquals(enc.canAppend(floatCustomHistogram(1)), false);
   const [chunk] = encodeAll([integerHistogram(1), integerHistogram(2)]);
   let err = "";
