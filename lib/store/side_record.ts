@@ -154,7 +154,11 @@ export function decodeSideRecord(
     if (!Array.isArray(raw.labels)) throw new Error("no labels");
     const chunked: NativeHistogram[] = [];
     for (const c of raw.chunks ?? []) {
-      chunked.push(...decodeHistogramChunk(Buffer.from(c, "base64")));
+      const float = c.startsWith("3:");
+      chunked.push(...decodeHistogramChunk(
+        Buffer.from(float ? c.slice(2) : c, "base64"),
+        float ? CHUNK_ENCODING_FLOAT_HISTOGRAM : CHUNK_ENCODING_HISTOGRAM,
+      ));
     }
     const hints = raw.hints ?? "";
     if (hints.length !== chunked.length) {

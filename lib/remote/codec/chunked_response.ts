@@ -156,6 +156,38 @@ export class ChunkedSeriesFramer {
     return out;
   }
 
+  /**
+   * Adds one encoded chunk of another encoding (a native histogram chunk) to the open series,
+   * after its XOR samples so far, and returns the frames completed meanwhile. Throws
+   * `RangeError` when the chunk cannot fit in a frame.
+   */
+  addChunk(encoding: number, minTimeMs: number, maxTimeMs: number, data: Uint8Array): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    this.#closeChunk();
+    const need = CHUNK_OVERHEAD_BYTES + data.length;
+    if (FRAME_OVERHEAD_BYTES + this.#labelBlock.length + need > this.maxBytesInFrame) {
+      throw new RangeError(
+        `a ${data.length}-byte chunk does not fit in a frame of ${this.maxBytesInFrame} bytes`,
+      );
+    }
+    if (this.#seriesMark >= 0 && this.#used + need > this.maxBytesInFrame) this.#closeFrame(out);
+    if (this.#seriesMark < 0) this.#openFrame();
+    const w = this.#w;
+    const chunkMark = w.beginLength(2); // ChunkedSeries 2: chunks
+    w.key(1, WT_VARINT); // Chunk 1: min_time_ms
+    w.int64(minTimeMs);
+    w.key(2, WT_VARINT); // Chunk 2: max_time_ms
+    w.int64(maxTimeMs);
+    w.key(3, WT_VARINT); // Chunk 3: type
+    w.varint(encoding);
+    w.key(4, WT_LEN); // Chunk 4: data
+    w.varint(data.length);
+    w.bytes(data);
+    w.endLength(chunkMark);
+    this.#used += need;
+    return out;
+  }
+
   /** Ends the series and returns its last frames. */
   endSeries(): Uint8Array[] {
     const out: Uint8Array[] = [];
@@ -201,7 +233,7 @@ export interface WireChunk {
   minTimeMs: number;
   /** Time of the last sample, ms. */
   maxTimeMs: number;
-  /** `Chunk.Encoding` number (1 = XOR). */
+  /** `Chunk.Encoding` number (1 = XOR, 2 = HISTOGRAM, 3 = FLOAT_HISTOGRAM). */
   type: number;
   /** The encoded chunk. */
   data: Uint8Array;

@@ -12,7 +12,13 @@ import {
   writeReadResponse,
 } from "../codec/read_response.ts";
 import { snappyEncode, snappyLiteralHeader, snappyLiteralHeaderLength } from "../codec/snappy.ts";
-import { type PreparedQuery, selectSeries } from "./query.ts";
+import {
+  histogramFields,
+  histogramsOf,
+  pairSeries,
+  selectHistogramSeries,
+} from "./histogram_series.ts";
+import { type PreparedQuery, selectSeries, tooManyRequestSamples } from "./query.ts";
 import type { SeriesSampleSource } from "./series_samples.ts";
 import type { ReadableSeriesStore } from "./series_store.ts";
 
@@ -24,7 +30,7 @@ export interface ReadAnswerInfo {
   queries: number;
   /** Series returned over all queries. */
   series: number;
-  /** Samples returned over all queries. */
+  /** Samples returned over all queries (native histogram samples included). */
   samples: number;
   /** Time from request to the last byte produced, ms. */
   elapsedMs: number;
@@ -59,15 +65,33 @@ export async function answerSamples(
     const requestLeft = (options.maxSamplesPerRequest ?? Infinity) - samplesOut;
     const found = await source.allSeriesSamples(selected, q, qi, requestLeft);
     let samples = 0;
+    const floats: { labels: [string, string][]; parts: ReadSeriesParts }[] = [];
     for (let i = 0; i < selected.length; i++) {
       const got = found[i];
       const n = got.to - got.from;
       if (n === 0) continue;
       samples += n;
-      result.push({
-        labelBlock: encodeLabelBlock(selected[i].labels),
-        samples: [got.samples.slice(got.from, got.to)],
+      floats.push({
+        labels: selected[i].labels,
+        parts: {
+          labelBlock: encodeLabelBlock(selected[i].labels),
+          samples: [got.samples.slice(got.from, got.to)],
+        },
       });
+    }
+    // Native histograms go in the same TimeSeries (field 4) as the series' float samples.
+    for (const p of pairSeries(floats, selectHistogramSeries(store, q))) {
+      let parts = p.a?.parts;
+      if (p.b) {
+        const hs = await histogramsOf(store, p.b.id, q);
+        if (hs.length) {
+          samples += hs.length;
+          if (samples > requestLeft) throw tooManyRequestSamples(options.maxSamplesPerRequest!);
+          parts ??= { labelBlock: encodeLabelBlock(p.labels), samples: [] };
+          parts.samples.push(histogramFields(hs));
+        }
+      }
+      if (parts) result.push(parts);
     }
     results.push(result);
     seriesOut += result.length;

@@ -13,6 +13,12 @@ import { encodeLabelBlock } from "../codec/write_request.ts";
 import { HttpRefusal } from "../http.ts";
 import type { ReadAnswerInfo } from "./answer_samples.ts";
 import {
+  histogramChunks,
+  histogramsOf,
+  pairSeries,
+  selectHistogramSeries,
+} from "./histogram_series.ts";
+import {
   type PreparedQuery,
   queryLimit,
   selectSeries,
@@ -61,24 +67,47 @@ async function* streamFrames(
       (options.maxSamplesPerRequest ?? Infinity) - samplesOut,
     );
     let samples = 0;
-    for (const s of selectSeries(store, q)) {
-      const got = await source.seriesSamples(
-        s,
-        q.startMs,
-        q.endMs,
-        limit.samples - samples,
-        qi,
-        limit.refusal,
-      );
-      if (got.to === got.from) continue;
-      samples += got.to - got.from;
-      if (samples > limit.samples) throw limit.refusal();
-      framer.beginSeries(qi, encodeLabelBlock(s.labels));
-      for (let i = got.from; i < got.to; i += STREAM_BATCH) {
-        const n = Math.min(STREAM_BATCH, got.to - i);
-        got.samples.decodeInto(i, n, ts, values);
-        yield* framer.addSamples(ts, values, 0, n);
+    // Float series and series with native histograms, merged by labels: one ChunkedSeries each,
+    // XOR chunks first, then histogram chunks.
+    for (const p of pairSeries(selectSeries(store, q), selectHistogramSeries(store, q))) {
+      let begun = false;
+      if (p.a) {
+        const got = await source.seriesSamples(
+          p.a,
+          q.startMs,
+          q.endMs,
+          limit.samples - samples,
+          qi,
+          limit.refusal,
+        );
+        if (got.to > got.from) {
+          samples += got.to - got.from;
+          if (samples > limit.samples) throw limit.refusal();
+          framer.beginSeries(qi, encodeLabelBlock(p.labels));
+          begun = true;
+          for (let i = got.from; i < got.to; i += STREAM_BATCH) {
+            const n = Math.min(STREAM_BATCH, got.to - i);
+            got.samples.decodeInto(i, n, ts, values);
+            yield* framer.addSamples(ts, values, 0, n);
+          }
+        }
       }
+      if (p.b) {
+        const hs = await histogramsOf(store, p.b.id, q);
+        samples += hs.length;
+        if (samples > limit.samples) throw limit.refusal();
+        for (const c of histogramChunks(hs)) {
+          if (!begun) framer.beginSeries(qi, encodeLabelBlock(p.labels));
+          begun = true;
+          try {
+            yield* framer.addChunk(c.encoding, c.minTimeMs, c.maxTimeMs, c.data);
+          } catch (err) {
+            if (err instanceof RangeError) throw new HttpRefusal(422, err.message);
+            throw err;
+          }
+        }
+      }
+      if (!begun) continue;
       yield* framer.endSeries();
       seriesOut++;
     }

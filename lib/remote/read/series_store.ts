@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { NativeHistogram } from "../../model/histogram.ts";
 import type { LabelPairs } from "../../model/labels.ts";
 import type { WireSamples } from "../codec/wire_samples.ts";
 import type { PoolJobItem } from "./read_pool.ts";
@@ -40,6 +41,10 @@ export interface ReadableSeriesStore {
   series(predicate?: (labels: LabelPairs) => boolean): StoredSeries[];
   /** Samples of series `id` in `[startMs, endMs]`, decoding only the covering segments and frames. */
   read(id: string, startMs: number, endMs: number): AsyncIterable<StoredBlock>;
+  /** The committed series with side data (native histograms…) whose labels satisfy `predicate`. */
+  sideSeries?(predicate?: (labels: LabelPairs) => boolean): StoredSeries[];
+  /** The native histograms of series `id` in `[startMs, endMs]`, in timestamp order. */
+  readSide?(id: string, startMs: number, endMs: number): Promise<{ histograms: NativeHistogram[] }>;
 }
 
 /** Reads series in parallel elsewhere (a `SeriesReadPool` of `read_pool.ts`). */
