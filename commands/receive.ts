@@ -93,8 +93,8 @@ async function receive(o: ReceiveOptions): Promise<void> {
   const metrics = registerWriteMetrics(registry, {
     requests: () => storeSink?.requests ?? outputSink?.requests ?? 0,
     samples: () => storeSink?.samples ?? outputSink?.samples ?? 0,
-    histograms: () => outputSink?.histograms ?? 0,
-    exemplars: () => outputSink?.exemplars ?? 0,
+    histograms: () => storeSink?.histograms ?? outputSink?.histograms ?? 0,
+    exemplars: () => storeSink?.exemplars ?? outputSink?.exemplars ?? 0,
     pendingBytes: o.store === undefined ? () => output?.pendingBytes ?? 0 : undefined,
   }, { store: o.store !== undefined });
   if (o.store !== undefined) {

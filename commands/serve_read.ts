@@ -120,6 +120,8 @@ async function serveRead(o: ServeReadOptions): Promise<void> {
   const writeMetrics = o.writePath === undefined ? undefined : registerWriteMetrics(registry, {
     requests: () => sink?.requests ?? 0,
     samples: () => sink?.samples ?? 0,
+    histograms: () => sink?.histograms ?? 0,
+    exemplars: () => sink?.exemplars ?? 0,
   }, { store: true });
   const sink = o.writePath !== undefined
     ? new StoreWriteSink(store, { onCommit: (seconds) => writeMetrics?.committed(seconds) })

@@ -48,6 +48,10 @@ export class StoreWriteSink {
   #running = false;
   /** Samples made durable so far. */
   samples = 0;
+  /** Native histogram samples made durable so far. */
+  histograms = 0;
+  /** Exemplars made durable so far. */
+  exemplars = 0;
   /** Requests made durable so far. */
   requests = 0;
   /** Commits done so far. */
@@ -107,6 +111,10 @@ export class StoreWriteSink {
           await this.#store.commit();
           this.#onCommit?.((performance.now() - t0) / 1000, samples);
           this.samples += samples;
+          for (const { request } of batch) {
+            this.histograms += request.histogramCount;
+            this.exemplars += request.exemplarCount;
+          }
           this.requests += batch.length;
           this.commits++;
           for (const p of batch) {
