@@ -6,11 +6,20 @@
  * over plain HTTP and over HTTPS with basic auth (`--web.config.file`; certificates made with
  * openssl, the bcrypt hash with htpasswd, cost 10), with the same load generator.
  *
- *   deno run -A bench/receive_ingest.ts [--rounds 40] [--reps 3]
+ * The same samples also go to `wattwave receive` as remote write 2.0 requests
+ * (`io.prometheus.write.v2.Request`: interned label strings), and the body sizes of both are
+ * printed. `--protocols` runs only the two wattwave protocol targets.
+ *
+ *   deno run -A bench/receive_ingest.ts [--rounds 40] [--reps 3] [--protocols] [--series 100] [--samples-per-series 100]
  *
  * @module
  */
-import { encodeLabelBlock, WriteRequestEncoder } from "../lib/remote/codec/write_request.ts";
+import {
+  encodeLabelBlock,
+  type WireSeries,
+  WriteRequestEncoder,
+} from "../lib/remote/codec/write_request.ts";
+import { encodeWriteRequestV2 } from "../lib/remote/codec/write_request_v2.ts";
 import { snappyEncode } from "../lib/remote/codec/snappy.ts";
 import { PROTOCOL_HEADERS } from "../lib/remote/push/write_client.ts";
 import { startPrometheus } from "../tests/support/prometheus.ts";
@@ -22,12 +31,13 @@ import { htpasswdHash, makeCerts } from "../tests/support/tls.ts";
 
 const ROUNDS = Number(arg("rounds", "40"));
 const REPS = Number(arg("reps", "3"));
+const PROTOCOLS_ONLY = Deno.args.includes("--protocols");
 const BLOCKS = 10; // one load-generator worker per block keeps each series in order
-const SERIES_PER_REQUEST = 100;
-const SAMPLES_PER_SERIES = 100;
+const SERIES_PER_REQUEST = Number(arg("series", "100"));
+const SAMPLES_PER_SERIES = Number(arg("samples-per-series", "100"));
 
-/** requests[block][round] */
-function buildPayloads(): Uint8Array[][] {
+/** requests[block][round], as remote write 1.0 (`v1`) or 2.0 (`v2`) bodies of the same samples. */
+function buildPayloads(): { v1: Uint8Array[][]; v2: Uint8Array[][] } {
   const modes = [
     "user",
     "system",
@@ -42,19 +52,22 @@ function buildPayloads(): Uint8Array[][] {
   ];
   const baseMs = Date.now() - 30 * 60_000;
   const enc = new WriteRequestEncoder();
-  const out: Uint8Array[][] = [];
+  const v1: Uint8Array[][] = [];
+  const v2: Uint8Array[][] = [];
   for (let b = 0; b < BLOCKS; b++) {
-    const blocks = [];
+    const labels: [string, string][][] = [];
     for (let s = 0; s < SERIES_PER_REQUEST; s++) {
-      blocks.push(encodeLabelBlock([
+      labels.push([
         ["__name__", "node_cpu_seconds_total"],
         ["cpu", String(s % 64)],
         ["instance", `host-${b}-${Math.floor(s / 10)}.example.org:9100`],
         ["job", "node"],
         ["mode", modes[s % 10]],
-      ]));
+      ]);
     }
+    const blocks = labels.map(encodeLabelBlock);
     const rounds: Uint8Array[] = [];
+    const rounds2: Uint8Array[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       const series = blocks.map((labelBlock, s) => {
         const ts: number[] = [];
@@ -67,11 +80,25 @@ function buildPayloads(): Uint8Array[][] {
         return { labelBlock, timestampsMs: ts, values, count: SAMPLES_PER_SERIES };
       });
       rounds.push(snappyEncode(enc.encode(series)));
+      const wire: WireSeries[] = series.map((x, s) => ({
+        labels: labels[s],
+        timestampsMs: x.timestampsMs,
+        values: x.values,
+      }));
+      rounds2.push(snappyEncode(encodeWriteRequestV2(wire)));
     }
-    out.push(rounds);
+    v1.push(rounds);
+    v2.push(rounds2);
   }
-  return out;
+  return { v1, v2 };
 }
+
+/** Headers of a remote write 2.0 request. */
+const V2_HEADERS = {
+  "Content-Encoding": "snappy",
+  "Content-Type": "application/x-protobuf;proto=io.prometheus.write.v2.Request",
+  "X-Prometheus-Remote-Write-Version": "2.0.0",
+};
 
 /** How the load generator reaches a target: an HTTPS client and extra headers, when needed. */
 interface Access {
@@ -100,13 +127,16 @@ async function load(url: string, payloads: Uint8Array[][], access: Access = {}):
 interface Target {
   name: string;
   access?: Access;
+  /** Send remote write 2.0 bodies (default 1.0). */
+  v2?: boolean;
   start(): Promise<{ url: string; pid: number; stop(): Promise<unknown> }>;
 }
 
-function wattwaveTarget(name: string, extra: string[], access?: Access): Target {
+function wattwaveTarget(name: string, extra: string[], access?: Access, v2 = false): Target {
   return {
     name,
     access,
+    v2,
     async start() {
       const port = freePort();
       const main = new URL("../main.ts", import.meta.url).pathname;
@@ -150,8 +180,9 @@ const httpsAccess: Access = {
   client: Deno.createHttpClient({ caCerts: [await Deno.readTextFile(certs.caCert)] }),
   headers: { Authorization: `Basic ${btoa("bench:pw")}` },
 };
-const targets: Target[] = [
+const allTargets: Target[] = [
   wattwaveTarget("wattwave receive", []),
+  wattwaveTarget("wattwave receive, remote write 2.0", [], { headers: V2_HEADERS }, true),
   wattwaveTarget(
     "wattwave receive, HTTPS + basic auth",
     ["--web.config.file", webConfig],
@@ -174,21 +205,31 @@ const targets: Target[] = [
   },
 ];
 
+const targets = PROTOCOLS_ONLY ? allTargets.slice(0, 2) : allTargets;
 const payloads = buildPayloads();
 const totalSamples = BLOCKS * ROUNDS * SERIES_PER_REQUEST * SAMPLES_PER_SERIES;
-const bytes = payloads.flat().reduce((n, p) => n + p.length, 0);
+const bytes = payloads.v1.flat().reduce((n, p) => n + p.length, 0);
+const bytes2 = payloads.v2.flat().reduce((n, p) => n + p.length, 0);
 console.log(
   `${BLOCKS * ROUNDS} requests × ${SERIES_PER_REQUEST} series × ${SAMPLES_PER_SERIES} samples = ${
     fmt(totalSamples)
   } samples, ` +
     `${fmt(bytes / 1048576, 1)} MiB snappy, ${BLOCKS} concurrent senders, ${REPS} repetitions`,
 );
+console.log(
+  `bodies (snappy): remote write 1.0 ${fmt(bytes)} bytes (${
+    (bytes / totalSamples).toFixed(2)
+  } B/sample), ` +
+    `2.0 ${fmt(bytes2)} bytes (${(bytes2 / totalSamples).toFixed(2)} B/sample), 2.0 ÷ 1.0 = ${
+      (bytes2 / bytes).toFixed(3)
+    }`,
+);
 const rates = new Map<string, number[]>();
 const rss = new Map<string, number[]>();
 for (let rep = 0; rep < REPS; rep++) {
   for (const t of targets) {
     const server = await t.start();
-    const seconds = await load(server.url, payloads, t.access);
+    const seconds = await load(server.url, t.v2 ? payloads.v2 : payloads.v1, t.access);
     const peak = peakRssMiB(server.pid) ?? NaN;
     await server.stop();
     rates.set(t.name, [...(rates.get(t.name) ?? []), totalSamples / seconds]);
