@@ -2,7 +2,9 @@
  * Bytes per native histogram sample on disk: the same histograms stored by `wattwave compress`
  * (side files: Prometheus' chunk encoding plus what it does not carry) and by a real Prometheus
  * 2.42 (remote write into `--enable-feature=native-histograms`, then a TSDB snapshot, which
- * writes the head as a block: chunks and index). Sizes are `du -sb`.
+ * writes the head as a block: chunks and index). Sizes are `du -sb`. A third store is fed the
+ * way Prometheus feeds it: `wattwave receive --store` gets one remote-write request per scrape
+ * (one histogram per series, one commit each), small side files merged as they pile up.
  *
  * The data: `--series` latency histograms (schema 3, about 30 populated buckets that drift, a
  * zero bucket, every counter growing at random) scraped every 15 s for `--hours` hours, and a
@@ -20,6 +22,7 @@ import { PROTOCOL_HEADERS } from "../lib/remote/push/write_client.ts";
 import { startPrometheus } from "../tests/support/prometheus.ts";
 import { seededRandom } from "../tests/support/random.ts";
 import { runWattwave } from "../tests/support/cli.ts";
+import { startReceive } from "../tests/support/receive.ts";
 import { arg, fmt } from "./support.ts";
 
 const SERIES = Number(arg("series", "20"));
@@ -121,6 +124,31 @@ try {
   }
   const wwBytes = await du(`${dir}/store`);
 
+  // wattwave receive --store, one request (and commit) per scrape of all series
+  const recv = await startReceive(["--store", `${dir}/rw`]);
+  try {
+    for (let i = 0; i < perSeries; i++) {
+      const r = await fetch(recv.url, {
+        method: "POST",
+        headers: PROTOCOL_HEADERS,
+        body: snappyEncode(encodeWriteRequest(all.map((hs, s) => ({
+          labels: labelsOf(s),
+          timestampsMs: [],
+          values: new Float64Array(0),
+          histograms: [hs[i]],
+        })))),
+      });
+      if (r.status !== 204) throw new Error(`receive answered ${r.status}: ${await r.text()}`);
+      await r.body?.cancel();
+    }
+  } finally {
+    await recv.stop();
+  }
+  const rwBytes = await du(`${dir}/rw`);
+  const rwBack = (await runWattwave(["export", "--store", `${dir}/rw`])).stdout.trim().split("\n")
+    .sort();
+  if (JSON.stringify(rwBack) !== JSON.stringify(back)) throw new Error("receive --store differs");
+
   // Prometheus: remote write, then a snapshot (the head written as a block)
   const prom = await startPrometheus({
     flags: ["--enable-feature=native-histograms", "--web.enable-admin-api"],
@@ -174,7 +202,11 @@ try {
   console.log(
     `| Prometheus 2.42 (TSDB snapshot) | ${fmt(promBytes)} | ${(promBytes / total).toFixed(2)} |`,
   );
-  console.log(`\nwattwave ÷ Prometheus = ${(wwBytes / promBytes).toFixed(3)}`);
+  console.log(
+    `\nwattwave ÷ Prometheus = ${(wwBytes / promBytes).toFixed(3)} (compress), ${
+      (rwBytes / promBytes).toFixed(3)
+    } (receive --store)`,
+  );
 } finally {
   await Deno.remove(dir, { recursive: true });
 }

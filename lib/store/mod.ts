@@ -455,6 +455,17 @@ export class Store {
       histograms: side?.histograms ?? 0,
       exemplars: side?.exemplars ?? 0,
     };
+    if (this.#options.autoCompact && side) {
+      try {
+        await this.#side.compact(this.#packer.writer!);
+      } catch (err) {
+        console.error(
+          `wattwave store: merging side files failed (the commit succeeded): ${
+            (err as Error).message
+          }`,
+        );
+      }
+    }
     if (this.#options.autoCompact && files.length) {
       // The commit is published: a failed compaction must not make it look failed.
       try {
@@ -519,6 +530,10 @@ export class Store {
       addCompactResult(total, r);
       // Stop when a pass made no progress (nothing merged, or nothing got fewer ranges).
       if (!full || r.rangesIn === 0 || r.rangesOut >= r.rangesIn) break;
+    }
+    // Small side files (histograms, exemplars) merge too, whenever two or more are small.
+    for (let pass = 0; pass < 1000; pass++) {
+      if ((await this.#side.compact(this.#packer.writer!, 2)) === 0) break;
     }
     return total;
   }

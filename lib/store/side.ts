@@ -28,6 +28,12 @@ const HISTOGRAM_BYTES = 400;
 const SMALL_BYTES = 120;
 /** Decoded side files kept for reads. */
 const CACHE_FILES = 32;
+/** Side files smaller than this are merged by {@linkcode SideStore.compact}. */
+const SMALL_SIDE_BYTES = 1 << 20;
+/** Small side files that trigger a merge. */
+const COMPACT_MIN_FILES = 16;
+/** Most histograms and exemplars one merge reads (bounds its memory). */
+const COMPACT_MAX_RECORDS = 200_000;
 
 interface Pending {
   labels: LabelPairs;
@@ -125,6 +131,12 @@ export class SideStore {
     const pending = [...this.#pending.values()];
     this.#pending = new Map();
     this.#bytes = 0;
+    for (const p of pending) await this.#dedupe(p, counts);
+    return await this.#writeFile(writer, pending);
+  }
+
+  /** Writes `series` as one new side file (fsynced, with `segments/`); undefined when empty. */
+  async #writeFile(writer: WriterLock, series: Pending[]): Promise<SideFileEntry | undefined> {
     const lines: string[] = [];
     const entry: SideFileEntry = {
       file: writer.newSegmentName(SIDE_SUFFIX),
@@ -136,9 +148,8 @@ export class SideStore {
       maxTs: -Infinity,
       series: [],
     };
-    pending.sort((a, b) => (pairsKey(a.labels) < pairsKey(b.labels) ? -1 : 1));
-    for (const p of pending) {
-      await this.#dedupe(p, counts);
+    series.sort((a, b) => (pairsKey(a.labels) < pairsKey(b.labels) ? -1 : 1));
+    for (const p of series) {
       const d = p.data;
       if (!d.histograms.length && !d.exemplars.length && !d.starts.length) continue;
       lines.push(encodeSideRecord(p.labels, d));
@@ -194,6 +205,62 @@ export class SideStore {
     d.exemplars = d.exemplars.filter((e) => !eKeys.has(exemplarKey(e)));
     counts.duplicateExemplars += eBefore - d.exemplars.length;
     d.starts = d.starts.filter((r) => !sKeys.has(r.join(",")));
+  }
+
+  /**
+   * Merges small side files (each commit under remote write adds one, holding one chunk per series)
+   * into one, once `minFiles` (default {@linkcode COMPACT_MIN_FILES}) of them piled up, reading at most
+   * {@linkcode COMPACT_MAX_RECORDS} records. Crash-safe like FLAC compaction: the new file is
+   * written and fsynced, the index replaced under the LOCK (only if every merged file is still
+   * listed), then the merged files are deleted. Returns how many files were merged.
+   */
+  async compact(writer: WriterLock, minFiles = COMPACT_MIN_FILES): Promise<number> {
+    const chosen: SideFileEntry[] = [];
+    let records = 0;
+    for (const f of this.#committed.index.sides) {
+      if (f.bytes >= SMALL_SIDE_BYTES) continue;
+      if (records + f.histograms + f.exemplars > COMPACT_MAX_RECORDS && chosen.length) break;
+      chosen.push(f);
+      records += f.histograms + f.exemplars;
+    }
+    if (chosen.length < Math.max(2, minFiles)) return 0;
+    const merged = new Map<string, Pending>();
+    for (const f of chosen) {
+      const rows = await readSideFile(this.#committed.segmentPath(f.file));
+      for (const r of rows) {
+        const key = pairsKey(r.labels);
+        let p = merged.get(key);
+        if (!p) {
+          p = { labels: r.labels, data: emptySideData() };
+          merged.set(key, p);
+        }
+        for (const h of r.data.histograms) p.data.histograms.push(h);
+        for (const e of r.data.exemplars) p.data.exemplars.push(e);
+        for (const x of r.data.starts) p.data.starts.push(x);
+      }
+    }
+    const entry = await this.#writeFile(writer, [...merged.values()]);
+    const names = new Set(chosen.map((f) => f.file));
+    let done = false;
+    await this.#committed.locked(async (index) => {
+      const still = index.sides.filter((f) => names.has(f.file)).length === names.size;
+      if (!still) {
+        if (entry) index.retired = [entry.file]; // another writer merged them first
+      } else {
+        const at = index.sides.findIndex((f) => names.has(f.file));
+        const kept = index.sides.filter((f) => !names.has(f.file));
+        if (entry) kept.splice(at, 0, entry);
+        index.sides = kept;
+        index.retired = [...names];
+        done = true;
+      }
+      await this.#committed.publish(index);
+    });
+    // The index no longer names them: delete them and drop the list (a crash in between leaves
+    // them listed as retired, deleted by the next writer).
+    await this.#committed.locked((index) => this.#committed.publish(index));
+    for (const name of names) this.#cache.delete(name);
+    return done ? chosen.length : 0;
   }
 
   /** Drops what is buffered (a failed commit's side data is not kept for the next one). */
