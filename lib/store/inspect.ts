@@ -76,6 +76,14 @@ export interface StoreAnalysis {
     files: number;
     segmentBytes: number;
     indexBytes: number;
+    /** Side files (native histograms, exemplars, start timestamps). */
+    sideFiles: number;
+    /** Their bytes. */
+    sideBytes: number;
+    /** Native histogram samples in them. */
+    histograms: number;
+    /** Exemplars in them. */
+    exemplars: number;
   };
   /** Metric names, most samples first. */
   topBySamples: MetricTotals[];
@@ -184,6 +192,10 @@ export function analyzeStore(
       files: index.files.length,
       segmentBytes: storeSegmentBytes,
       indexBytes: committed.bytes,
+      sideFiles: index.sides.length,
+      sideBytes: index.sides.reduce((n, f) => n + f.bytes, 0),
+      histograms: index.sides.reduce((n, f) => n + f.histograms, 0),
+      exemplars: index.sides.reduce((n, f) => n + f.exemplars, 0),
     },
     topBySamples: [...all].sort((a, b) => b.samples - a.samples || byName(a, b)).slice(0, top),
     topByBytes: [...all].sort((a, b) => b.bytes - a.bytes || byName(a, b)).slice(0, top),
@@ -224,8 +236,15 @@ export function formatAnalysis(a: StoreAnalysis): string {
     } bytes/sample)`,
     `ranges: ${num(a.ranges)} in ${num(a.files)} files`,
     `whole store: ${num(a.store.series)} series, ${num(a.store.samples)} samples, ` +
-      `${num(a.store.files)} files, ${num(a.store.segmentBytes + a.store.indexBytes)} bytes ` +
-      `(index ${num(a.store.indexBytes)})`,
+      `${num(a.store.files)} files, ${
+        num(a.store.segmentBytes + a.store.sideBytes + a.store.indexBytes)
+      } bytes ` +
+      `(index ${num(a.store.indexBytes)})` +
+      (a.store.sideFiles
+        ? `; ${num(a.store.histograms)} native histograms and ${
+          num(a.store.exemplars)
+        } exemplars in ${num(a.store.sideFiles)} side files (${num(a.store.sideBytes)} bytes)`
+        : ""),
     "",
     "top metrics by samples:",
     ...a.topBySamples.map((m) => `  ${num(m.samples)}  ${m.name}  (${num(m.series)} series)`),

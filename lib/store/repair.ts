@@ -1,6 +1,7 @@
 /**
- * `compress --repair`: reads every committed range back, and takes out of the index the ranges
- * that cannot be read (a damaged FLAC frame, a truncated or missing segment file), so that every
+ * `compress --repair`: reads every committed range (and side file) back, and takes out of the
+ * index the ranges that cannot be read (a damaged FLAC frame, a truncated or missing segment
+ * file; a side file that does not read is dropped whole), so that every
  * reader sees the rest of the store without errors. Files no range refers to any more are moved to
  * `DIR/damaged/` (never deleted: a person may still want them). It says what it dropped: which
  * series, how many samples, from which file.
@@ -16,6 +17,7 @@ import { InputError } from "../errors.ts";
 import type { CommittedIndex } from "./committed.ts";
 import type { RangeEntry } from "./index_file.ts";
 import type { SegmentReader } from "./reads.ts";
+import { readSideFile } from "./side_file.ts";
 import { SEGMENTS_DIR } from "./types.ts";
 
 /** Directory (inside the store) where repair moves files it took out of the index. */
@@ -27,7 +29,7 @@ export interface DroppedRange {
   labels: [string, string][];
   /** The segment file. */
   file: string;
-  /** Samples of the range. */
+  /** Samples of the range (a side file: its histograms and exemplars, over all its series). */
   samples: number;
   /** Why it could not be read. */
   reason: string;
@@ -66,8 +68,19 @@ export async function repairIndex(
       }
     }
   }
+  // Side files (histograms, exemplars, start timestamps): one that does not read is dropped whole.
+  const badSides = new Map<string, string>();
+  for (const f of committed.index.sides) {
+    rangesChecked++;
+    try {
+      await readSideFile(committed.segmentPath(f.file));
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      badSides.set(f.file, err.message);
+    }
+  }
   const report: RepairReport = { rangesChecked, dropped: [], movedFiles: [] };
-  if (bad.size === 0) return report;
+  if (bad.size === 0 && badSides.size === 0) return report;
   await committed.locked(async (index) => {
     // `locked` works on a copy: find the same ranges by file and position.
     const badKeys = new Set([...bad.keys()].map((r) => `${r.file}:${r.at}:${r.count}`));
@@ -85,9 +98,23 @@ export async function repairIndex(
         return false;
       });
     }
+    for (const f of index.sides) {
+      const why = badSides.get(f.file);
+      if (why === undefined) continue;
+      for (const labels of f.series) {
+        report.dropped.push({
+          labels,
+          file: f.file,
+          samples: f.histograms + f.exemplars,
+          reason: why,
+        });
+      }
+    }
+    index.sides = index.sides.filter((f) => !badSides.has(f.file));
     const used = new Set<string>();
     for (const s of index.series) for (const r of s.ranges) used.add(r.file);
     const unused = index.files.filter((f) => !used.has(f.file)).map((f) => f.file);
+    unused.push(...badSides.keys());
     index.files = index.files.filter((f) => used.has(f.file));
     index.series = index.series.filter((s) => s.ranges.length > 0);
     await committed.publish(index);

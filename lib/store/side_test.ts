@@ -43,3 +43,36 @@ Deno.test("side files: one per commit, merged once 16 small ones piled up; every
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("side files: a damaged one fails only its series' reads; repair drops it and moves it aside", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wattwave-side-damage-" });
+  try {
+    const store = await Store.open(dir);
+    store.appendHistograms(LABELS, histogramSeries(1_700_000_000_000, 5));
+    store.appendSample([["__name__", "up"]], 1_700_000_000_000, 1);
+    await store.commit();
+    const [side] = store.sideSeries();
+    const file = [...Deno.readDirSync(`${dir}/segments`)].find((e) => e.name.endsWith(".side.gz"))!;
+    const path = `${dir}/segments/${file.name}`;
+    const bytes = await Deno.readFile(path);
+    await Deno.writeFile(path, bytes.subarray(0, bytes.length >> 1)); // cut in half
+    await store.close();
+    const broken = await Store.open(dir);
+    let err = "";
+    try {
+      await broken.readSide(side.id);
+    } catch (e) {
+      err = (e as Error).message;
+    }
+    assertEquals(err.includes(file.name) && err.includes("side file unreadable"), true, err);
+    const report = await broken.repair();
+    assertEquals(report.movedFiles, [file.name]);
+    assertEquals(report.dropped.map((d) => d.labels), [LABELS]);
+    assertEquals(broken.sideSeries().length, 0);
+    assertEquals(broken.series().length, 1); // the float series is untouched
+    await broken.close();
+    assertEquals(Deno.statSync(`${dir}/damaged/${file.name}`).isFile, true);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
