@@ -14,8 +14,12 @@ import { WireWriter } from "../codec/wire.ts";
 import type { PreparedQuery } from "./query.ts";
 import type { ReadableSeriesStore, StoredSeries } from "./series_store.ts";
 
-/** Bytes a histogram chunk grows to before the next one starts (Prometheus cuts near 1 KiB too). */
-const CHUNK_TARGET_BYTES = 1024;
+/**
+ * Bytes a histogram chunk grows to before the next one starts: far above what 120 histograms of
+ * usual layouts take, so chunks are cut where Prometheus 2.42 cuts them (120 histograms, a layout
+ * change), yet a frame always has room for one.
+ */
+const CHUNK_MAX_BYTES = 64 * 1024;
 
 /** The series of a query that have side data (histograms maybe) in its time range, sorted by labels. */
 export function selectHistogramSeries(
@@ -58,8 +62,8 @@ export interface HistogramChunk {
 }
 
 /**
- * `histograms` (timestamps ascending) as Prometheus chunks: a chunk ends at 120 histograms, near
- * 1 KiB, or where the bucket layout, kind or counter continuity changes. A repeated timestamp is
+ * `histograms` (timestamps ascending) as Prometheus chunks: a chunk ends at 120 histograms, past
+ * 64 KiB, or where the bucket layout, kind or counter continuity changes. A repeated timestamp is
  * dropped (the first kept), as for XOR chunks.
  */
 export function* histogramChunks(
@@ -80,7 +84,7 @@ export function* histogramChunks(
   for (const h of histograms) {
     if (h.timestampMs <= lastTs) continue;
     lastTs = h.timestampMs;
-    if (enc.count > 0 && (!enc.canAppend(h) || enc.bytes().length >= CHUNK_TARGET_BYTES)) {
+    if (enc.count > 0 && (!enc.canAppend(h) || enc.bytes().length >= CHUNK_MAX_BYTES)) {
       yield take();
     }
     enc.append(h);
