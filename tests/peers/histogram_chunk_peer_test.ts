@@ -8,10 +8,8 @@ import { startPrometheus } from "../support/prometheus.ts";
 import { histogramSeries } from "../support/histograms.ts";
 import { encodeWriteRequest } from "../../lib/remote/codec/write_request.ts";
 import { snappyEncode } from "../../lib/remote/codec/snappy.ts";
-import {
-  encodeReadRequest,
-  RESPONSE_STREAMED_XOR_CHUNKS,
-} from "../../lib/remote/codec/read_request.ts";
+import { RESPONSE_STREAMED_XOR_CHUNKS } from "../../lib/remote/codec/read_request.ts";
+import { postRead } from "../support/remote_read.ts";
 import { decodeChunkedReadResponse, splitFrames } from "../../lib/remote/codec/chunked_response.ts";
 import {
   CHUNK_ENCODING_HISTOGRAM,
@@ -77,21 +75,13 @@ peerTest(
       });
       await w.body?.cancel();
       ok(w.status === 204 || w.status === 200, `remote write answered ${w.status}`);
-      const r = await fetch(`${prom.url}/api/v1/read`, {
-        method: "POST",
-        headers: {
-          "Content-Encoding": "snappy",
-          "Content-Type": "application/x-protobuf",
-          "X-Prometheus-Remote-Read-Version": "0.1.0",
-        },
-        body: snappyEncode(encodeReadRequest({
-          queries: [{
-            startMs: start - 1000,
-            endMs: start + 400_000,
-            matchers: [{ name: "__name__", type: "=", value: "rpc_seconds" }],
-          }],
-          acceptedResponseTypes: [RESPONSE_STREAMED_XOR_CHUNKS],
-        })),
+      const r = await postRead(`${prom.url}/api/v1/read`, {
+        queries: [{
+          startMs: start - 1000,
+          endMs: start + 400_000,
+          matchers: [{ name: "__name__", type: "=", value: "rpc_seconds" }],
+        }],
+        acceptedResponseTypes: [RESPONSE_STREAMED_XOR_CHUNKS],
       });
       ok(r.ok, `remote read answered ${r.status}`);
       const back: NativeHistogram[] = [];

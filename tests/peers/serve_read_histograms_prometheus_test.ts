@@ -14,26 +14,15 @@ import { startPrometheus } from "../support/prometheus.ts";
 import { peerTest } from "../support/peers.ts";
 import { emptyHistogram } from "../../lib/model/histogram.ts";
 import { formatHistogramLine, formatHistogramObject } from "../../lib/ndjson/histogram_line.ts";
-import {
-  encodeReadRequest,
-  RESPONSE_STREAMED_XOR_CHUNKS,
-} from "../../lib/remote/codec/read_request.ts";
-import { snappyEncode } from "../../lib/remote/codec/snappy.ts";
+import { RESPONSE_STREAMED_XOR_CHUNKS } from "../../lib/remote/codec/read_request.ts";
+import { postRead } from "../support/remote_read.ts";
 import { decodeChunkedReadResponse, splitFrames } from "../../lib/remote/codec/chunked_response.ts";
 import { decodeHistogramChunk } from "../../lib/remote/codec/histogram_chunk.ts";
 
 async function streamedChunks(readUrl: string, startMs: number, endMs: number) {
-  const r = await fetch(readUrl, {
-    method: "POST",
-    headers: {
-      "Content-Encoding": "snappy",
-      "Content-Type": "application/x-protobuf",
-      "X-Prometheus-Remote-Read-Version": "0.1.0",
-    },
-    body: snappyEncode(encodeReadRequest({
-      queries: [{ startMs, endMs, matchers: [{ name: "__name__", type: "=", value: "lat" }] }],
-      acceptedResponseTypes: [RESPONSE_STREAMED_XOR_CHUNKS],
-    })),
+  const r = await postRead(readUrl, {
+    queries: [{ startMs, endMs, matchers: [{ name: "__name__", type: "=", value: "lat" }] }],
+    acceptedResponseTypes: [RESPONSE_STREAMED_XOR_CHUNKS],
   });
   ok(r.ok, `${readUrl}: ${r.status}`);
   const out: string[] = [];

@@ -93,21 +93,25 @@ export class ChunkedSeriesFramer {
   #closeChunk(): void {
     const enc = this.#enc;
     if (enc.count === 0) return;
+    this.#writeChunk(CHUNK_ENCODING_XOR, enc.minTimeMs, enc.maxTimeMs, enc.bytes());
+    enc.reset();
+  }
+
+  /** Writes one Chunk message into the open frame. */
+  #writeChunk(encoding: number, minTimeMs: number, maxTimeMs: number, data: Uint8Array): void {
     const w = this.#w;
-    const data = enc.bytes();
     const chunkMark = w.beginLength(2); // ChunkedSeries 2: chunks
     w.key(1, WT_VARINT); // Chunk 1: min_time_ms
-    w.int64(enc.minTimeMs);
+    w.int64(minTimeMs);
     w.key(2, WT_VARINT); // Chunk 2: max_time_ms
-    w.int64(enc.maxTimeMs);
+    w.int64(maxTimeMs);
     w.key(3, WT_VARINT); // Chunk 3: type
-    w.varint(CHUNK_ENCODING_XOR);
+    w.varint(encoding);
     w.key(4, WT_LEN); // Chunk 4: data
     w.varint(data.length);
     w.bytes(data);
     w.endLength(chunkMark);
     this.#used += CHUNK_OVERHEAD_BYTES + data.length;
-    enc.reset();
   }
 
   #closeFrame(out: Uint8Array[]): void {
@@ -172,19 +176,7 @@ export class ChunkedSeriesFramer {
     }
     if (this.#seriesMark >= 0 && this.#used + need > this.maxBytesInFrame) this.#closeFrame(out);
     if (this.#seriesMark < 0) this.#openFrame();
-    const w = this.#w;
-    const chunkMark = w.beginLength(2); // ChunkedSeries 2: chunks
-    w.key(1, WT_VARINT); // Chunk 1: min_time_ms
-    w.int64(minTimeMs);
-    w.key(2, WT_VARINT); // Chunk 2: max_time_ms
-    w.int64(maxTimeMs);
-    w.key(3, WT_VARINT); // Chunk 3: type
-    w.varint(encoding);
-    w.key(4, WT_LEN); // Chunk 4: data
-    w.varint(data.length);
-    w.bytes(data);
-    w.endLength(chunkMark);
-    this.#used += need;
+    this.#writeChunk(encoding, minTimeMs, maxTimeMs, data);
     return out;
   }
 
