@@ -1,7 +1,8 @@
 /**
  * The store's side data (native histograms, exemplars, start timestamps; see `side_record.ts`):
  * buffered per series until a commit writes them as one side file, de-duplicated against what
- * the store holds, and read back per series through a small cache of decoded files.
+ * the store holds, and read back per series through a cache of decoded files bounded by their
+ * records ({@linkcode CACHE_RECORDS}).
  *
  * @module
  */
@@ -26,8 +27,8 @@ import type { WriterLock } from "./writer_lock.ts";
 const HISTOGRAM_BYTES = 400;
 /** Rough bytes of one buffered exemplar or start run. */
 const SMALL_BYTES = 120;
-/** Decoded side files kept for reads. */
-const CACHE_FILES = 32;
+/** Decoded side files kept for reads: at most this many records (≈ 400 bytes each decoded). */
+const CACHE_RECORDS = 400_000;
 /** Side files smaller than this are merged by {@linkcode SideStore.compact}. */
 const SMALL_SIDE_BYTES = 1 << 20;
 /** Small side files that trigger a merge. */
@@ -65,7 +66,8 @@ export class SideStore {
   #committed: CommittedIndex;
   #pending = new Map<string, Pending>();
   #bytes = 0;
-  #cache = new Map<string, Promise<Map<string, SideData>>>();
+  #cache = new Map<string, { records: number; data: Promise<Map<string, SideData>> }>();
+  #cachedRecords = 0;
 
   /** Side data of the store whose committed index is `committed`. */
   constructor(committed: CommittedIndex) {
@@ -259,7 +261,7 @@ export class SideStore {
     // The index no longer names them: delete them and drop the list (a crash in between leaves
     // them listed as retired, deleted by the next writer).
     await this.#committed.locked((index) => this.#committed.publish(index));
-    for (const name of names) this.#cache.delete(name);
+    for (const name of names) this.#uncache(name);
     return done ? chosen.length : 0;
   }
 
@@ -270,21 +272,34 @@ export class SideStore {
   }
 
   #file(f: SideFileEntry): Promise<Map<string, SideData>> {
-    let p = this.#cache.get(f.file);
-    if (p) {
+    const hit = this.#cache.get(f.file);
+    if (hit) {
       this.#cache.delete(f.file); // most recently used last
-      this.#cache.set(f.file, p);
-      return p;
+      this.#cache.set(f.file, hit);
+      return hit.data;
     }
-    p = readSideFile(this.#committed.segmentPath(f.file)).then((rows) => {
+    const data = readSideFile(this.#committed.segmentPath(f.file)).then((rows) => {
       const m = new Map<string, SideData>();
       for (const r of rows) m.set(seriesId(pairsKey(r.labels)), r.data);
       return m;
     });
-    p.catch(() => this.#cache.delete(f.file));
-    this.#cache.set(f.file, p);
-    while (this.#cache.size > CACHE_FILES) this.#cache.delete(this.#cache.keys().next().value!);
-    return p;
+    data.catch(() => this.#uncache(f.file));
+    const records = f.histograms + f.exemplars + f.starts;
+    this.#cache.set(f.file, { records, data });
+    this.#cachedRecords += records;
+    // Oldest out while over the budget (the file just read stays, however large).
+    for (const [name] of this.#cache) {
+      if (this.#cachedRecords <= CACHE_RECORDS || name === f.file) break;
+      this.#uncache(name);
+    }
+    return data;
+  }
+
+  #uncache(name: string): void {
+    const e = this.#cache.get(name);
+    if (!e) return;
+    this.#cache.delete(name);
+    this.#cachedRecords -= e.records;
   }
 
   /**
