@@ -65,6 +65,7 @@ async function receive(o: ReceiveOptions): Promise<void> {
   const { StoreWriteSink } = await import("../lib/remote/receive/store_sink.ts");
   const { InflightBudget } = await import("../lib/remote/receive/inflight_budget.ts");
   const { createWriteHandler } = await import("../lib/remote/receive/write_handler.ts");
+  const { writeLimits } = await import("../lib/remote/receive/write_limits.ts");
   const { serveUntilShutdown } = await import("../lib/remote/server.ts");
   const { registerConnectionMetrics } = await import("../lib/web/connection_metrics.ts");
   const { Store } = await import("../lib/store/mod.ts");
@@ -81,6 +82,7 @@ async function receive(o: ReceiveOptions): Promise<void> {
   let output: InstanceType<typeof OrderedByteOutput> | undefined;
   let outputSink: InstanceType<typeof OutputSink> | undefined;
   let pool: InstanceType<typeof NdjsonFormatPool> | undefined;
+  let largePool: InstanceType<typeof NdjsonFormatPool> | undefined;
   let sinks: Pick<WriteHandlerOptions, "sink" | "bodySink">;
   let storeSink: InstanceType<typeof StoreWriteSink> | undefined;
   let store: StoreType | undefined;
@@ -117,6 +119,16 @@ async function receive(o: ReceiveOptions): Promise<void> {
       format: o.format,
       maxPendingBytes: o.maxPendingBytes,
       pool,
+      // Without workers, a request that decodes to 8 MiB or more still goes to one (made then):
+      // its garbage would stall the main thread (and /-/healthy) for hundreds of ms.
+      largePool: () =>
+        largePool ??= new NdjsonFormatPool({
+          workers: 1,
+          format: o.format,
+          limits: writeLimitsOf(o),
+          onWorkerFailed: (reason) => log(`${reason}; its requests are formatted elsewhere`),
+        }),
+      limits: writeLimits(writeLimitsOf(o)),
       onOutputFailed: (err) => shutdown.abort(err), // stdout is gone: nothing more can be delivered
       onUnwritten: (count) => {
         if (metrics.unwritten(count) === count) {
@@ -149,6 +161,7 @@ async function receive(o: ReceiveOptions): Promise<void> {
     onListen: (base) => log(`listening on ${base}${o.path}`),
   });
   pool?.close();
+  largePool?.close();
   if (storeSink) {
     await store!.close(); // releases the writer lock and removes its `.writer` file
     log(
@@ -191,7 +204,10 @@ export function receiveCommand(): CommandUnknownOpts {
       "write into a FLAC store (see `wattwave compress`) instead of stdout; 204 once durable",
     )
     .addOption(
-      new Option("--workers <n>", "threads that decode and format requests (0: on the main thread)")
+      new Option(
+        "--workers <n>",
+        "threads that decode and format requests (0: on the main thread, but a request decoding to 8 MiB or more goes to one worker)",
+      )
         .argParser(parseWorkerCount).default(defaultFormatWorkers(), "cores-2, 0 to 4"),
     )
     .option("--quiet", "do not log refused requests")

@@ -8,7 +8,9 @@
  */
 import { concatBytes } from "../../bytes.ts";
 import { EventLoopPacer } from "../../sleep.ts";
+import { snappyDecodedLength } from "../codec/snappy.ts";
 import { type DecodedWriteRequest, emptyDecodedRequest } from "../codec/write_request.ts";
+import type { WriteLimits } from "./write_limits.ts";
 import type { NdjsonFormatPool } from "./format_pool.ts";
 import type { Formatted } from "./format_job.ts";
 import {
@@ -16,7 +18,11 @@ import {
   type OrderedByteOutput,
   type OutputFormat,
 } from "./ndjson_output.ts";
-import type { SinkResult, WriteHandlerOptions } from "./write_handler.ts";
+import {
+  decodeWriteBodyPaced,
+  type SinkResult,
+  type WriteHandlerOptions,
+} from "./write_handler.ts";
 
 /** Series formatted between two looks at the clock on the main thread. */
 const FORMAT_SLICE_SERIES = 4096;
@@ -29,6 +35,16 @@ export interface OutputSinkOptions {
   maxPendingBytes: number;
   /** Formats bodies on workers. Default: on the main thread. */
   pool?: NdjsonFormatPool;
+  /**
+   * Without `pool`: a pool (made when first needed) for bodies that decode to
+   * `largeBodyBytes` or more, so that a huge request (a million series) is decoded away from
+   * the main thread, whose garbage collection would otherwise stall every other request.
+   */
+  largePool?: () => NdjsonFormatPool;
+  /** Decoded size from which a body goes to `largePool`. Default 8 MiB. */
+  largeBodyBytes?: number;
+  /** Write limits, for bodies decoded on the main thread next to `largePool`. */
+  limits?: WriteLimits;
   /** Called once the output fails (nothing more can be delivered). */
   onOutputFailed?: (err: unknown) => void;
   /**
@@ -87,17 +103,35 @@ export class OutputSink {
         },
       };
     }
+    const sink = async (decoded: DecodedWriteRequest) => {
+      const arroyo = this.#options.format === "arroyo";
+      const bytes = await this.#formatPaced(decoded);
+      return this.#deliver(bytes, {
+        bytes,
+        samples: decoded.sampleCount,
+        histograms: arroyo ? 0 : decoded.histogramCount,
+        exemplars: arroyo ? 0 : decoded.exemplarCount,
+        unwritten: arroyo ? decoded.histogramCount + decoded.exemplarCount : 0,
+      });
+    };
+    const largePool = this.#options.largePool;
+    const limits = this.#options.limits;
+    if (!largePool || !limits) return { sink };
+    const largeBytes = this.#options.largeBodyBytes ?? 8 * 1024 * 1024;
+    let large: NdjsonFormatPool | undefined;
     return {
-      sink: async (decoded) => {
-        const arroyo = this.#options.format === "arroyo";
-        const bytes = await this.#formatPaced(decoded);
-        return this.#deliver(bytes, {
-          bytes,
-          samples: decoded.sampleCount,
-          histograms: arroyo ? 0 : decoded.histogramCount,
-          exemplars: arroyo ? 0 : decoded.exemplarCount,
-          unwritten: arroyo ? decoded.histogramCount + decoded.exemplarCount : 0,
-        });
+      bodySink: async (body, version) => {
+        let decodedBytes = 0;
+        try {
+          decodedBytes = snappyDecodedLength(body);
+        } catch { /* malformed: decoding refuses it with the reason */ }
+        if (decodedBytes < largeBytes) {
+          return await sink(await decodeWriteBodyPaced(body, limits, version));
+        }
+        if (this.#out.pendingBytes > this.#options.maxPendingBytes) return "busy";
+        large ??= largePool();
+        const f = await large.format(body, version);
+        return this.#deliver(f.bytes, f);
       },
     };
   }
