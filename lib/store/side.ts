@@ -9,7 +9,7 @@
 import type { Exemplar, NativeHistogram } from "../model/histogram.ts";
 import type { LabelPairs } from "../model/labels.ts";
 import { syncDir } from "./atomic_file.ts";
-import type { CommittedIndex } from "./committed.ts";
+import { type CommittedIndex, isNotFound } from "./committed.ts";
 import { pairsKey, seriesId, type SideFileEntry } from "./index_file.ts";
 import { readSideFile, SIDE_SUFFIX, writeSideFile } from "./side_file.ts";
 import {
@@ -308,6 +308,18 @@ export class SideStore {
    * window. Throws `InputError` naming a damaged side file.
    */
   async read(id: string, startMs = -Infinity, endMs = Infinity): Promise<SideData> {
+    // A merge by another writer may delete a file this reader still lists: re-read the index
+    // and start over (as FLAC reads do).
+    for (let attempt = 0;; attempt++) {
+      try {
+        return await this.#read(id, startMs, endMs);
+      } catch (err) {
+        if (attempt >= 3 || !isNotFound(err) || !(await this.#committed.refresh())) throw err;
+      }
+    }
+  }
+
+  async #read(id: string, startMs: number, endMs: number): Promise<SideData> {
     const out = emptySideData();
     for (const f of this.#committed.sidesOf(id)) {
       if (f.maxTs < startMs || f.minTs > endMs) continue;

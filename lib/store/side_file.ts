@@ -49,7 +49,7 @@ export async function readSideFile(path: string): Promise<SideFileSeries[]> {
     text = new TextDecoder().decode(gunzipSync(await Deno.readFile(path)));
   } catch (err) {
     const why = err instanceof Deno.errors.NotFound ? "missing" : (err as Error).message;
-    throw new InputError(`side file unreadable: ${why}`, { where: path });
+    throw new InputError(`side file unreadable: ${why}`, { where: path, cause: err });
   }
   const out: SideFileSeries[] = [];
   for (const line of text.split("\n")) if (line) out.push(decodeSideRecord(line, path));

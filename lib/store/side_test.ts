@@ -76,3 +76,26 @@ Deno.test("side files: a damaged one fails only its series' reads; repair drops 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("side files: a reader whose index lists files a merge deleted re-reads the index", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wattwave-side-race-" });
+  try {
+    const hs = histogramSeries(1_700_000_000_000, 16);
+    const writer = await Store.open(dir);
+    for (const h of hs.slice(0, 15)) {
+      writer.appendHistograms(LABELS, [h]);
+      await writer.commit();
+    }
+    const reader = await Store.open(dir, { readOnly: true });
+    assertEquals(reader.stats().sideFiles, 15);
+    writer.appendHistograms(LABELS, [hs[15]]);
+    await writer.commit(); // the 16th small file: all merged, the 15 deleted
+    assertEquals(writer.stats().sideFiles, 1);
+    const [s] = reader.sideSeries(); // still the old list
+    const back = await reader.readSide(s.id);
+    assertEquals(back.histograms.length, 16);
+    await writer.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
