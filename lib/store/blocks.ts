@@ -26,6 +26,7 @@ export function sortSamples(ts: Float64Array, words: Uint32Array, n: number): vo
 /** Splits a sorted block where consecutive timestamps are more than {@linkcode MAX_GAP_MS} apart. */
 export function splitAtGaps(block: SampleBlock): SampleBlock[] {
   const ts = block.timestampsMs;
+  if (ts.length < 2 || ts[ts.length - 1] - ts[0] <= MAX_GAP_MS) return [block]; // no gap possible
   const out: SampleBlock[] = [];
   let start = 0;
   for (let i = 1; i <= ts.length; i++) {
