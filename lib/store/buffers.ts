@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { Float64Slab } from "../bytes.ts";
 import type { LabelPairs } from "../model/labels.ts";
 import { EventLoopPacer } from "../sleep.ts";
 import { sortSamples, splitAtGaps } from "./blocks.ts";
@@ -27,39 +28,12 @@ const INITIAL_CAPACITY = 4;
 const EMPTY_F64 = new Float64Array(0);
 const EMPTY_U32 = new Uint32Array(0);
 
-/** Samples per slab (see {@linkcode Slab}). */
-const SLAB_SAMPLES = 65536;
-
-/**
- * Bump allocation of small sample arrays as views of shared slabs: a million one-sample series
- * would otherwise cost a million pairs of ArrayBuffers (measured: 2M `Float64Array(4)` take
- * 3.2 s and 900 MiB). A slab lives while any view of it does.
- */
-class Slab {
-  #ts = new Float64Array(0);
-  #vals = new Float64Array(0);
-  #pos = 0;
-
-  /** `n` samples of timestamps and values (zeroed), as views. */
-  take(n: number): { timestampsMs: Float64Array; values: Float64Array } {
-    if (n > SLAB_SAMPLES / 4) {
-      return { timestampsMs: new Float64Array(n), values: new Float64Array(n) };
-    }
-    if (this.#pos + n > this.#ts.length) {
-      this.#ts = new Float64Array(SLAB_SAMPLES);
-      this.#vals = new Float64Array(SLAB_SAMPLES);
-      this.#pos = 0;
-    }
-    const at = this.#pos;
-    this.#pos += n;
-    return {
-      timestampsMs: this.#ts.subarray(at, at + n),
-      values: this.#vals.subarray(at, at + n),
-    };
-  }
-}
-
-const slab = new Slab();
+/** Small sample arrays of buffers and cut runs: views of shared slabs (see `Float64Slab`). */
+const slabTs = new Float64Slab();
+const slabValues = new Float64Slab();
+const slab = {
+  take: (n: number) => ({ timestampsMs: slabTs.take(n), values: slabValues.take(n) }),
+};
 
 /**
  * The in-memory tail of one series, before it is cut into a range. An empty buffer holds no

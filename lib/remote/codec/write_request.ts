@@ -13,6 +13,7 @@
  * @module
  */
 import { METRIC_TYPES, type MetricMetadata, type MetricType } from "../../model/sample.ts";
+import { Float64Slab } from "../../bytes.ts";
 import { InputError } from "../../errors.ts";
 import { EventLoopPacer } from "../../sleep.ts";
 import { WireReader, WireWriter, WT_I64, WT_LEN, WT_VARINT } from "./wire.ts";
@@ -99,6 +100,12 @@ function decodeLabel(r: WireReader, end: number): [string, string] {
   return [name, value];
 }
 
+/**
+ * Values of decoded series come from shared slabs: a request of a million one-sample series
+ * would otherwise allocate a million ArrayBuffers.
+ */
+const slab = new Float64Slab();
+
 function decodeTimeSeries(r: WireReader, end: number): WireSeries {
   const outer = r.end;
   r.end = end;
@@ -115,8 +122,8 @@ function decodeTimeSeries(r: WireReader, end: number): WireSeries {
     r.skip(key & 7);
   }
   r.pos = start;
-  let values = new Float64Array(count);
-  let valueBytes = new Uint8Array(values.buffer);
+  let values = slab.take(count); // a view of a shared slab: no ArrayBuffer per series
+  let valueBytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
   let n = 0;
   let histograms: NativeHistogram[] | undefined;
   let exemplars: Exemplar[] | undefined;
