@@ -9,6 +9,7 @@
  * @module
  */
 import { InputError } from "../errors.ts";
+import { EventLoopPacer } from "../sleep.ts";
 import { syncDir, writeFileDurable } from "./atomic_file.ts";
 import {
   emptyIndex,
@@ -24,6 +25,7 @@ import {
 } from "./index_file.ts";
 import {
   applyLogRecord,
+  applyLogRecordPaced,
   decodeLogRecords,
   encodeLogRecord,
   INDEX_LOG_FILE,
@@ -121,6 +123,8 @@ export class CommittedIndex {
   /** Identity (inode) of the journal as last read, and the bytes of it applied. */
   #logIno = -1;
   #logBytes = 0;
+  /** A commit's record being applied (paced): refreshes wait for it, or they would apply it again. */
+  #applying: Promise<void> | undefined;
 
   /** The index of the store at `dir`; empty until {@linkcode refresh}. */
   constructor(dir: string) {
@@ -171,6 +175,7 @@ export class CommittedIndex {
    * checkpoint was replaced, else only the journal's new records. Returns whether it changed.
    */
   async refresh(): Promise<boolean> {
+    while (this.#applying) await this.#applying;
     const st = await statOrUndefined(`${this.dir}/${INDEX_FILE}`);
     if (!st) return false;
     if (stampOf(st) !== this.#stamp) return await this.#load();
@@ -295,7 +300,10 @@ export class CommittedIndex {
       if (addition.sides?.length) record.sides = addition.sides;
       const newOrdinals = new Map<string, number>();
       const newIds: string[] = [];
+      const pacer = new EventLoopPacer();
       for (const r of addition.ranges) {
+        const pause = pacer.tick(); // a commit of a million series leaves the server answering
+        if (pause) await pause;
         let ordinal = this.#maps.ordinals.get(r.seriesId) ?? newOrdinals.get(r.seriesId);
         if (ordinal === undefined) {
           ordinal = index.series.length + record.series.length;
@@ -326,7 +334,13 @@ export class CommittedIndex {
         await syncDir(this.dir); // the journal's directory entry
         this.#logIno = (await Deno.stat(this.#logPath)).ino ?? -1;
       }
-      applyLogRecord(index, this.#maps, record, this.#logPath, newIds);
+      const applying = applyLogRecordPaced(index, this.#maps, record, this.#logPath, newIds);
+      this.#applying = applying;
+      try {
+        await applying;
+      } finally {
+        this.#applying = undefined;
+      }
       this.#logBytes += bytes.length;
       if (this.#logBytes > Math.max(MIN_CHECKPOINT_LOG_BYTES, 2 * this.#bytes)) {
         await this.#checkpoint(index);

@@ -12,6 +12,7 @@
  */
 import { splitAtGaps } from "./blocks.ts";
 import type { Run } from "./buffers.ts";
+import { EventLoopPacer } from "../sleep.ts";
 import type { CommittedIndex } from "./committed.ts";
 import type { SegmentReader } from "./reads.ts";
 
@@ -69,7 +70,10 @@ export async function dedupeRuns(
   counts: DedupeCounts,
 ): Promise<Run[]> {
   const out: Run[] = [];
+  const pacer = new EventLoopPacer();
   for (const run of runs) {
+    const pause = pacer.tick(); // a commit of a million series leaves the server answering
+    if (pause) await pause;
     const ts = run.block.timestampsMs;
     const n = ts.length;
     const series = committed.seriesById(run.id);

@@ -19,8 +19,8 @@
  *
  * @module
  */
-import { gunzipSync, gzip, type ZlibOptions } from "node:zlib";
-import { promisify } from "node:util";
+import { createGzip, gunzipSync } from "node:zlib";
+import { concatBytes } from "../bytes.ts";
 import { crc32c } from "../remote/codec/crc32c.ts";
 import { InputError } from "../errors.ts";
 import { EventLoopPacer } from "../sleep.ts";
@@ -59,37 +59,69 @@ export interface LogRecord {
   sides?: SideFileEntry[];
 }
 
-/** JSON of an array, a slice at a time, pausing for the event loop between slices when due. */
-async function arrayJson(items: unknown[], pacer: EventLoopPacer): Promise<string> {
-  const parts: string[] = [];
+/** The UTF-8 JSON of an array into `out`, a slice at a time, pausing for the event loop when due. */
+async function arrayJson(
+  items: unknown[],
+  pacer: EventLoopPacer,
+  out: Uint8Array[],
+  utf8: TextEncoder,
+): Promise<void> {
+  out.push(utf8.encode("["));
   for (let i = 0; i < items.length; i += 1024) {
-    parts.push(JSON.stringify(items.slice(i, i + 1024)).slice(1, -1));
+    const json = JSON.stringify(items.slice(i, i + 1024)).slice(1, -1);
+    out.push(utf8.encode(i ? "," + json : json));
     const pause = pacer.tick();
     if (pause) await pause;
   }
-  return `[${parts.join(",")}]`;
+  out.push(utf8.encode("]"));
 }
 
-/** `JSON.stringify(record)`, made in slices (a commit of a million series is a large record). */
-async function recordJson(record: LogRecord): Promise<string> {
+/**
+ * The UTF-8 of `JSON.stringify(record)` in pieces, made a slice at a time (a commit of a million
+ * series is a record of hundreds of MB: neither one string nor one buffer of it is made).
+ */
+async function recordJson(record: LogRecord): Promise<Uint8Array[]> {
   const pacer = new EventLoopPacer({ checkEvery: 1 });
-  let out = `{"g":${record.g}`;
+  const utf8 = new TextEncoder();
+  const parts: Uint8Array[] = [utf8.encode(`{"g":${record.g}`)];
   for (const key of ["files", "series", "ranges", "metadata"] as const) {
-    out += `,"${key}":${await arrayJson(record[key], pacer)}`;
+    parts.push(utf8.encode(`,"${key}":`));
+    await arrayJson(record[key], pacer, parts, utf8);
   }
-  if (record.clearRetired) out += `,"clearRetired":true`;
-  if (record.sides?.length) out += `,"sides":${await arrayJson(record.sides, pacer)}`;
-  return out + "}";
+  if (record.clearRetired) parts.push(utf8.encode(`,"clearRetired":true`));
+  if (record.sides?.length) {
+    parts.push(utf8.encode(`,"sides":`));
+    await arrayJson(record.sides, pacer, parts, utf8);
+  }
+  parts.push(utf8.encode("}"));
+  return parts;
 }
 
-const gzipAsync = promisify(gzip) as (
-  bytes: Uint8Array,
-  options: ZlibOptions,
-) => Promise<Uint8Array>;
+/** Gzip of the concatenation of `parts`, streamed through zlib piece by piece (no copy of the whole). */
+function gzipParts(parts: Uint8Array[], level: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const z = createGzip({ level });
+    const out: Uint8Array[] = [];
+    z.on("data", (c: Uint8Array) => out.push(c));
+    z.on("end", () => resolve(concatBytes(out)));
+    z.on("error", reject);
+    let i = 0;
+    const pump = () => {
+      while (i < parts.length) {
+        if (!z.write(parts[i++])) {
+          z.once("drain", pump);
+          return;
+        }
+      }
+      z.end();
+    };
+    pump();
+  });
+}
 
 /** Encodes one record with its header (compressed off the main thread). */
 export async function encodeLogRecord(record: LogRecord): Promise<Uint8Array> {
-  const payload = await gzipAsync(new TextEncoder().encode(await recordJson(record)), { level: 1 });
+  const payload = await gzipParts(await recordJson(record), 1);
   const out = new Uint8Array(RECORD_HEADER_BYTES + payload.length);
   const view = new DataView(out.buffer);
   view.setUint32(0, payload.length, true); // 4 bytes: payload length
@@ -172,6 +204,24 @@ export function indexMaps(index: StoreIndex): IndexMaps {
 }
 
 /**
+ * {@linkcode applyLogRecord}, pausing for the event loop now and then: a commit of a million
+ * series is a million entries to apply, seconds of work a server must not stall for.
+ */
+export async function applyLogRecordPaced(
+  index: StoreIndex,
+  maps: IndexMaps,
+  record: LogRecord,
+  where: string,
+  seriesIds?: string[],
+): Promise<void> {
+  const pacer = new EventLoopPacer();
+  for (const _ of applySteps(index, maps, record, where, seriesIds)) {
+    const pause = pacer.tick();
+    if (pause) await pause;
+  }
+}
+
+/**
  * Applies a record to `index` (and `maps`) in place; `seriesIds`, when the caller knows them,
  * are the ids of the record's new series (else computed from their labels). Throws {@linkcode InputError} naming
  * `where` when it does not follow the index (a generation gap or a bad reference).
@@ -183,6 +233,17 @@ export function applyLogRecord(
   where: string,
   seriesIds?: string[],
 ): void {
+  for (const _ of applySteps(index, maps, record, where, seriesIds)) { /* run to the end */ }
+}
+
+/** The work of applying a record, yielding after each series and range (a place to pause). */
+function* applySteps(
+  index: StoreIndex,
+  maps: IndexMaps,
+  record: LogRecord,
+  where: string,
+  seriesIds: string[] | undefined,
+): Generator<void> {
   if (record.g !== index.generation + 1) {
     throw new InputError(
       `index log record of generation ${record.g} does not follow generation ${index.generation}`,
@@ -194,6 +255,7 @@ export function applyLogRecord(
     maps.files.set(f.file, f);
   }
   for (let i = 0; i < record.series.length; i++) {
+    yield;
     const labels = record.series[i];
     const s: SeriesEntry = { id: seriesIds?.[i] ?? seriesId(pairsKey(labels)), labels, ranges: [] };
     maps.ordinals.set(s.id, index.series.length);
@@ -201,6 +263,7 @@ export function applyLogRecord(
     maps.byId.set(s.id, s);
   }
   for (const [ordinal, range] of record.ranges) {
+    yield;
     const s = index.series[ordinal];
     if (!s) throw new InputError(`index log range refers to missing series ${ordinal}`, { where });
     if (!maps.files.has(range.file)) {
