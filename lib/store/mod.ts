@@ -382,18 +382,12 @@ export class Store {
 
   /** Writes every waiting run into files: long ones alone, short ones packed by series key. */
   async #writeRuns(): Promise<void> {
-    const T = performance.now();
-    const lap = (w: string) =>
-      console.error("  WR", w, ((performance.now() - T) / 1000).toFixed(2));
     const taken = this.#buffers.takeRuns();
     const samples = taken.samples;
     if (!taken.runs.length) return;
     // Samples the store already holds are not stored again (see `dedupe.ts`).
     const runs = await dedupeRuns(taken.runs, this.#committed, this.#reader, this.#dedupe);
-    lap("dedupe");
-    const groups = this.#packer.groupRuns(runs);
-    lap("group");
-    for (const group of groups) {
+    for (const group of this.#packer.groupRuns(runs)) {
       const { file, ranges } = await this.#packer.writeFile(group.map((r) => r.block));
       this.#pendingFiles.push(file);
       group.forEach((r, i) => {
@@ -411,18 +405,8 @@ export class Store {
    */
   async commit(): Promise<CommitResult> {
     this.#writable();
-    const T = performance.now();
-    const lap = (w: string) =>
-      console.error(
-        "PHASE",
-        w,
-        ((performance.now() - T) / 1000).toFixed(2),
-        (Deno.memoryUsage().heapUsed / 2 ** 20).toFixed(0),
-      );
     await this.#buffers.cutAll();
-    lap("cutAll");
     await this.#writeRuns();
-    lap("writeRuns");
     const files = this.#pendingFiles;
     const pending = this.#pendingRanges;
     const metadata = this.#pendingMetadata;
@@ -453,14 +437,12 @@ export class Store {
       }
       samples += p.range.count;
     }
-    lap("before append");
     const generation = await this.#committed.append({
       files,
       ranges: pending,
       metadata: [...metadata.values()],
       sides: side ? [side] : [],
     });
-    lap("appended");
     this.#pendingFiles = [];
     this.#pendingRanges = [];
     this.#pendingMetadata = new Map();
