@@ -12,6 +12,7 @@
 import type { LabelPairs } from "../model/labels.ts";
 import { type CompiledMatcher, matchesAllPairs } from "../query/selector.ts";
 import type { CommittedIndex } from "./committed.ts";
+import type { StoreStats } from "./types.ts";
 
 /** One metric name's totals. */
 export interface MetricTotals {
@@ -269,4 +270,41 @@ export function formatAnalysis(a: StoreAnalysis): string {
     }
   }
   return lines.join("\n") + "\n";
+}
+
+/** Totals of the committed store (see `Store.stats`). */
+export function storeStats(committed: CommittedIndex): StoreStats {
+  const index = committed.index;
+  let ranges = 0;
+  let samples = 0;
+  let series = 0;
+  for (const s of index.series) {
+    if (s.ranges.length) series++;
+    for (const g of s.ranges) {
+      ranges++;
+      samples += g.count;
+    }
+  }
+  let segmentBytes = 0;
+  for (const f of index.files) segmentBytes += f.bytes;
+  let sideBytes = 0;
+  let histograms = 0;
+  let exemplars = 0;
+  for (const f of index.sides) {
+    sideBytes += f.bytes;
+    histograms += f.histograms;
+    exemplars += f.exemplars;
+  }
+  return {
+    series,
+    segments: index.files.length,
+    ranges,
+    samples,
+    segmentBytes,
+    indexBytes: committed.bytes,
+    sideFiles: index.sides.length,
+    sideBytes,
+    histograms,
+    exemplars,
+  };
 }

@@ -18,7 +18,6 @@
  *
  * @module
  */
-import { InputError } from "../errors.ts";
 import type { LabelPairs } from "../model/labels.ts";
 import { SeriesBuffers } from "./buffers.ts";
 import { CommittedIndex } from "./committed.ts";
@@ -33,13 +32,19 @@ import {
   writeIndex,
 } from "./index_file.ts";
 import { type DedupeCounts, dedupeRuns } from "./dedupe.ts";
-import { type AnalyzeOptions, analyzeStore, type StoreAnalysis } from "./inspect.ts";
+import { type AnalyzeOptions, analyzeStore, type StoreAnalysis, storeStats } from "./inspect.ts";
 import { SegmentPacker } from "./packing.ts";
 import { SegmentReader } from "./reads.ts";
 import { type SideCounts, type SideSeriesInfo, SideStore } from "./side.ts";
 import type { SideData } from "./side_record.ts";
 import type { Exemplar, NativeHistogram } from "../model/histogram.ts";
-import { removeOrphans, removeStaleTemps } from "./recovery.ts";
+import {
+  checkIndexPresent,
+  checkReadableStore,
+  exists,
+  removeOrphans,
+  removeStaleTemps,
+} from "./recovery.ts";
 import { repairIndex, type RepairReport } from "./repair.ts";
 import type { SampleBlock } from "./segment.ts";
 import {
@@ -143,7 +148,7 @@ export class Store {
     if (!store.#options.readOnly) {
       await Deno.mkdir(`${store.dir}/${SEGMENTS_DIR}`, { recursive: true });
       await removeStaleTemps(store.dir);
-      await store.#checkIndexPresent();
+      await checkIndexPresent(store.dir);
       store.#packer.writer = await WriterLock.acquire(`${store.dir}/${SEGMENTS_DIR}`);
       // A new store gets an empty index at once: from then on, segments without an index mean
       // the index was lost, never "nothing committed yet".
@@ -153,53 +158,12 @@ export class Store {
         });
       }
     } else {
-      try {
-        const st = await Deno.stat(store.dir);
-        if (!st.isDirectory) throw new InputError("not a directory", { where: store.dir });
-        if (
-          !(await exists(`${store.dir}/${INDEX_FILE}`)) &&
-          !(await exists(`${store.dir}/${SEGMENTS_DIR}`))
-        ) {
-          throw new InputError(
-            `not a wattwave store (no ${INDEX_FILE} and no ${SEGMENTS_DIR}/; make one with \`wattwave compress --store\`)`,
-            { where: store.dir },
-          );
-        }
-      } catch (err) {
-        if (err instanceof Deno.errors.NotFound) {
-          throw new InputError("store directory does not exist", { where: store.dir });
-        }
-        throw err;
-      }
-      await store.#checkIndexPresent();
+      await checkReadableStore(store.dir);
+      await checkIndexPresent(store.dir);
     }
     await store.refresh();
     if (!store.#options.readOnly) await removeOrphans(store.#committed, store.#packer.writer!.tag);
     return store;
-  }
-
-  /**
-   * Refuses a store whose segments are there but whose index is not (deleted or lost): opening it
-   * would read as empty, and a writer would delete every segment as an orphan.
-   */
-  async #checkIndexPresent(): Promise<void> {
-    if (await exists(`${this.dir}/${INDEX_FILE}`)) return;
-    let flac = 0;
-    try {
-      for await (const e of Deno.readDir(`${this.dir}/${SEGMENTS_DIR}`)) {
-        if (e.isFile && e.name.endsWith(".flac")) flac++;
-      }
-    } catch (err) {
-      if (err instanceof Deno.errors.NotFound) return;
-      throw err;
-    }
-    if (flac === 0) return;
-    throw new InputError(
-      `${INDEX_FILE} is missing but ${SEGMENTS_DIR}/ holds ${flac} FLAC files: not opened, so ` +
-        `that nothing is read as empty or deleted (restore ${INDEX_FILE}, or move the files away; ` +
-        `--repair cannot rebuild it: series labels live only in the index)`,
-      { where: this.dir },
-    );
   }
 
   /** Appended samples read back and compared so far (with `verify`); compaction not counted. */
@@ -558,38 +522,7 @@ export class Store {
 
   /** Totals of the committed store. */
   stats(): StoreStats {
-    let ranges = 0;
-    let samples = 0;
-    let series = 0;
-    for (const s of this.#committed.index.series) {
-      if (s.ranges.length) series++;
-      for (const g of s.ranges) {
-        ranges++;
-        samples += g.count;
-      }
-    }
-    let segmentBytes = 0;
-    for (const f of this.#committed.index.files) segmentBytes += f.bytes;
-    let sideBytes = 0;
-    let histograms = 0;
-    let exemplars = 0;
-    for (const f of this.#committed.index.sides) {
-      sideBytes += f.bytes;
-      histograms += f.histograms;
-      exemplars += f.exemplars;
-    }
-    return {
-      series,
-      segments: this.#committed.index.files.length,
-      ranges,
-      samples,
-      segmentBytes,
-      indexBytes: this.#committed.bytes,
-      sideFiles: this.#committed.index.sides.length,
-      sideBytes,
-      histograms,
-      exemplars,
-    };
+    return storeStats(this.#committed);
   }
 
   /**
@@ -629,15 +562,5 @@ export class Store {
   /** Path of a segment file of this store. */
   segmentPath(file: string): string {
     return this.#committed.segmentPath(file);
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw err;
   }
 }

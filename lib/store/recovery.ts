@@ -1,11 +1,14 @@
 /**
- * Recovery when a writer opens a store: what crashed processes left behind is removed — stale
- * temporary files, files retired by a compaction that died before deleting them, and segment
- * files no index names whose writer is gone (see `writer_lock.ts`).
+ * What opening a store checks and recovers: a directory that is not a store, or whose index is
+ * lost, is refused; a writer removes what crashed processes left behind — stale temporary files,
+ * files retired by a compaction that died before deleting them, and segment files no index names
+ * whose writer is gone (see `writer_lock.ts`).
  *
  * @module
  */
+import { InputError } from "../errors.ts";
 import { TEMP_SUFFIX } from "./atomic_file.ts";
+import { INDEX_FILE } from "./index_file.ts";
 import type { CommittedIndex } from "./committed.ts";
 import { SIDE_SUFFIX } from "./side_file.ts";
 import { SEGMENTS_DIR } from "./types.ts";
@@ -72,4 +75,62 @@ export async function removeOrphans(committed: CommittedIndex, ownTag: string): 
   } finally {
     dead.release();
   }
+}
+
+/** Whether `path` exists. */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+}
+
+/** Refuses (InputError) a directory a reader cannot open as a store: missing, a file, or neither index nor segments. */
+export async function checkReadableStore(dir: string): Promise<void> {
+  try {
+    const st = await Deno.stat(dir);
+    if (!st.isDirectory) throw new InputError("not a directory", { where: dir });
+    if (!(await exists(`${dir}/${INDEX_FILE}`)) && !(await exists(`${dir}/${SEGMENTS_DIR}`))) {
+      throw new InputError(
+        `not a wattwave store (no ${INDEX_FILE} and no ${SEGMENTS_DIR}/; make one with \`wattwave compress --store\`)`,
+        { where: dir },
+      );
+    }
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new InputError("store directory does not exist", { where: dir });
+    }
+    throw err;
+  }
+}
+
+/**
+ * Refuses a store whose segments (or side files) are there but whose index is not (deleted or
+ * lost): opening it would read as empty, and a writer would delete every segment as an orphan.
+ */
+export async function checkIndexPresent(dir: string): Promise<void> {
+  if (await exists(`${dir}/${INDEX_FILE}`)) return;
+  let flac = 0;
+  let sides = 0;
+  try {
+    for await (const e of Deno.readDir(`${dir}/${SEGMENTS_DIR}`)) {
+      if (!e.isFile) continue;
+      if (e.name.endsWith(".flac")) flac++;
+      else if (e.name.endsWith(SIDE_SUFFIX)) sides++;
+    }
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return;
+    throw err;
+  }
+  if (flac + sides === 0) return;
+  throw new InputError(
+    `${INDEX_FILE} is missing but ${SEGMENTS_DIR}/ holds ${flac} FLAC files` +
+      (sides ? ` and ${sides} side files` : "") +
+      `: not opened, so that nothing is read as empty or deleted (restore ${INDEX_FILE}, or ` +
+      `move the files away; --repair cannot rebuild it: series labels live only in the index)`,
+    { where: dir },
+  );
 }
