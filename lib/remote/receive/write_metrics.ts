@@ -12,7 +12,7 @@ export interface WriteMetricSources {
   requests: () => number;
   /** Samples written (to stdout) or made durable (in the store) so far. */
   samples: () => number;
-  /** Native histogram samples written so far (none into a store, which refuses them). */
+  /** Native histogram samples written (or made durable in a store) so far. */
   histograms?: () => number;
   /** Exemplars written so far. */
   exemplars?: () => number;
@@ -54,7 +54,7 @@ export function registerWriteMetrics(
   registry.valueOf(
     "wattwave_histograms_written_total",
     options.store
-      ? "Native histogram samples written (the store refuses them with 400: always 0)."
+      ? "Native histogram samples made durable in the store."
       : "Native histogram samples written to stdout as NDJSON.",
     "counter",
     sources.histograms ?? (() => 0),
@@ -62,7 +62,7 @@ export function registerWriteMetrics(
   registry.valueOf(
     "wattwave_exemplars_written_total",
     options.store
-      ? "Exemplars written (the store refuses them with 400: always 0)."
+      ? "Exemplars made durable in the store."
       : "Exemplars written to stdout as NDJSON.",
     "counter",
     sources.exemplars ?? (() => 0),
