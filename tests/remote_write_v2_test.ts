@@ -150,6 +150,27 @@ Deno.test("push --protobuf-message io.prometheus.write.v2.Request | receive: bit
   }
 });
 
+Deno.test("push v2 | receive --store | export: start timestamps, metadata, histograms and exemplars kept bit for bit", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wattwave-v2-store-" });
+  const recv = await startReceive(["--store", `${dir}/s`]);
+  try {
+    const push = await runWattwave(
+      ["push", "--protobuf-message", "io.prometheus.write.v2.Request", "--url", recv.url],
+      { stdin: LINES.join("\n") + "\n" },
+    );
+    assertEquals(push.code, 0, push.stderr);
+  } finally {
+    await recv.stop();
+  }
+  try {
+    const e = await runWattwave(["export", "--store", `${dir}/s`]);
+    assertEquals(e.code, 0, e.stderr);
+    assertEquals(e.stdout.trim().split("\n").sort(), [...LINES].sort());
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("push v2: the body decodes with protobufjs from proto/write_v2.proto; 415 falls back to 1.0, said once", async () => {
   const bodies: { type: string; version: string; bytes: Uint8Array }[] = [];
   const ac = new AbortController();
