@@ -268,6 +268,8 @@ export class BitReader {
     if (ones === 0) return 0;
     if (ones === 8) return this.int(64, true);
     const w = VARBIT_WIDTHS[ones - 1];
+    // 56 bits: two's complement read as such (its edge, 2^55, is beyond 2^53 anyway)
+    if (w > 32) return this.int(w, true);
     let v = this.int(w, false);
     // Prometheus reads values above 2^(w-1) as negative (2^(w-1) itself is positive)
     if (v > 2 ** (w - 1)) v -= 2 ** w;
