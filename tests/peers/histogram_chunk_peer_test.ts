@@ -7,9 +7,8 @@ import { deepStrictEqual, ok } from "node:assert/strict";
 import { startPrometheus } from "../support/prometheus.ts";
 import { histogramSeries } from "../support/histograms.ts";
 import { encodeWriteRequest } from "../../lib/remote/codec/write_request.ts";
-import { snappyEncode } from "../../lib/remote/codec/snappy.ts";
 import { RESPONSE_STREAMED_XOR_CHUNKS } from "../../lib/remote/codec/read_request.ts";
-import { postRead } from "../support/remote_read.ts";
+import { postRead, postWrite } from "../support/remote.ts";
 import { decodeChunkedReadResponse, splitFrames } from "../../lib/remote/codec/chunked_response.ts";
 import {
   CHUNK_ENCODING_HISTOGRAM,
@@ -59,20 +58,15 @@ peerTest(
     try {
       const start = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
       const hs = histogramSeries(start, 300);
-      const w = await fetch(`${prom.url}/api/v1/write`, {
-        method: "POST",
-        headers: {
-          "Content-Encoding": "snappy",
-          "Content-Type": "application/x-protobuf",
-          "X-Prometheus-Remote-Write-Version": "0.1.0",
-        },
-        body: snappyEncode(encodeWriteRequest([{
+      const w = await postWrite(
+        `${prom.url}/api/v1/write`,
+        encodeWriteRequest([{
           labels: [["__name__", "rpc_seconds"], ["job", "t"]],
           timestampsMs: [],
           values: new Float64Array(0),
           histograms: hs,
-        }])),
-      });
+        }]),
+      );
       await w.body?.cancel();
       ok(w.status === 204 || w.status === 200, `remote write answered ${w.status}`);
       const r = await postRead(`${prom.url}/api/v1/read`, {

@@ -15,7 +15,7 @@ import { peerTest } from "../support/peers.ts";
 import { emptyHistogram } from "../../lib/model/histogram.ts";
 import { formatHistogramLine, formatHistogramObject } from "../../lib/ndjson/histogram_line.ts";
 import { RESPONSE_STREAMED_XOR_CHUNKS } from "../../lib/remote/codec/read_request.ts";
-import { postRead } from "../support/remote_read.ts";
+import { postRead } from "../support/remote.ts";
 import { decodeChunkedReadResponse, splitFrames } from "../../lib/remote/codec/chunked_response.ts";
 import { decodeHistogramChunk } from "../../lib/remote/codec/histogram_chunk.ts";
 
