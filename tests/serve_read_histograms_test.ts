@@ -110,3 +110,36 @@ Deno.test("serve-read answers native histograms in SAMPLES and STREAMED_XOR_CHUN
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("serve-read: native histograms count against --max-samples-per-query in both answers", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wattwave-read-hist-limit-" });
+  try {
+    const head = `{"name":"rpc_seconds","labels":{"job":"api"},"timestamp":`;
+    const lines = histogramSeries(T0, 300).map((h) => formatHistogramLine(head, h));
+    const c = await runWattwave(["compress", "--store", `${dir}/s`], {
+      stdin: lines.join("\n") + "\n",
+    });
+    strictEqual(c.code, 0, c.stderr);
+    const server = await startServeRead(["--store", `${dir}/s`, "--max-samples-per-query", "100"]);
+    try {
+      const r = await read(server.baseUrl, RESPONSE_SAMPLES);
+      const text = await r.text();
+      strictEqual(r.status, 422, text);
+      ok(text.includes("--max-samples-per-query"), text);
+      // streamed: the limit is crossed once the answer began, so the stream is broken off
+      const s = await read(server.baseUrl, RESPONSE_STREAMED_XOR_CHUNKS);
+      strictEqual(s.status, 200);
+      let broken = false;
+      try {
+        await s.arrayBuffer();
+      } catch {
+        broken = true;
+      }
+      ok(broken, "the streamed answer ended cleanly past the limit");
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

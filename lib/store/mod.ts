@@ -289,8 +289,13 @@ export class Store {
    * The committed histograms, exemplars and start-timestamp runs of a series in
    * [startMs, endMs] (see {@linkcode SideStore.read}).
    */
-  readSide(id: string, startMs = -Infinity, endMs = Infinity): Promise<SideData> {
-    return this.#side.read(id, startMs, endMs);
+  readSide(
+    id: string,
+    startMs = -Infinity,
+    endMs = Infinity,
+    maxHistograms = Infinity,
+  ): Promise<SideData> {
+    return this.#side.read(id, startMs, endMs, maxHistograms);
   }
 
   /** The committed series that have histograms, exemplars or start timestamps. */

@@ -305,21 +305,32 @@ export class SideStore {
   /**
    * The committed side data of a series with timestamps in [startMs, endMs]: histograms in
    * timestamp order (ties in commit order), exemplars in timestamp order, start runs meeting the
-   * window. Throws `InputError` naming a damaged side file.
+   * window. Throws `InputError` naming a damaged side file. Stops reading files once more than
+   * `maxHistograms` histograms were found (a caller that refuses beyond a limit).
    */
-  async read(id: string, startMs = -Infinity, endMs = Infinity): Promise<SideData> {
+  async read(
+    id: string,
+    startMs = -Infinity,
+    endMs = Infinity,
+    maxHistograms = Infinity,
+  ): Promise<SideData> {
     // A merge by another writer may delete a file this reader still lists: re-read the index
     // and start over (as FLAC reads do).
     for (let attempt = 0;; attempt++) {
       try {
-        return await this.#read(id, startMs, endMs);
+        return await this.#read(id, startMs, endMs, maxHistograms);
       } catch (err) {
         if (attempt >= 3 || !isNotFound(err) || !(await this.#committed.refresh())) throw err;
       }
     }
   }
 
-  async #read(id: string, startMs: number, endMs: number): Promise<SideData> {
+  async #read(
+    id: string,
+    startMs: number,
+    endMs: number,
+    maxHistograms: number,
+  ): Promise<SideData> {
     const out = emptySideData();
     for (const f of this.#committed.sidesOf(id)) {
       if (f.maxTs < startMs || f.minTs > endMs) continue;
@@ -332,6 +343,7 @@ export class SideStore {
         if (e.timestampMs >= startMs && e.timestampMs <= endMs) out.exemplars.push(e);
       }
       for (const r of d.starts) if (r[1] >= startMs && r[0] <= endMs) out.starts.push(r);
+      if (out.histograms.length > maxHistograms) break; // the caller refuses: read no more
     }
     out.histograms.sort((a, b) => a.timestampMs - b.timestampMs);
     out.exemplars.sort((a, b) => a.timestampMs - b.timestampMs);

@@ -44,8 +44,8 @@ peerTest(
     let plainOut = { code: -1, stdout: "", stderr: "" };
     try {
       const promMetrics = `${prom.url}/metrics`;
-      // Until Prometheus has sent at least 10 histograms and 10 exemplars to each (30 s at most).
-      const deadline = Date.now() + 30_000;
+      // Until Prometheus has sent at least 10 histograms and 10 exemplars to each (90 s at most).
+      const deadline = Date.now() + 90_000;
       for (;;) {
         const h = await metric(promMetrics, "prometheus_remote_storage_histograms_total");
         const e = await metric(promMetrics, "prometheus_remote_storage_exemplars_total");
@@ -54,8 +54,8 @@ peerTest(
         await new Promise((r) => setTimeout(r, 200));
       }
       target.down();
-      // Until what Prometheus counts as sent stops moving and both receivers hold it (20 s at most).
-      const settle = Date.now() + 20_000;
+      // Until what Prometheus counts as sent stops moving and both receivers hold it (60 s at most).
+      const settle = Date.now() + 60_000;
       let last = "";
       for (;;) {
         const counts = [];

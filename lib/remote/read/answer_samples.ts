@@ -18,7 +18,7 @@ import {
   pairSeries,
   selectHistogramSeries,
 } from "./histogram_series.ts";
-import { type PreparedQuery, selectSeries, tooManyRequestSamples } from "./query.ts";
+import { type PreparedQuery, queryLimit, selectSeries } from "./query.ts";
 import type { SeriesSampleSource } from "./series_samples.ts";
 import type { ReadableSeriesStore } from "./series_store.ts";
 
@@ -46,6 +46,11 @@ export interface AnswerSamplesOptions {
   onAnswered?: (info: ReadAnswerInfo) => void;
   /** Most samples all the queries together may return (422 beyond). Default no limit. */
   maxSamplesPerRequest?: number;
+  /**
+   * Most samples (native histograms included) one query may return (422 beyond); float samples
+   * are held to it by the sample source. Default no limit.
+   */
+  maxSamplesPerQuery?: number;
 }
 
 /** Answers `queries` with one SAMPLES ReadResponse. */
@@ -83,10 +88,11 @@ export async function answerSamples(
     for (const p of pairSeries(floats, selectHistogramSeries(store, q))) {
       let parts = p.a?.parts;
       if (p.b) {
-        const hs = await histogramsOf(store, p.b.id, q);
+        const limit = queryLimit(qi, options.maxSamplesPerQuery ?? Infinity, requestLeft);
+        const hs = await histogramsOf(store, p.b.id, q, limit.samples - samples);
         if (hs.length) {
           samples += hs.length;
-          if (samples > requestLeft) throw tooManyRequestSamples(options.maxSamplesPerRequest!);
+          if (samples > limit.samples) throw limit.refusal();
           parts ??= { labelBlock: encodeLabelBlock(p.labels), samples: [] };
           parts.samples.push(histogramFields(hs));
         }

@@ -93,7 +93,7 @@ async function* streamFrames(
         }
       }
       if (p.b) {
-        const hs = await histogramsOf(store, p.b.id, q);
+        const hs = await histogramsOf(store, p.b.id, q, limit.samples - samples);
         samples += hs.length;
         if (samples > limit.samples) throw limit.refusal();
         for (const c of histogramChunks(hs)) {

@@ -32,14 +32,18 @@ export function selectHistogramSeries(
     .sort((a, b) => compareLabelPairs(a.labels, b.labels));
 }
 
-/** The histograms of series `id` in the query's time range, in timestamp order. */
+/**
+ * The histograms of series `id` in the query's time range, in timestamp order; more than
+ * `maxHistograms` means the caller's limit is crossed (reading stops there, memory stays bounded).
+ */
 export async function histogramsOf(
   store: ReadableSeriesStore,
   id: string,
   q: PreparedQuery,
+  maxHistograms: number,
 ): Promise<NativeHistogram[]> {
   if (!store.readSide) return [];
-  return (await store.readSide(id, q.startMs, q.endMs)).histograms;
+  return (await store.readSide(id, q.startMs, q.endMs, maxHistograms)).histograms;
 }
 
 /** `TimeSeries.histograms` (field 4) entries of `histograms`, encoded, to append to a series. */

@@ -169,6 +169,7 @@ export function createReadHandler(options: ReadHandlerOptions): ReadHandler {
       return await answerSamples(store, source, queries, {
         compress: compressResponses,
         maxSamplesPerRequest,
+        maxSamplesPerQuery: maxSamples,
         startedMs: t0,
         onAnswered: options.onAnswered,
       });

@@ -43,8 +43,16 @@ export interface ReadableSeriesStore {
   read(id: string, startMs: number, endMs: number): AsyncIterable<StoredBlock>;
   /** The committed series with side data (native histograms…) whose labels satisfy `predicate`. */
   sideSeries?(predicate?: (labels: LabelPairs) => boolean): StoredSeries[];
-  /** The native histograms of series `id` in `[startMs, endMs]`, in timestamp order. */
-  readSide?(id: string, startMs: number, endMs: number): Promise<{ histograms: NativeHistogram[] }>;
+  /**
+   * The native histograms of series `id` in `[startMs, endMs]`, in timestamp order; reading may
+   * stop once more than `maxHistograms` were found.
+   */
+  readSide?(
+    id: string,
+    startMs: number,
+    endMs: number,
+    maxHistograms?: number,
+  ): Promise<{ histograms: NativeHistogram[] }>;
 }
 
 /** Reads series in parallel elsewhere (a `SeriesReadPool` of `read_pool.ts`). */

@@ -22,6 +22,7 @@ import {
   decodeWriteBodyPaced,
   type SinkResult,
   type WriteHandlerOptions,
+  type WriteVersion,
 } from "./write_handler.ts";
 
 /** Series formatted between two looks at the clock on the main thread. */
@@ -91,18 +92,21 @@ export class OutputSink {
     return { samples: counts.samples, histograms: counts.histograms, exemplars: counts.exemplars };
   }
 
+  /** Formats `body` on `pool` and delivers it (busy while the output is too far behind). */
+  async #viaPool(
+    pool: NdjsonFormatPool,
+    body: Uint8Array,
+    version: WriteVersion,
+  ): Promise<SinkResult> {
+    if (this.#out.pendingBytes > this.#options.maxPendingBytes) return "busy";
+    const f = await pool.format(body, version);
+    return this.#deliver(f.bytes, f);
+  }
+
   /** The sink to spread into `createWriteHandler`'s options. */
   handlerSink(): Pick<WriteHandlerOptions, "sink" | "bodySink"> {
     const pool = this.#options.pool;
-    if (pool) {
-      return {
-        bodySink: async (body, version) => {
-          if (this.#out.pendingBytes > this.#options.maxPendingBytes) return "busy";
-          const f = await pool.format(body, version);
-          return this.#deliver(f.bytes, f);
-        },
-      };
-    }
+    if (pool) return { bodySink: (body, version) => this.#viaPool(pool, body, version) };
     const sink = async (decoded: DecodedWriteRequest) => {
       const arroyo = this.#options.format === "arroyo";
       const bytes = await this.#formatPaced(decoded);
@@ -128,10 +132,8 @@ export class OutputSink {
         if (decodedBytes < largeBytes) {
           return await sink(await decodeWriteBodyPaced(body, limits, version));
         }
-        if (this.#out.pendingBytes > this.#options.maxPendingBytes) return "busy";
         large ??= largePool();
-        const f = await large.format(body, version);
-        return this.#deliver(f.bytes, f);
+        return await this.#viaPool(large, body, version);
       },
     };
   }
