@@ -28,7 +28,6 @@ import {
   writeLimitsOf,
 } from "../lib/cli/server_options.ts";
 import { UsageError } from "../lib/errors.ts";
-import type { Store as StoreType } from "../lib/store/mod.ts";
 import type { OutputFormat } from "../lib/remote/receive/ndjson_output.ts";
 import type { WriteHandlerOptions } from "../lib/remote/receive/write_handler.ts";
 import { defaultFormatWorkers } from "../lib/workers/counts.ts";
@@ -62,13 +61,12 @@ async function receive(o: ReceiveOptions): Promise<void> {
   const { NdjsonFormatPool } = await import("../lib/remote/receive/format_pool.ts");
   const { OrderedByteOutput } = await import("../lib/remote/receive/ndjson_output.ts");
   const { OutputSink } = await import("../lib/remote/receive/output_sink.ts");
-  const { StoreWriteSink } = await import("../lib/remote/receive/store_sink.ts");
+  const { StoreWriterThread } = await import("../lib/remote/receive/store_thread.ts");
   const { InflightBudget } = await import("../lib/remote/receive/inflight_budget.ts");
   const { createWriteHandler } = await import("../lib/remote/receive/write_handler.ts");
   const { writeLimits } = await import("../lib/remote/receive/write_limits.ts");
   const { serveUntilShutdown } = await import("../lib/remote/server.ts");
   const { registerConnectionMetrics } = await import("../lib/web/connection_metrics.ts");
-  const { Store } = await import("../lib/store/mod.ts");
   const { Registry } = await import("../lib/metrics/registry.ts");
   const { registerProcessMetrics } = await import("../lib/metrics/process.ts");
   const { registerWriteMetrics } = await import("../lib/remote/receive/write_metrics.ts");
@@ -84,8 +82,8 @@ async function receive(o: ReceiveOptions): Promise<void> {
   let pool: InstanceType<typeof NdjsonFormatPool> | undefined;
   let largePool: InstanceType<typeof NdjsonFormatPool> | undefined;
   let sinks: Pick<WriteHandlerOptions, "sink" | "bodySink">;
-  let storeSink: InstanceType<typeof StoreWriteSink> | undefined;
-  let store: StoreType | undefined;
+  let storeSink: import("../lib/remote/receive/store_thread.ts").StoreWriterThread | undefined;
+  let storeFailure: Error | undefined;
   const log = (line: string) => console.error(`wattwave receive: ${line}`);
   // Self-metrics at GET /metrics: read from the sinks when scraped.
   const registry = new Registry();
@@ -100,10 +98,18 @@ async function receive(o: ReceiveOptions): Promise<void> {
     pendingBytes: o.store === undefined ? () => output?.pendingBytes ?? 0 : undefined,
   }, { store: o.store !== undefined });
   if (o.store !== undefined) {
-    // Into the store: 204 only once the samples are committed (fsynced, index replaced).
-    store = await Store.open(o.store);
-    storeSink = new StoreWriteSink(store, { onCommit: (seconds) => metrics.committed(seconds) });
-    sinks = { sink: storeSink.sink };
+    // Into the store: 204 only once the samples are committed (fsynced, index replaced). The
+    // store lives on a thread of its own: a request of a million series does not hold HTTP.
+    storeSink = await StoreWriterThread.open(o.store, {
+      limits: writeLimitsOf(o),
+      onCommit: (seconds) => metrics.committed(seconds),
+      onFailed: (reason) => {
+        log(`${reason}; stopping (nothing more can be stored)`);
+        storeFailure = new Error(reason);
+        shutdown.abort(storeFailure);
+      },
+    });
+    sinks = { bodySink: storeSink.bodySink };
   } else {
     output = new OrderedByteOutput(Deno.stdout.writable, { maxPendingBytes: o.maxPendingBytes });
     // With workers, decoding and formatting leave the main thread (HTTP and ordered output).
@@ -163,12 +169,14 @@ async function receive(o: ReceiveOptions): Promise<void> {
   pool?.close();
   largePool?.close();
   if (storeSink) {
-    await store!.close(); // releases the writer lock and removes its `.writer` file
+    await storeSink.close(); // checkpoint; releases the writer lock and its `.writer` file
+    const duplicates = storeSink.duplicateSamples;
     log(
-      `${storeSink.requests} requests, ${storeSink.samples - store!.duplicateSamples} samples ` +
+      `${storeSink.requests} requests, ${storeSink.samples - duplicates} samples ` +
         `stored in ${o.store}` +
-        (store!.duplicateSamples ? ` (${store!.duplicateSamples} already stored, skipped)` : ""),
+        (duplicates ? ` (${duplicates} already stored, skipped)` : ""),
     );
+    if (storeFailure) throw storeFailure;
     return;
   }
   await output!.close();
@@ -206,7 +214,7 @@ export function receiveCommand(): CommandUnknownOpts {
     .addOption(
       new Option(
         "--workers <n>",
-        "threads that decode and format requests (0: on the main thread, but a request decoding to 8 MiB or more goes to one worker)",
+        "threads that decode and format requests (0: on the main thread, but a request decoding to 8 MiB or more goes to one worker; with --store, the store's own thread decodes)",
       )
         .argParser(parseWorkerCount).default(defaultFormatWorkers(), "cores-2, 0 to 4"),
     )

@@ -59,7 +59,7 @@ async function serveRead(o: ServeReadOptions): Promise<void> {
   // Loaded when the subcommand runs, so that start-up (and --help) stays light.
   const { routePosts } = await import("../lib/remote/http.ts");
   const { createReadHandler } = await import("../lib/remote/read/read_handler.ts");
-  const { StoreWriteSink } = await import("../lib/remote/receive/store_sink.ts");
+  const { StoreWriterThread } = await import("../lib/remote/receive/store_thread.ts");
   const { serveUntilShutdown } = await import("../lib/remote/server.ts");
   const { registerConnectionMetrics } = await import("../lib/web/connection_metrics.ts");
   const { SeriesReadPool } = await import("../lib/remote/read/read_pool.ts");
@@ -83,10 +83,31 @@ async function serveRead(o: ServeReadOptions): Promise<void> {
       `--max-bytes-in-frame must be at least ${MIN_FRAME_BYTES} (got ${o.maxBytesInFrame})`,
     );
   }
-  const store = await Store.open(o.store, { readOnly: o.writePath === undefined });
   const log = (line: string) => {
     if (!o.quiet) console.error(`wattwave serve-read: ${line}`);
   };
+  const shutdown = new AbortController();
+  let writerFailure: Error | undefined;
+  // With --write-path, the store is written by a thread of its own (a request of a million
+  // series does not hold reads or /-/healthy); this thread reads it like any other reader.
+  const sink = o.writePath !== undefined
+    ? await StoreWriterThread.open(o.store, {
+      limits: writeLimitsOf(o),
+      onCommit: (seconds) => writeMetrics?.committed(seconds),
+      onFailed: (reason) => {
+        console.error(`wattwave serve-read: ${reason}; stopping (nothing more can be stored)`);
+        writerFailure = new Error(reason);
+        shutdown.abort(writerFailure);
+      },
+    })
+    : undefined;
+  let store: Awaited<ReturnType<typeof Store.open>>;
+  try {
+    store = await Store.open(o.store, { readOnly: true });
+  } catch (err) {
+    await sink?.close();
+    throw err;
+  }
   const pool = o.readWorkers > 0
     ? new SeriesReadPool(o.store, {
       workers: o.readWorkers,
@@ -123,15 +144,12 @@ async function serveRead(o: ServeReadOptions): Promise<void> {
     histograms: () => sink?.histograms ?? 0,
     exemplars: () => sink?.exemplars ?? 0,
   }, { store: true });
-  const sink = o.writePath !== undefined
-    ? new StoreWriteSink(store, { onCommit: (seconds) => writeMetrics?.committed(seconds) })
-    : undefined;
   const write = sink &&
     createWriteHandler({
       maxBodyBytes: o.maxBodyBytes,
       limits: writeLimitsOf(o),
       inflight: new InflightBudget(o.maxInflightBytes),
-      sink: sink.sink,
+      bodySink: sink.bodySink,
       onRefused: (status, reason) => {
         writeMetrics?.refused(status);
         log(`write ${status}: ${reason}`);
@@ -145,6 +163,7 @@ async function serveRead(o: ServeReadOptions): Promise<void> {
       webConfigFile: o["web.config.file"],
       connections: connectionLimitsOf(o),
       onGuard: (g) => guard = g,
+      shutdown,
       log: (line) => console.error(`wattwave serve-read: ${line}`),
       onListen: (base) =>
         console.error(
@@ -154,14 +173,17 @@ async function serveRead(o: ServeReadOptions): Promise<void> {
     });
   } finally {
     pool?.close();
-    await store.close(); // with --write-path: releases the writer lock and its `.writer` file
+    await store.close();
+    await sink?.close(); // checkpoint; releases the writer lock and its `.writer` file
   }
   if (sink) {
+    const duplicates = sink.duplicateSamples;
     log(
-      `${sink.requests} write requests, ${sink.samples - store.duplicateSamples} samples stored` +
-        (store.duplicateSamples ? ` (${store.duplicateSamples} already stored, skipped)` : ""),
+      `${sink.requests} write requests, ${sink.samples - duplicates} samples stored` +
+        (duplicates ? ` (${duplicates} already stored, skipped)` : ""),
     );
   }
+  if (writerFailure) throw writerFailure;
 }
 
 /** The `serve-read` subcommand. */

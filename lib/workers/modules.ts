@@ -13,4 +13,6 @@ export const WORKER_MODULES = {
   parse: new URL("../ndjson/parse_worker.ts", import.meta.url),
   /** `serve-read`: reads and encodes series from the store. */
   read: new URL("../remote/read/read_worker.ts", import.meta.url),
+  /** `receive --store`, `serve-read --write-path`: decodes remote-write bodies into the store. */
+  store: new URL("../remote/receive/store_worker.ts", import.meta.url),
 } as const;

@@ -22,6 +22,11 @@ export interface JobHandlers<J, R> {
   init?: (data: unknown) => Promise<void> | void;
   /** Runs one job; a throw is that job's error (with `status` kept when the error has one). */
   run: (job: J) => Promise<JobAnswer<R>> | JobAnswer<R>;
+  /**
+   * Start each job as it arrives (after the setup) instead of once the previous one ended: for
+   * jobs that wait on each other, e.g. writes committed together. Default false.
+   */
+  concurrent?: boolean;
 }
 
 function errorInfo(err: unknown): WorkerErrorInfo {
@@ -34,11 +39,12 @@ function errorInfo(err: unknown): WorkerErrorInfo {
 
 /** Serves the pool's messages in this worker with `handlers`. */
 export function serveJobs<J, R>(handlers: JobHandlers<J, R>): void {
-  // Jobs run one at a time, in arrival order, behind the setup.
+  // Jobs run one at a time, in arrival order, behind the setup (`concurrent`: as they come,
+  // behind the setup).
   let chain: Promise<void> = Promise.resolve();
   self.onmessage = (e: MessageEvent<ToWorker>) => {
     const msg = e.data;
-    chain = chain.then(async () => {
+    const next = chain.then(async () => {
       if (msg.kind === "init") {
         try {
           await handlers.init?.(msg.data);
@@ -57,5 +63,6 @@ export function serveJobs<J, R>(handlers: JobHandlers<J, R>): void {
         self.postMessage({ kind: "error", id: msg.id, error: errorInfo(err) } satisfies FromWorker);
       }
     });
+    if (msg.kind === "init" || !handlers.concurrent) chain = next;
   };
 }
