@@ -11,10 +11,10 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import { gunzipSync, gzip, type ZlibOptions } from "node:zlib";
 import { promisify } from "node:util";
 import { InputError } from "../errors.ts";
+import { sha256HexPrefix } from "../sha256.ts";
 import type { ValueMode } from "./value_map.ts";
 import { writeFileDurable } from "./atomic_file.ts";
 
@@ -143,7 +143,7 @@ export function emptyIndex(): StoreIndex {
 
 /** Computes the stable id of a series key. */
 export function seriesId(key: string): string {
-  return createHash("sha256").update(key).digest("hex").slice(0, 16);
+  return sha256HexPrefix(key, 16);
 }
 
 /** The canonical key of label pairs: the metric name, then `\xff name \xfe value` per other label in order. */
