@@ -19,11 +19,11 @@
  *
  * @module
  */
-import { createGzip, gunzipSync } from "node:zlib";
-import { concatBytes } from "../bytes.ts";
+import { gunzipSync } from "node:zlib";
 import { crc32c } from "../remote/codec/crc32c.ts";
 import { InputError } from "../errors.ts";
 import { EventLoopPacer } from "../sleep.ts";
+import { gzipParts, JsonPieces } from "./json_pieces.ts";
 import {
   type FileEntry,
   type MetadataEntry,
@@ -59,64 +59,24 @@ export interface LogRecord {
   sides?: SideFileEntry[];
 }
 
-/** The UTF-8 JSON of an array into `out`, a slice at a time, pausing for the event loop when due. */
-async function arrayJson(
-  items: unknown[],
-  pacer: EventLoopPacer,
-  out: Uint8Array[],
-  utf8: TextEncoder,
-): Promise<void> {
-  out.push(utf8.encode("["));
-  for (let i = 0; i < items.length; i += 1024) {
-    const json = JSON.stringify(items.slice(i, i + 1024)).slice(1, -1);
-    out.push(utf8.encode(i ? "," + json : json));
-    const pause = pacer.tick();
-    if (pause) await pause;
-  }
-  out.push(utf8.encode("]"));
-}
-
 /**
  * The UTF-8 of `JSON.stringify(record)` in pieces, made a slice at a time (a commit of a million
  * series is a record of hundreds of MB: neither one string nor one buffer of it is made).
  */
 async function recordJson(record: LogRecord): Promise<Uint8Array[]> {
-  const pacer = new EventLoopPacer({ checkEvery: 1 });
-  const utf8 = new TextEncoder();
-  const parts: Uint8Array[] = [utf8.encode(`{"g":${record.g}`)];
+  const out = new JsonPieces();
+  out.raw(`{"g":${record.g}`);
   for (const key of ["files", "series", "ranges", "metadata"] as const) {
-    parts.push(utf8.encode(`,"${key}":`));
-    await arrayJson(record[key], pacer, parts, utf8);
+    out.raw(`,"${key}":`);
+    await out.array<unknown>(record[key]);
   }
-  if (record.clearRetired) parts.push(utf8.encode(`,"clearRetired":true`));
+  if (record.clearRetired) out.raw(`,"clearRetired":true`);
   if (record.sides?.length) {
-    parts.push(utf8.encode(`,"sides":`));
-    await arrayJson(record.sides, pacer, parts, utf8);
+    out.raw(`,"sides":`);
+    await out.array(record.sides);
   }
-  parts.push(utf8.encode("}"));
-  return parts;
-}
-
-/** Gzip of the concatenation of `parts`, streamed through zlib piece by piece (no copy of the whole). */
-function gzipParts(parts: Uint8Array[], level: number): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    const z = createGzip({ level });
-    const out: Uint8Array[] = [];
-    z.on("data", (c: Uint8Array) => out.push(c));
-    z.on("end", () => resolve(concatBytes(out)));
-    z.on("error", reject);
-    let i = 0;
-    const pump = () => {
-      while (i < parts.length) {
-        if (!z.write(parts[i++])) {
-          z.once("drain", pump);
-          return;
-        }
-      }
-      z.end();
-    };
-    pump();
-  });
+  out.raw("}");
+  return out.finish();
 }
 
 /** Encodes one record with its header (compressed off the main thread). */
