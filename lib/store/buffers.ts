@@ -153,13 +153,18 @@ export class SeriesBuffers {
   }
 
   /** Buffers samples of one series (values bit-exact); a buffer reaching the limit is cut. */
-  append(labels: LabelPairs, timestampsMs: ArrayLike<number>, values: Float64Array): void {
+  append(
+    labels: LabelPairs,
+    timestampsMs: ArrayLike<number>,
+    values: Float64Array,
+    key?: string,
+  ): void {
     if (timestampsMs.length !== values.length) {
       throw new RangeError(
         `append needs as many timestamps as values (got ${timestampsMs.length} and ${values.length})`,
       );
     }
-    const b = this.#buffer(labels);
+    const b = this.#buffer(labels, key);
     const src = new Uint32Array(values.buffer, values.byteOffset, values.length * 2);
     for (let j = 0; j < values.length; j++) {
       if (b.length === b.capacity) this.#bytes += b.grow();
@@ -175,6 +180,50 @@ export class SeriesBuffers {
       b.words[2 * i + 1] = src[2 * j + 1];
       if (b.length >= this.#maxSegmentSamples) this.#cut(b);
     }
+  }
+
+  /**
+   * Adds the samples of one series as a run of their own, waiting for a file, without a
+   * buffer for the series (see `Store.appendRun`). When the series has samples buffered, they
+   * are appended to the buffer instead (so they stay in one range).
+   */
+  appendRun(labels: LabelPairs, timestampsMs: ArrayLike<number>, values: Float64Array): void {
+    const n = timestampsMs.length;
+    if (n !== values.length) {
+      throw new RangeError(
+        `append needs as many timestamps as values (got ${n} and ${values.length})`,
+      );
+    }
+    if (n === 0) return;
+    const key = pairsKey(labels);
+    const buffered = this.#buffers.get(key);
+    if (buffered && buffered.length > 0) {
+      this.append(labels, timestampsMs, values, key);
+      return;
+    }
+    const block = slab.take(n);
+    const ts = block.timestampsMs;
+    let sorted = true;
+    for (let i = 0; i < n; i++) {
+      const t = timestampsMs[i];
+      if (!Number.isSafeInteger(t)) {
+        throw new RangeError(`timestamps must be integer ms (got ${t})`);
+      }
+      if (i > 0 && t < ts[i - 1]) sorted = false;
+      ts[i] = t;
+    }
+    block.values.set(values);
+    if (!sorted) {
+      const words = new Uint32Array(block.values.buffer, block.values.byteOffset, n * 2);
+      sortSamples(ts, words, n);
+    }
+    const id = buffered?.id ?? seriesId(key);
+    const sortedLabels = buffered?.labels ?? sortPairs(labels);
+    for (const part of splitAtGaps(block)) {
+      this.#runs.push({ id, key, labels: sortedLabels, block: part });
+    }
+    this.#runSamples += n;
+    this.#bytes += n * 16;
   }
 
   /** Cuts every buffer that reached `maxSegmentSamples` (only those: no walk over all series). */

@@ -141,9 +141,15 @@ export class CommittedIndex {
     return this.#bytes + this.#logBytes;
   }
 
+  /** The position of a committed series (by id) in the index's `series`. */
+  ordinal(id: string): number | undefined {
+    return this.#maps.ordinals.get(id);
+  }
+
   /** A committed series by id. */
   seriesById(id: string): SeriesEntry | undefined {
-    return this.#maps.byId.get(id);
+    const ordinal = this.#maps.ordinals.get(id);
+    return ordinal === undefined ? undefined : this.#index.series[ordinal];
   }
 
   /** A committed segment file by name. */

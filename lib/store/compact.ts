@@ -138,8 +138,11 @@ export async function runCompaction(
   }
   const newFiles: FileEntry[] = [];
   const merged = new Map<CompactionItem, RangeEntry[]>();
-  const keyOf = new Map<string, string>();
-  for (const s of ctx.committed.index.series) keyOf.set(s.id, pairsKey(s.labels));
+  // The key of a chosen run's series (not of every series: the store may hold a million).
+  const keyOf = (id: string): string => {
+    const s = ctx.committed.seriesById(id);
+    return s ? pairsKey(s.labels) : "";
+  };
   type Job = { key: string; block: SampleBlock; item: CompactionItem };
   let jobs: Job[] = [];
   let jobSamples = 0;
@@ -172,7 +175,7 @@ export async function runCompaction(
     }
     const block = mergeBlocks(blocks, blocks.map((_, i) => i));
     for (const part of splitAtGaps(block)) {
-      jobs.push({ key: keyOf.get(it.seriesId) ?? "", block: part, item: it });
+      jobs.push({ key: keyOf(it.seriesId), block: part, item: it });
     }
     jobSamples += block.timestampsMs.length;
     if (jobSamples >= ctx.maxSegmentSamples) await flush();
@@ -182,12 +185,13 @@ export async function runCompaction(
   await ctx.packer.syncNewFiles();
   const retired: string[] = [];
   await ctx.committed.locked(async (index) => {
-    const byId = new Map(index.series.map((s) => [s.id, s]));
     const oldFiles = new Set<string>();
     for (const it of chosen) {
-      const s = byId.get(it.seriesId);
+      // `index` is a copy of the committed index: same series at the same positions.
+      const ordinal = ctx.committed.ordinal(it.seriesId);
+      const s = ordinal === undefined ? undefined : index.series[ordinal];
       const replacement = merged.get(it);
-      if (!s || !replacement) continue;
+      if (!s || s.id !== it.seriesId || !replacement) continue;
       // The run must still be there, unchanged (another compaction may have merged it).
       const at = findRun(s.ranges, it.ranges);
       if (at < 0) continue;

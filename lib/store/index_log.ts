@@ -120,11 +120,9 @@ export function decodeLogRecords(
   return { records, validBytes: pos };
 }
 
-/** Lookups an index needs to apply records: series by id, their ordinals, files by name. */
+/** Lookups an index needs to apply records: series ordinals by id, files by name. */
 export interface IndexMaps {
-  /** Series by id. */
-  byId: Map<string, SeriesEntry>;
-  /** Position of each series (by id) in the index's series. */
+  /** Position of each series (by id) in the index's series (one map: a million series cost a million entries). */
   ordinals: Map<string, number>;
   /** Segment files by name. */
   files: Map<string, FileEntry>;
@@ -148,14 +146,12 @@ function mapSide(maps: IndexMaps, f: SideFileEntry): void {
 /** The {@linkcode IndexMaps} of an index (a walk over all of it: on load only). */
 export function indexMaps(index: StoreIndex): IndexMaps {
   const maps: IndexMaps = {
-    byId: new Map(),
     ordinals: new Map(),
     files: new Map(),
     sideFiles: new Map(),
     sidesOf: new Map(),
   };
   index.series.forEach((s, i) => {
-    maps.byId.set(s.id, s);
     maps.ordinals.set(s.id, i);
   });
   for (const f of index.files) maps.files.set(f.file, f);
@@ -220,7 +216,6 @@ function* applySteps(
     const s: SeriesEntry = { id: seriesIds?.[i] ?? seriesId(pairsKey(labels)), labels, ranges: [] };
     maps.ordinals.set(s.id, index.series.length);
     index.series.push(s);
-    maps.byId.set(s.id, s);
   }
   for (const [ordinal, range] of record.ranges) {
     yield;

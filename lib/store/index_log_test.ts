@@ -59,7 +59,7 @@ Deno.test("index log: records apply in order; a generation gap or a missing file
   applyLogRecord(index, maps, record(1, [[["__name__", "m"]]], [[0, RANGE]]), "t");
   strictEqual(index.generation, 1);
   strictEqual(index.series[0].ranges.length, 1);
-  strictEqual(maps.byId.get(index.series[0].id), index.series[0]);
+  strictEqual(maps.ordinals.get(index.series[0].id), 0);
   throws(() => applyLogRecord(index, maps, record(3, [], []), "t"), /does not follow generation 1/);
   throws(
     () => applyLogRecord(index, maps, record(2, [], [[0, { ...RANGE, file: "b.flac" }]]), "t"),

@@ -253,6 +253,23 @@ export class Store {
   }
 
   /**
+   * Adds the samples of one series (values bit-exact, NaN payloads kept) as a range of their
+   * own at the next commit, without a per-series buffer, and writes files that are due. For
+   * writers that bring each series once per commit (a remote-write request): a request of a
+   * million series made a million buffers, then cut them all. Samples buffered for the series
+   * by {@linkcode append} keep it buffered. Not durable until {@linkcode commit}.
+   */
+  async appendRun(
+    labels: LabelPairs,
+    timestampsMs: ArrayLike<number>,
+    values: Float64Array,
+  ): Promise<void> {
+    this.#writable();
+    this.#buffers.appendRun(labels, timestampsMs, values);
+    await this.flushDue();
+  }
+
+  /**
    * Buffers native histograms of a series (any order; kept bit for bit in a side file at the
    * next {@linkcode commit}, see `side_record.ts`).
    */

@@ -39,13 +39,6 @@ function wholeSpan(file: FileEntry) {
   return { first: 0, end: file.count, firstTs: 0 };
 }
 
-/**
- * Most series ranges packed into one file: a file is encoded in one go on the main thread, so
- * a commit of a million short series is written as many files, with the event loop free
- * between them.
- */
-const MAX_RANGES_PER_FILE = 4096;
-
 /** Writes runs into segment files of one store (see the module doc). */
 export class SegmentPacker {
   /** The writer whose names new files get; unset: read-only or closed. */
@@ -81,10 +74,7 @@ export class SegmentPacker {
     let n = 0;
     for (const r of small) {
       const c = r.block.timestampsMs.length;
-      if (
-        current.length &&
-        (n + c > this.#options.maxSegmentSamples || current.length >= MAX_RANGES_PER_FILE)
-      ) {
+      if (current.length && n + c > this.#options.maxSegmentSamples) {
         groups.push(current);
         current = [];
         n = 0;
@@ -113,7 +103,10 @@ export class SegmentPacker {
     await Deno.writeFile(path, encoded.bytes, { createNew: true });
     this.#unsyncedFiles.push(path);
     const file: FileEntry = { file: name, ...encoded.file };
-    const ranges = encoded.ranges.map((r): RangeEntry => ({ file: name, ...r }));
+    // The encoder's ranges get their file name (no copy: a commit of a million series packs a
+    // million ranges).
+    const ranges = encoded.ranges as RangeEntry[];
+    for (const r of ranges) r.file = name;
     if (this.#options.verify) {
       const bytes = await Deno.readFile(path);
       const decoded = decodeFrames(bytes, file, byteSpan(file, 0, wholeSpan(file)), path);

@@ -22,7 +22,7 @@ import { decodeFlac, decodeFlacRange, encodeFlacWithIndex } from "../flac/mod.ts
 import { InputError } from "../errors.ts";
 import type { ExceptionEntry, FileEntry, RangeEntry } from "./index_file.ts";
 import { type MappedValues, mapValues, unmapValues } from "./value_map.ts";
-import { rebuildTimestamps, timestampChannel, typicalStepMs } from "./timestamps.ts";
+import { rebuildTimestamps, typicalStepMs, writeTimestampChannel } from "./timestamps.ts";
 
 /** Block size {@linkcode encodePack} uses when none is given (the store picks 512 or 1024 per file). */
 export const DEFAULT_BLOCK_SIZE = 4096;
@@ -100,11 +100,18 @@ export function encodePack(blocks: SampleBlock[], options: EncodePackOptions = {
   const channels = Array.from({ length: 1 + valueChannels }, () => new Int32Array(total));
   const starts = new Array<number>(blocks.length);
   let at = 0;
+  // No array per block (a commit of a million one-sample series packs a million blocks).
+  const tsChannel = channels[0];
   for (const i of layout) {
     starts[i] = at;
     const ts = blocks[i].timestampsMs;
-    channels[0].set(timestampChannel(ts, steps[i]), at);
-    mapped[i].channels.forEach((ch, c) => channels[1 + c].set(ch, at));
+    writeTimestampChannel(ts, steps[i], tsChannel, at);
+    const valueChannels = mapped[i].channels;
+    for (let c = 0; c < valueChannels.length; c++) {
+      const ch = valueChannels[c];
+      if (ch.length === 1) channels[1 + c][at] = ch[0];
+      else channels[1 + c].set(ch, at);
+    }
     at += ts.length;
   }
   const bps = bitsFor(channels);
@@ -140,9 +147,12 @@ export function encodePack(blocks: SampleBlock[], options: EncodePackOptions = {
       }
       range.exceptions = exceptions;
     }
-    const seek: number[] = [];
-    for (let p = firstBoundary(starts[i], blockSize); p < count; p += blockSize) seek.push(ts[p]);
-    if (seek.length) range.seek = seek;
+    const first = firstBoundary(starts[i], blockSize);
+    if (first < count) {
+      const seek: number[] = [];
+      for (let p = first; p < count; p += blockSize) seek.push(ts[p]);
+      range.seek = seek;
+    }
     return range;
   });
   return {

@@ -30,12 +30,19 @@ export function typicalStepMs(timestampsMs: Float64Array): number {
   return best;
 }
 
-/** Builds the timestamp channel of sorted timestamps whose gaps are all ≤ {@linkcode MAX_GAP_MS}. */
-export function timestampChannel(timestampsMs: Float64Array, stepMs: number): Int32Array {
+/**
+ * Writes the timestamp channel of sorted timestamps whose gaps are all ≤ {@linkcode MAX_GAP_MS}
+ * into `out` from position `at`.
+ */
+export function writeTimestampChannel(
+  timestampsMs: Float64Array,
+  stepMs: number,
+  out: Int32Array,
+  at: number,
+): void {
   const n = timestampsMs.length;
-  const channel = new Int32Array(n);
-  for (let i = 1; i < n; i++) channel[i] = timestampsMs[i] - timestampsMs[i - 1] - stepMs;
-  return channel;
+  out[at] = 0; // a range's first sample
+  for (let i = 1; i < n; i++) out[at + i] = timestampsMs[i] - timestampsMs[i - 1] - stepMs;
 }
 
 /**

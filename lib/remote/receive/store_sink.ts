@@ -13,8 +13,12 @@ import type { SinkResult } from "./write_handler.ts";
 
 /** What the write path needs from a store. */
 export interface WritableSeriesStore {
-  /** Buffers samples of one series (labels sorted, with `__name__`). */
-  append(labels: LabelPairs, timestampsMs: ArrayLike<number>, values: Float64Array): Promise<void>;
+  /** Adds samples of one series as a range of their own (labels with `__name__`; see `Store.appendRun`). */
+  appendRun(
+    labels: LabelPairs,
+    timestampsMs: ArrayLike<number>,
+    values: Float64Array,
+  ): Promise<void>;
   /** Buffers native histograms of one series. */
   appendHistograms(labels: LabelPairs, histograms: readonly NativeHistogram[]): void;
   /** Buffers exemplars of one series. */
@@ -69,7 +73,8 @@ export class StoreWriteSink {
 
   /**
    * The sink function to pass as `createWriteHandler({ sink })`: resolves with the counts written
-   * (samples, native histograms, exemplars) once all of them are durable.
+   * (samples, native histograms, exemplars) once all of them are durable. The request's
+   * `series` is emptied once they are appended (memory; the counts stay).
    */
   readonly sink = (request: DecodedWriteRequest): Promise<SinkResult> =>
     new Promise((resolve, reject) => {
@@ -93,7 +98,7 @@ export class StoreWriteSink {
               if (s.histograms?.length) this.#store.appendHistograms(s.labels, s.histograms);
               if (s.exemplars?.length) this.#store.appendExemplars(s.labels, s.exemplars);
               if (s.timestampsMs.length === 0) continue;
-              await this.#store.append(s.labels, s.timestampsMs, s.values);
+              await this.#store.appendRun(s.labels, s.timestampsMs, s.values);
               if (s.startTimestampsMs) {
                 this.#store.appendStarts(s.labels, s.timestampsMs, s.startTimestampsMs);
               }
@@ -101,6 +106,9 @@ export class StoreWriteSink {
               const pause = pacer.tick(); // a request of a million series leaves the server answering
               if (pause) await pause;
             }
+            // Appended: the decoded series are no longer needed (their counts are kept), and a
+            // request of a million series holds hundreds of MB of them until the commit ends.
+            request.series = [];
             for (const m of request.metadata) {
               if (m.name) {
                 this.#store.setMetadata({ name: m.name, type: m.type, unit: m.unit, help: m.help });
