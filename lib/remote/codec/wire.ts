@@ -130,7 +130,10 @@ export class WireReader {
       }
     }
     if (ascii) {
-      if (end - start < 64) {
+      // A few characters: concatenation is cheapest. Longer: one call (a concatenation per
+      // character made 1M 40-character label values in 3.6 s, and a rope V8 flattened later at
+      // another 2 s; `apply` made them in 0.46 s).
+      if (end - start <= 8) {
         let s = "";
         for (let i = start; i < end; i++) s += String.fromCharCode(this.bytes[i]);
         return s;

@@ -105,6 +105,14 @@ function decodeLabel(r: WireReader, end: number): [string, string] {
  * would otherwise allocate a million ArrayBuffers.
  */
 const slab = new Float64Slab();
+/** A byte view of the slab buffer values were last taken from (one view per slab, not per series). */
+let slabBytes: Uint8Array = new Uint8Array(0);
+
+/** A byte view of the whole buffer under `values` (reused while the buffer is the same). */
+function bytesUnder(values: Float64Array): Uint8Array {
+  if (slabBytes.buffer !== values.buffer) slabBytes = new Uint8Array(values.buffer);
+  return slabBytes;
+}
 
 function decodeTimeSeries(r: WireReader, end: number): WireSeries {
   const outer = r.end;
@@ -123,7 +131,8 @@ function decodeTimeSeries(r: WireReader, end: number): WireSeries {
   }
   r.pos = start;
   let values = slab.take(count); // a view of a shared slab: no ArrayBuffer per series
-  let valueBytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  let valueBytes = bytesUnder(values);
+  let valueBase = values.byteOffset;
   let n = 0;
   let histograms: NativeHistogram[] | undefined;
   let exemplars: Exemplar[] | undefined;
@@ -153,9 +162,10 @@ function decodeTimeSeries(r: WireReader, end: number): WireSeries {
         grown.set(values);
         values = grown;
         valueBytes = new Uint8Array(grown.buffer);
+        valueBase = 0;
       }
       if (valueAt >= 0) { // copy the 8 wire bytes: a NaN keeps its payload
-        const o = n * 8;
+        const o = valueBase + n * 8;
         for (let b = 0; b < 8; b++) valueBytes[o + b] = bytes[valueAt + b];
       }
       timestampsMs.push(ts);

@@ -6,9 +6,12 @@
  *
  * @module
  */
+import { disableEventLoopPacing } from "../../sleep.ts";
 import { serveJobs } from "../../workers/serve.ts";
 import { type StoreAnswer, type StoreJob, StoreJobRunner } from "./store_job.ts";
 
+// This thread answers nothing but jobs: loops run to their end (see `disableEventLoopPacing`).
+disableEventLoopPacing();
 const runner = new StoreJobRunner();
 
 serveJobs<StoreJob, StoreAnswer>({
