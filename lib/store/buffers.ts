@@ -48,6 +48,8 @@ class SeriesBuffer {
   words: Uint32Array = EMPTY_U32;
   length = 0;
   sorted = true;
+  /** Listed among the buffers a commit cuts. */
+  dirty = false;
   constructor(key: string, labels: LabelPairs) {
     this.key = key;
     this.id = seriesId(key);
@@ -92,6 +94,12 @@ export interface Run {
 /** The series buffers and cut runs of one writer (see the module doc). */
 export class SeriesBuffers {
   #buffers = new Map<string, SeriesBuffer>();
+  /**
+   * Buffers that got samples since they were last cut (some may have been cut since): what a
+   * commit cuts, without a walk over every series the writer has seen (a million idle ones made
+   * a 1-sample commit take 30 ms).
+   */
+  #dirty: SeriesBuffer[] = [];
   /** Buffers that reached `maxSegmentSamples` through `appendSample` (cut by `cutFull`). */
   #full: SeriesBuffer[] = [];
   #runs: Run[] = [];
@@ -117,7 +125,7 @@ export class SeriesBuffers {
   /** Samples buffered or cut, not yet written to files. */
   get samples(): number {
     let n = this.#runSamples;
-    for (const b of this.#buffers.values()) n += b.length;
+    for (const b of this.#dirty) n += b.length;
     return n;
   }
 
@@ -127,6 +135,10 @@ export class SeriesBuffers {
     if (!b) {
       b = new SeriesBuffer(key, sortPairs(labels));
       this.#buffers.set(key, b);
+    }
+    if (b.length === 0 && !b.dirty) {
+      b.dirty = true;
+      this.#dirty.push(b);
     }
     return b;
   }
@@ -238,7 +250,10 @@ export class SeriesBuffers {
   /** Cuts every buffer, pausing for the event loop every few ms (a million series take seconds). */
   async cutAll(): Promise<void> {
     const pacer = new EventLoopPacer();
-    for (const b of this.#buffers.values()) {
+    const dirty = this.#dirty;
+    this.#dirty = [];
+    for (const b of dirty) {
+      b.dirty = false;
       this.#cut(b);
       const pause = pacer.tick();
       if (pause) await pause;
@@ -250,7 +265,7 @@ export class SeriesBuffers {
    * the cut runs reach `maxSegmentSamples`.
    */
   async cutLargest(targetBytes: number, onRunsDue: () => Promise<void>): Promise<void> {
-    const bySize = [...this.#buffers.values()].sort((a, b) => b.length - a.length);
+    const bySize = this.#dirty.filter((b) => b.length > 0).sort((a, b) => b.length - a.length);
     for (const b of bySize) {
       if (this.#bytes <= targetBytes) break;
       this.#cut(b);

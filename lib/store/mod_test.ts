@@ -319,3 +319,35 @@ Deno.test("store: a reader with an old index restarts a read whose files compact
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("store: appendRun keeps NaN bits and sorts; a series with buffered samples stays one range", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wattwave-store-" });
+  try {
+    const store = await Store.open(dir);
+    const values = new Float64Array([3, 1, 2]);
+    new Uint32Array(values.buffer).set([2, 0x7ff00000], 2); // sample 1: StaleNaN
+    const staleBits = bits(values)[1];
+    await store.appendRun(
+      [["gpu", "0"], ["__name__", "gpu_power_watts"]],
+      [3000, 1000, 2000],
+      values,
+    );
+    await store.append(CPU, [1000], new Float64Array([1]));
+    await store.appendRun(CPU, [2000, 3000], new Float64Array([2, 3])); // buffered: joins it
+    const r = await store.commit();
+    assertEquals(r.ranges, 2);
+    assertEquals(r.samples, 6);
+    const power = await readAll(store, POWER);
+    assertEquals(power.ts, [1000, 2000, 3000]);
+    assertEquals(power.bits, [
+      staleBits,
+      bits(new Float64Array([2]))[0],
+      bits(new Float64Array([3]))[0],
+    ]);
+    assertEquals((await readAll(store, CPU)).ts, [1000, 2000, 3000]);
+    assertEquals(store.series().map((s) => s.segments).sort(), [1, 1]);
+    await store.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
