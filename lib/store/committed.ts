@@ -112,6 +112,18 @@ export interface IndexAddition {
   sides?: SideFileEntry[];
 }
 
+/** A copy of `index` whose arrays are its own and whose entries are shared (see `locked`). */
+function copyIndex(index: StoreIndex): StoreIndex {
+  return {
+    generation: index.generation,
+    files: index.files.slice(),
+    series: index.series.slice(),
+    metadata: index.metadata.slice(),
+    retired: index.retired.slice(),
+    sides: index.sides.slice(),
+  };
+}
+
 /** The committed index of the store at `dir` (see the module doc). */
 export class CommittedIndex {
   /** The store directory. */
@@ -241,20 +253,35 @@ export class CommittedIndex {
     }
   }
 
-  /** Writes `index` as the next generation's checkpoint and empties the journal (call inside {@linkcode locked}). */
-  async publish(index: StoreIndex): Promise<void> {
+  /**
+   * Writes `index` as the next generation's checkpoint and empties the journal (call inside
+   * {@linkcode locked}). `seriesKept`: the caller changed no series' position or id (the lookup
+   * by id is kept instead of rebuilt: a million entries).
+   */
+  async publish(index: StoreIndex, options: { seriesKept?: boolean } = {}): Promise<void> {
     index.generation++;
-    await this.#checkpoint(index);
+    await this.#checkpoint(index, options.seriesKept ?? false);
+  }
+
+  /**
+   * Deletes the files the index lists as retired and records that in the journal (the cost of a
+   * record, not of a checkpoint of the whole index). Nothing when none is listed.
+   */
+  async clearRetired(): Promise<void> {
+    await this.refresh();
+    if (this.#index.retired.length) await this.append({ files: [], ranges: [], metadata: [] });
   }
 
   /** Writes `index` (at its generation) as the checkpoint, then empties the journal. */
-  async #checkpoint(index: StoreIndex): Promise<void> {
+  async #checkpoint(index: StoreIndex, seriesKept = true): Promise<void> {
     const bytes = await writeIndex(this.dir, index);
     const st = await Deno.stat(`${this.dir}/${INDEX_FILE}`);
     // A crash here leaves journal records the checkpoint holds: replay skips them.
     await writeFileDurable(this.#logPath, new Uint8Array(0));
     const logSt = await Deno.stat(this.#logPath);
-    if (index !== this.#index) this.#maps = indexMaps(index);
+    if (index !== this.#index) {
+      this.#maps = indexMaps(index, seriesKept ? this.#maps.ordinals : undefined);
+    }
     this.#index = index;
     this.#stamp = stampOf(st);
     this.#bytes = bytes;
@@ -277,10 +304,15 @@ export class CommittedIndex {
     }
   }
 
-  /** Runs `fn` holding the store's LOCK, on a fresh copy of the committed index (for {@linkcode publish}). */
+  /**
+   * Runs `fn` holding the store's LOCK, on a copy of the committed index (for
+   * {@linkcode publish}). The copy's arrays are its own but their entries are shared with the
+   * committed index: change a series, file or side file by putting a changed copy in its place,
+   * never in place (a deep copy of a million series took seconds at every compaction).
+   */
   locked<T>(fn: (index: StoreIndex) => Promise<T>): Promise<T> {
     return this.#withLock(async () => {
-      const index = structuredClone(this.#index);
+      const index = copyIndex(this.#index);
       // Files retired by an earlier compaction: delete what is left and forget them.
       for (const f of index.retired) await this.removeSegment(f);
       index.retired = [];

@@ -13,7 +13,7 @@
  * @module
  */
 import { mergeBlocks, splitAtGaps } from "./blocks.ts";
-import { type CommittedIndex, isNotFound } from "./committed.ts";
+import type { CommittedIndex } from "./committed.ts";
 import {
   type FileEntry,
   pairsKey,
@@ -104,6 +104,30 @@ export function compactionDue(plan: CompactionPlan, options: CompactionDueOption
   return plan.debt >= (minRun - 1) * plan.items.length;
 }
 
+/** Most segment files a compaction holds open at once. */
+const MAX_OPEN_FILES = 64;
+
+/** Consecutive runs of `items` whose ranges name at most `maxFiles` files together (at least one run each). */
+function* batchesByFiles(
+  items: CompactionItem[],
+  maxFiles: number,
+): Generator<CompactionItem[]> {
+  let batch: CompactionItem[] = [];
+  let files = new Set<string>();
+  for (const it of items) {
+    const added = new Set<string>();
+    for (const r of it.ranges) if (!files.has(r.file)) added.add(r.file);
+    if (batch.length && files.size + added.size > maxFiles) {
+      yield batch;
+      batch = [];
+      files = new Set();
+      for (const r of it.ranges) files.add(r.file);
+    } else for (const f of added) files.add(f);
+    batch.push(it);
+  }
+  if (batch.length) yield batch;
+}
+
 /** What {@linkcode runCompaction} works with: the writer's pieces. */
 export interface CompactionContext {
   /** The committed index (read, and changed under its lock). */
@@ -159,26 +183,29 @@ export async function runCompaction(
     jobs = [];
     jobSamples = 0;
   };
-  for (const it of chosen) {
-    const blocks: SampleBlock[] = [];
+  // The files of a batch of runs are opened once for all of them (a run of 8 one-sample ranges
+  // opened and closed 8 files: 800k opens for 100k series, 90 % of a 20 s compaction), at most
+  // MAX_OPEN_FILES at a time.
+  for (const batch of batchesByFiles(chosen, MAX_OPEN_FILES)) {
+    const { open, missing } = ctx.reader.openFiles(
+      batch.flatMap((it) => it.ranges.map((r) => r.file)),
+    );
     try {
-      ctx.reader.withOpenFiles(it.ranges, (open) => {
-        for (const r of it.ranges) {
-          blocks.push(ctx.reader.readRange(open, r, -Infinity, Infinity));
+      for (const it of batch) {
+        // Another writer compacted this run meanwhile and deleted its files: skip it (the
+        // index check below would drop it anyway).
+        if (it.ranges.some((r) => missing.has(r.file))) continue;
+        const blocks = it.ranges.map((r) => ctx.reader.readRange(open, r, -Infinity, Infinity));
+        const block = mergeBlocks(blocks, blocks.map((_, i) => i));
+        for (const part of splitAtGaps(block)) {
+          jobs.push({ key: keyOf(it.seriesId), block: part, item: it });
         }
-      });
-    } catch (err) {
-      // Another writer compacted this run meanwhile and deleted its files: skip it (the
-      // index check below would drop it anyway).
-      if (isNotFound(err)) continue;
-      throw err;
+        jobSamples += block.timestampsMs.length;
+        if (jobSamples >= ctx.maxSegmentSamples) await flush();
+      }
+    } finally {
+      ctx.reader.closeFiles(open);
     }
-    const block = mergeBlocks(blocks, blocks.map((_, i) => i));
-    for (const part of splitAtGaps(block)) {
-      jobs.push({ key: keyOf(it.seriesId), block: part, item: it });
-    }
-    jobSamples += block.timestampsMs.length;
-    if (jobSamples >= ctx.maxSegmentSamples) await flush();
   }
   await flush();
   if (!newFiles.length) return result;
@@ -195,7 +222,11 @@ export async function runCompaction(
       // The run must still be there, unchanged (another compaction may have merged it).
       const at = findRun(s.ranges, it.ranges);
       if (at < 0) continue;
-      s.ranges.splice(at, it.ranges.length, ...replacement);
+      // A changed copy of the series (the copy's entries are the committed index's).
+      const ranges = s.ranges.slice(0, at);
+      for (const r of replacement) ranges.push(r);
+      for (let k = at + it.ranges.length; k < s.ranges.length; k++) ranges.push(s.ranges[k]);
+      index.series[ordinal!] = { ...s, ranges };
       for (const r of it.ranges) oldFiles.add(r.file);
       result.series++;
       result.rangesIn += it.ranges.length;
@@ -218,11 +249,11 @@ export async function runCompaction(
     }
     index.files = index.files.filter((f) => used.has(f.file));
     index.retired = [...retired];
-    await ctx.committed.publish(index);
+    await ctx.committed.publish(index, { seriesKept: true });
   });
   // The index no longer names them: delete them, then drop them from the index (a crash
   // in between leaves them listed as retired, deleted by the next writer).
-  if (retired.length) await ctx.committed.locked((index) => ctx.committed.publish(index));
+  if (retired.length) await ctx.committed.clearRetired();
   return result;
 }
 

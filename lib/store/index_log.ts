@@ -143,17 +143,18 @@ function mapSide(maps: IndexMaps, f: SideFileEntry): void {
   }
 }
 
-/** The {@linkcode IndexMaps} of an index (a walk over all of it: on load only). */
-export function indexMaps(index: StoreIndex): IndexMaps {
+/**
+ * The {@linkcode IndexMaps} of an index (a walk over all of it: on load only). `ordinals`, when
+ * given, are reused: the caller knows the series are the same, at the same positions.
+ */
+export function indexMaps(index: StoreIndex, ordinals?: Map<string, number>): IndexMaps {
   const maps: IndexMaps = {
-    ordinals: new Map(),
+    ordinals: ordinals ?? new Map(),
     files: new Map(),
     sideFiles: new Map(),
     sidesOf: new Map(),
   };
-  index.series.forEach((s, i) => {
-    maps.ordinals.set(s.id, i);
-  });
+  if (!ordinals) index.series.forEach((s, i) => maps.ordinals.set(s.id, i));
   for (const f of index.files) maps.files.set(f.file, f);
   for (const f of index.sides) mapSide(maps, f);
   return maps;

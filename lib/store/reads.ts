@@ -72,31 +72,40 @@ export class SegmentReader {
   }
 
   /**
-   * Opens the files of `ranges` and runs `fn` with them (closed afterwards). Opened files stay
-   * readable even when a compaction deletes them meanwhile.
+   * Opens the segment files `names`, for {@linkcode readRange}; those that are gone (deleted
+   * by another writer's compaction) are listed in `missing`. Close them with
+   * {@linkcode closeFiles}.
    */
-  withOpenFiles<T>(
-    ranges: RangeEntry[],
-    fn: (open: Map<string, Deno.FsFile>) => T,
-  ): T {
+  openFiles(names: Iterable<string>): { open: Map<string, Deno.FsFile>; missing: Set<string> } {
     const open = new Map<string, Deno.FsFile>();
+    const missing = new Set<string>();
     try {
-      for (const r of ranges) {
-        if (open.has(r.file)) continue;
-        const path = this.#committed.segmentPath(r.file);
+      for (const name of names) {
+        if (open.has(name) || missing.has(name)) continue;
+        const path = this.#committed.segmentPath(name);
         try {
-          open.set(r.file, Deno.openSync(path, { read: true }));
+          open.set(name, Deno.openSync(path, { read: true }));
         } catch (err) {
-          throw new InputError(`cannot read segment: ${(err as Error).message}`, {
-            where: path,
-            cause: err,
-          });
+          if (err instanceof Deno.errors.NotFound) missing.add(name);
+          else {
+            throw new InputError(`cannot read segment: ${(err as Error).message}`, {
+              where: path,
+              cause: err,
+            });
+          }
         }
       }
-      return fn(open);
-    } finally {
-      for (const f of open.values()) f.close();
+    } catch (err) {
+      this.closeFiles(open);
+      throw err;
     }
+    return { open, missing };
+  }
+
+  /** Closes files opened by {@linkcode openFiles}. */
+  closeFiles(open: Map<string, Deno.FsFile>): void {
+    for (const f of open.values()) f.close();
+    open.clear();
   }
 
   /**

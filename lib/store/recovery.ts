@@ -36,7 +36,7 @@ export async function removeStaleTemps(dir: string): Promise<void> {
  */
 export async function removeOrphans(committed: CommittedIndex, ownTag: string): Promise<void> {
   // Left by a compaction that crashed before deleting them: delete, and drop the list.
-  if (committed.index.retired.length) await committed.locked((index) => committed.publish(index));
+  if (committed.index.retired.length) await committed.clearRetired();
   const segments = `${committed.dir}/${SEGMENTS_DIR}`;
   const candidates: string[] = [];
   const tags = new Set<string>();

@@ -85,8 +85,9 @@ export async function repairIndex(
     // `locked` works on a copy: find the same ranges by file and position.
     const badKeys = new Set([...bad.keys()].map((r) => `${r.file}:${r.at}:${r.count}`));
     const reasons = new Map([...bad].map(([r, why]) => [`${r.file}:${r.at}:${r.count}`, why]));
-    for (const s of index.series) {
-      s.ranges = s.ranges.filter((r) => {
+    // Changed series are copies (the copy's entries are the committed index's).
+    index.series = index.series.map((s) => {
+      const ranges = s.ranges.filter((r) => {
         const key = `${r.file}:${r.at}:${r.count}`;
         if (!badKeys.has(key)) return true;
         report.dropped.push({
@@ -97,7 +98,8 @@ export async function repairIndex(
         });
         return false;
       });
-    }
+      return ranges.length === s.ranges.length ? s : { ...s, ranges };
+    });
     for (const f of index.sides) {
       const why = badSides.get(f.file);
       if (why === undefined) continue;

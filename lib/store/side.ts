@@ -256,11 +256,11 @@ export class SideStore {
         index.retired = [...names];
         done = true;
       }
-      await this.#committed.publish(index);
+      await this.#committed.publish(index, { seriesKept: true });
     });
     // The index no longer names them: delete them and drop the list (a crash in between leaves
     // them listed as retired, deleted by the next writer).
-    await this.#committed.locked((index) => this.#committed.publish(index));
+    await this.#committed.clearRetired();
     for (const name of names) this.#uncache(name);
     return done ? chosen.length : 0;
   }
