@@ -38,8 +38,6 @@ const W = new Int32Array(64);
 /** The padded message, reused while it fits (grown for long keys). */
 let block = new Uint8Array(256);
 let blockView = new DataView(block.buffer);
-const hex: string[] = [];
-for (let i = 0; i < 256; i++) hex.push(i.toString(16).padStart(2, "0"));
 
 /** The 8 words of the SHA-256 of `bytes[0, length)` of the padded buffer, into `h`. */
 function digest(length: number, h: Int32Array): void {
@@ -106,29 +104,19 @@ function load(text: string): number {
   return utf8.encodeInto(text, block).written;
 }
 
-/** The SHA-256 of the UTF-8 of `text`, as 64 hex digits. */
-export function sha256Hex(text: string): string {
-  digest(load(text), words);
-  let out = "";
-  for (let i = 0; i < 8; i++) {
-    const w = words[i];
-    out += hex[(w >>> 24) & 255] + hex[(w >>> 16) & 255] + hex[(w >>> 8) & 255] + hex[w & 255];
-  }
-  return out;
-}
-
 const HEX_CODES = new TextEncoder().encode("0123456789abcdef");
 
-/**
- * The first `hexDigits` (at most 64) hex digits of the SHA-256 of the UTF-8 of `text`. The string
- * is made flat in one call: a concatenation would leave a rope that V8 flattens when the id is
- * first hashed as a Map key, which cost 6 µs per id in a heap of gigabytes.
- */
+/** The first `hexDigits` (at most 64) hex digits of the SHA-256 of the UTF-8 of `text`. */
 export function sha256HexPrefix(text: string, hexDigits: number): string {
   digest(load(text), words);
   const codes = new Array<number>(hexDigits);
   for (let i = 0; i < hexDigits; i++) {
     codes[i] = HEX_CODES[(words[i >> 3] >>> (28 - 4 * (i & 7))) & 15];
   }
-  return String.fromCharCode.apply(null, codes);
+  return String.fromCharCode.apply(null, codes); // one flat string, not a rope of pieces
+}
+
+/** The SHA-256 of the UTF-8 of `text`, as 64 hex digits. */
+export function sha256Hex(text: string): string {
+  return sha256HexPrefix(text, 64);
 }
