@@ -15,6 +15,7 @@ import {
   emptyIndex,
   type FileEntry,
   INDEX_FILE,
+  INDEX_VERSION,
   type MetadataEntry,
   type RangeEntry,
   readIndex,
@@ -110,6 +111,10 @@ export interface IndexAddition {
   metadata: MetadataEntry[];
   /** Side files added. */
   sides?: SideFileEntry[];
+  /** Compaction: ranges replaced, `[series ordinal, at, removed, ranges]` (see `LogRecord`). */
+  replace?: [number, number, number, RangeEntry[]][];
+  /** Files no range names any more, to retire. */
+  retire?: string[];
 }
 
 /** A copy of `index` whose arrays are its own and whose entries are shared (see `locked`). */
@@ -132,6 +137,8 @@ export class CommittedIndex {
   #maps: IndexMaps = indexMaps(this.#index);
   #stamp = "";
   #bytes = 0;
+  /** Version of the checkpoint on disk as last read or written. */
+  #diskVersion = INDEX_VERSION;
   /** Identity (inode) of the journal as last read, and the bytes of it applied. */
   #logIno = -1;
   #logBytes = 0;
@@ -156,6 +163,11 @@ export class CommittedIndex {
   /** The position of a committed series (by id) in the index's `series`. */
   ordinal(id: string): number | undefined {
     return this.#maps.ordinals.get(id);
+  }
+
+  /** How many committed ranges name the segment file `name`. */
+  rangesInFile(name: string): number {
+    return this.#maps.fileRanges.get(name) ?? 0;
   }
 
   /** A committed series by id. */
@@ -244,6 +256,7 @@ export class CommittedIndex {
         continue;
       }
       this.#index = index;
+      this.#diskVersion = index.version ?? INDEX_VERSION;
       this.#maps = maps;
       this.#stamp = stampOf(st);
       this.#bytes = st.size;
@@ -280,9 +293,10 @@ export class CommittedIndex {
     await writeFileDurable(this.#logPath, new Uint8Array(0));
     const logSt = await Deno.stat(this.#logPath);
     if (index !== this.#index) {
-      this.#maps = indexMaps(index, seriesKept ? this.#maps.ordinals : undefined);
+      this.#maps = indexMaps(index, seriesKept ? this.#maps : undefined);
     }
     this.#index = index;
+    this.#diskVersion = INDEX_VERSION;
     this.#stamp = stampOf(st);
     this.#bytes = bytes;
     this.#logIno = logSt.ino ?? -1;
@@ -326,8 +340,25 @@ export class CommittedIndex {
    * when the journal has outgrown the checkpoint. Returns the new generation.
    */
   append(addition: IndexAddition): Promise<number> {
+    return this.appendComputed(() => addition).then((g) => g ?? this.#index.generation);
+  }
+
+  /**
+   * {@linkcode append} of what `build` makes of the committed index, read under the LOCK (so
+   * nothing changes between the look and the record); `undefined`: nothing to commit.
+   */
+  appendComputed(
+    build: (index: StoreIndex) => IndexAddition | undefined,
+  ): Promise<number | undefined> {
     return this.#withLock(async () => {
       const index = this.#index;
+      const addition = build(index);
+      if (!addition) return undefined;
+      if (addition.replace?.length && this.#diskVersion < INDEX_VERSION) {
+        // A record that replaces ranges needs a checkpoint an older wattwave refuses (it would
+        // ignore the replacement and read the ranges twice): once per store.
+        await this.#checkpoint(index);
+      }
       const record: LogRecord = {
         g: index.generation + 1,
         files: addition.files,
@@ -336,6 +367,8 @@ export class CommittedIndex {
         metadata: addition.metadata,
       };
       if (addition.sides?.length) record.sides = addition.sides;
+      if (addition.replace?.length) record.replace = addition.replace;
+      if (addition.retire?.length) record.retire = addition.retire;
       const newOrdinals = new Map<string, number>();
       const newIds: string[] = [];
       const pacer = new EventLoopPacer();

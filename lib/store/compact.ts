@@ -210,50 +210,54 @@ export async function runCompaction(
   await flush();
   if (!newFiles.length) return result;
   await ctx.packer.syncNewFiles();
-  const retired: string[] = [];
-  await ctx.committed.locked(async (index) => {
-    const oldFiles = new Set<string>();
+  // One journal record replaces the runs still there unchanged (another writer may have merged
+  // them) and retires the files no range names any more: the cost of what changed, not of a
+  // checkpoint of the whole index (3 s for a million series).
+  let retiredAny = false;
+  await ctx.committed.appendComputed((index) => {
+    const replace: [number, number, number, RangeEntry[]][] = [];
+    const removed = new Map<string, number>(); // ranges taken out of each file
+    const added = new Set<string>(); // new files that a replacement names
+    const seen = new Set<number>();
     for (const it of chosen) {
-      // `index` is a copy of the committed index: same series at the same positions.
       const ordinal = ctx.committed.ordinal(it.seriesId);
       const s = ordinal === undefined ? undefined : index.series[ordinal];
       const replacement = merged.get(it);
-      if (!s || s.id !== it.seriesId || !replacement) continue;
+      if (!s || s.id !== it.seriesId || !replacement || seen.has(ordinal!)) continue;
       // The run must still be there, unchanged (another compaction may have merged it).
       const at = findRun(s.ranges, it.ranges);
       if (at < 0) continue;
-      // A changed copy of the series (the copy's entries are the committed index's).
-      const ranges = s.ranges.slice(0, at);
-      for (const r of replacement) ranges.push(r);
-      for (let k = at + it.ranges.length; k < s.ranges.length; k++) ranges.push(s.ranges[k]);
-      index.series[ordinal!] = { ...s, ranges };
-      for (const r of it.ranges) oldFiles.add(r.file);
+      seen.add(ordinal!);
+      replace.push([ordinal!, at, it.ranges.length, replacement]);
+      for (const r of it.ranges) removed.set(r.file, (removed.get(r.file) ?? 0) + 1);
+      for (const r of replacement) added.add(r.file);
       result.series++;
       result.rangesIn += it.ranges.length;
       result.rangesOut += replacement.length;
       result.samples += it.samples;
     }
-    const used = new Set<string>();
-    for (const s of index.series) for (const r of s.ranges) used.add(r.file);
-    for (const f of newFiles) {
-      if (used.has(f.file)) {
-        index.files.push(f);
-        result.filesWritten++;
-      } else retired.push(f.file);
-    }
-    for (const f of oldFiles) {
-      if (!used.has(f)) {
-        retired.push(f);
+    const retire: string[] = [];
+    for (const [file, n] of removed) {
+      if (ctx.committed.rangesInFile(file) - n <= 0) {
+        retire.push(file);
         result.filesDeleted++;
       }
     }
-    index.files = index.files.filter((f) => used.has(f.file));
-    index.retired = [...retired];
-    await ctx.committed.publish(index, { seriesKept: true });
+    const files: FileEntry[] = [];
+    for (const f of newFiles) {
+      if (added.has(f.file)) {
+        files.push(f);
+        result.filesWritten++;
+      } else retire.push(f.file); // written for runs that changed meanwhile: unused
+    }
+    retiredAny = retire.length > 0;
+    // New files that no replacement names are retired in the same record, so they are added too.
+    for (const f of newFiles) if (!added.has(f.file)) files.push(f);
+    return { files, ranges: [], metadata: [], replace, retire };
   });
   // The index no longer names them: delete them, then drop them from the index (a crash
   // in between leaves them listed as retired, deleted by the next writer).
-  if (retired.length) await ctx.committed.clearRetired();
+  if (retiredAny) await ctx.committed.clearRetired();
   return result;
 }
 

@@ -87,3 +87,48 @@ Deno.test("planCompaction: never merges ranges a gap over MAX_GAP_MS separates",
     assertEquals(plan.items.map((it) => [it.seriesId, it.from, it.ranges.length]), [["b", 1, 2]]);
   }
 });
+
+Deno.test("compaction is one journal record; a store whose checkpoint is older is checkpointed as version 4 first", async () => {
+  const { Store } = await import("./mod.ts");
+  const { gunzipSync, gzipSync } = await import("node:zlib");
+  const { INDEX_LOG_FILE, decodeLogRecords } = await import("./index_log.ts");
+  const dir = await Deno.makeTempDir({ prefix: "wattwave-compact-" });
+  try {
+    const labels: [string, string][][] = [[["__name__", "a"]], [["__name__", "b"], ["i", "0"]]];
+    let store = await Store.open(dir, { autoCompact: false });
+    for (let c = 0; c < 8; c++) {
+      for (const [i, l] of labels.entries()) {
+        await store.append(l, [1000 * c, 1000 * c + 500], new Float64Array([c, i]));
+      }
+      await store.commit();
+    }
+    await store.close();
+    // The checkpoint as a wattwave before compaction records wrote it.
+    const indexPath = `${dir}/index.json.gz`;
+    const disk = JSON.parse(new TextDecoder().decode(gunzipSync(await Deno.readFile(indexPath))));
+    disk.version = 2;
+    await Deno.writeFile(indexPath, gzipSync(new TextEncoder().encode(JSON.stringify(disk))));
+    store = await Store.open(dir, { autoCompact: false });
+    const result = await store.compact();
+    assertEquals([result.series, result.rangesIn, result.rangesOut], [2, 16, 2]);
+    const after = JSON.parse(new TextDecoder().decode(gunzipSync(await Deno.readFile(indexPath))));
+    assertEquals(after.version, 4);
+    const { records } = decodeLogRecords(await Deno.readFile(`${dir}/${INDEX_LOG_FILE}`), "log");
+    assertEquals(
+      records.map((r) => [r.replace?.length ?? 0, r.retire?.length ?? 0, !!r.clearRetired]),
+      [
+        [2, 8, false],
+        [0, 0, true],
+      ],
+    );
+    const back = await Store.open(dir, { readOnly: true });
+    for (const s of back.series()) {
+      assertEquals(s.segments, 1);
+      assertEquals(s.count, 16);
+    }
+    assertEquals(back.stats().segments, 1);
+    await store.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

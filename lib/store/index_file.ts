@@ -22,10 +22,13 @@ import { gzipParts, JsonPieces } from "./json_pieces.ts";
 export const INDEX_FILE = "index.json.gz";
 /** Value of `format` in every index. */
 export const INDEX_FORMAT = "wattwave-store";
-/** Version of the index layout this code writes (3 when it names side files, else 2) and reads. */
-export const INDEX_VERSION = 2;
-/** Version of an index that names side files (older wattwave refuses it rather than miss them). */
-export const INDEX_VERSION_SIDES = 3;
+/**
+ * Version of the checkpoints this code writes: 4, whose journal may hold compaction records
+ * (ranges replaced, files retired). An older wattwave refuses it rather than misread it.
+ */
+export const INDEX_VERSION = 4;
+/** Versions this code reads: 2 (no side files), 3 (side files), 4 (compaction records). */
+export const READABLE_INDEX_VERSIONS: readonly number[] = [2, 3, 4];
 
 /** A value the FLAC channels do not carry: its index in the range and its 16 hex digits of bits. */
 export type ExceptionEntry = [index: number, bitsHex: string];
@@ -134,6 +137,8 @@ export interface StoreIndex {
   retired: string[];
   /** Side files, in commit order. */
   sides: SideFileEntry[];
+  /** Version of the checkpoint this index was read from (absent when made in memory). */
+  version?: number;
 }
 
 /** An empty index. */
@@ -270,7 +275,7 @@ export async function encodeIndexAsync(index: StoreIndex): Promise<Uint8Array> {
   }
   body.raw("}");
   const head = new JsonPieces();
-  const version = index.sides.length ? INDEX_VERSION_SIDES : INDEX_VERSION;
+  const version = INDEX_VERSION;
   head.raw(
     `{"format":"${INDEX_FORMAT}","version":${version},"generation":${index.generation},"strings":`,
   );
@@ -298,9 +303,11 @@ export function decodeIndex(bytes: Uint8Array, where: string): StoreIndex {
       { where },
     );
   }
-  if (disk.version !== INDEX_VERSION && disk.version !== INDEX_VERSION_SIDES) {
+  if (!READABLE_INDEX_VERSIONS.includes(disk.version)) {
     throw new InputError(
-      `unsupported store index version ${disk.version} (this wattwave reads ${INDEX_VERSION} and ${INDEX_VERSION_SIDES}; ` +
+      `unsupported store index version ${disk.version} (this wattwave reads ${
+        READABLE_INDEX_VERSIONS.join(", ")
+      }; ` +
         `version 1 stores, one FLAC file per series, predate packed files: export them with the wattwave that wrote them)`,
       { where },
     );
@@ -334,6 +341,7 @@ export function decodeIndex(bytes: Uint8Array, where: string): StoreIndex {
     return labels;
   };
   return {
+    version: disk.version,
     generation: disk.generation,
     files,
     series,

@@ -57,6 +57,13 @@ export interface LogRecord {
   clearRetired?: boolean;
   /** Side files the commit added (histograms, exemplars, start timestamps). */
   sides?: SideFileEntry[];
+  /**
+   * Compaction (index version 4): `[series ordinal, at, removed, ranges]` replaces `removed`
+   * ranges of the series from position `at` on by `ranges` (in the files `files` adds).
+   */
+  replace?: [number, number, number, RangeEntry[]][];
+  /** Files no range names any more: dropped from `files`, listed as retired (to delete). */
+  retire?: string[];
 }
 
 /**
@@ -71,6 +78,14 @@ async function recordJson(record: LogRecord): Promise<Uint8Array[]> {
     await out.array<unknown>(record[key]);
   }
   if (record.clearRetired) out.raw(`,"clearRetired":true`);
+  if (record.replace?.length) {
+    out.raw(`,"replace":`);
+    await out.array(record.replace);
+  }
+  if (record.retire?.length) {
+    out.raw(`,"retire":`);
+    await out.array(record.retire);
+  }
   if (record.sides?.length) {
     out.raw(`,"sides":`);
     await out.array(record.sides);
@@ -130,6 +145,13 @@ export interface IndexMaps {
   sideFiles: Map<string, SideFileEntry>;
   /** Side files naming each series (by id), in commit order. */
   sidesOf: Map<string, SideFileEntry[]>;
+  /** Ranges naming each segment file (a compaction retires a file when its count drops to 0). */
+  fileRanges: Map<string, number>;
+}
+
+/** Adds `delta` to the ranges counted for `file`. */
+function countRanges(maps: IndexMaps, file: string, delta: number): void {
+  maps.fileRanges.set(file, (maps.fileRanges.get(file) ?? 0) + delta);
 }
 
 /** Adds a side file to `maps`. */
@@ -144,17 +166,27 @@ function mapSide(maps: IndexMaps, f: SideFileEntry): void {
 }
 
 /**
- * The {@linkcode IndexMaps} of an index (a walk over all of it: on load only). `ordinals`, when
- * given, are reused: the caller knows the series are the same, at the same positions.
+ * The {@linkcode IndexMaps} of an index (a walk over all of it: on load only). `kept`, when
+ * given, supplies the series lookups: the caller knows the series are the same, at the same
+ * positions, with the same ranges.
  */
-export function indexMaps(index: StoreIndex, ordinals?: Map<string, number>): IndexMaps {
+export function indexMaps(
+  index: StoreIndex,
+  kept?: Pick<IndexMaps, "ordinals" | "fileRanges">,
+): IndexMaps {
   const maps: IndexMaps = {
-    ordinals: ordinals ?? new Map(),
+    ordinals: kept?.ordinals ?? new Map(),
     files: new Map(),
     sideFiles: new Map(),
     sidesOf: new Map(),
+    fileRanges: kept?.fileRanges ?? new Map(),
   };
-  if (!ordinals) index.series.forEach((s, i) => maps.ordinals.set(s.id, i));
+  if (!kept) {
+    index.series.forEach((s, i) => {
+      maps.ordinals.set(s.id, i);
+      for (const r of s.ranges) countRanges(maps, r.file, 1);
+    });
+  }
   for (const f of index.files) maps.files.set(f.file, f);
   for (const f of index.sides) mapSide(maps, f);
   return maps;
@@ -226,6 +258,31 @@ function* applySteps(
       throw new InputError(`index log range refers to missing file ${range.file}`, { where });
     }
     s.ranges.push(range);
+    countRanges(maps, range.file, 1);
+  }
+  for (const [ordinal, at, removed, ranges] of record.replace ?? []) {
+    yield;
+    const s = index.series[ordinal];
+    if (!s || at < 0 || removed < 0 || at + removed > s.ranges.length) {
+      throw new InputError(
+        `index log replaces ranges ${at}…${
+          at + removed - 1
+        } of series ${ordinal}, which it does not have`,
+        { where },
+      );
+    }
+    for (const r of ranges) {
+      if (!maps.files.has(r.file)) {
+        throw new InputError(`index log range refers to missing file ${r.file}`, { where });
+      }
+    }
+    // A changed copy of the series: a read in progress keeps the ranges it started with.
+    const next = s.ranges.slice(0, at);
+    for (const r of ranges) next.push(r);
+    for (let k = at + removed; k < s.ranges.length; k++) next.push(s.ranges[k]);
+    for (let k = at; k < at + removed; k++) countRanges(maps, s.ranges[k].file, -1);
+    for (const r of ranges) countRanges(maps, r.file, 1);
+    index.series[ordinal] = { ...s, ranges: next };
   }
   for (const m of record.metadata) {
     const i = index.metadata.findIndex((x) => x.name === m.name);
@@ -237,5 +294,14 @@ function* applySteps(
     mapSide(maps, f);
   }
   if (record.clearRetired) index.retired = [];
+  if (record.retire?.length) {
+    const gone = new Set(record.retire);
+    index.files = index.files.filter((f) => !gone.has(f.file));
+    for (const name of gone) {
+      maps.files.delete(name);
+      maps.fileRanges.delete(name);
+    }
+    index.retired = [...index.retired, ...gone];
+  }
   index.generation = record.g;
 }

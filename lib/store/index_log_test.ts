@@ -66,3 +66,43 @@ Deno.test("index log: records apply in order; a generation gap or a missing file
     /missing file b.flac/,
   );
 });
+
+Deno.test("index log: a compaction record replaces ranges and retires files; one that does not fit is refused", () => {
+  const index = emptyIndex();
+  const maps = indexMaps(index);
+  applyLogRecord(
+    index,
+    maps,
+    record(1, [[["__name__", "m"]]], [[0, RANGE], [0, { ...RANGE, at: 1, minTs: 6, maxTs: 6 }]]),
+    "t",
+  );
+  strictEqual(maps.fileRanges.get("a.flac"), 2);
+  const before = index.series[0];
+  const merged = { ...RANGE, file: "b.flac", count: 2, maxTs: 6 };
+  applyLogRecord(index, maps, {
+    g: 2,
+    files: [{ ...FILE, file: "b.flac" }],
+    series: [],
+    ranges: [],
+    metadata: [],
+    replace: [[0, 0, 2, [merged]]],
+    retire: ["a.flac"],
+  }, "t");
+  deepStrictEqual(index.series[0].ranges, [merged]);
+  strictEqual(before.ranges.length, 2); // a read in progress keeps what it had
+  deepStrictEqual(index.files.map((f) => f.file), ["b.flac"]);
+  deepStrictEqual(index.retired, ["a.flac"]);
+  deepStrictEqual([maps.fileRanges.get("b.flac"), maps.files.has("a.flac")], [1, false]);
+  throws(
+    () =>
+      applyLogRecord(index, maps, {
+        g: 3,
+        files: [],
+        series: [],
+        ranges: [],
+        metadata: [],
+        replace: [[0, 0, 2, [merged]]],
+      }, "t"),
+    /replaces ranges 0…1 of series 0, which it does not have/,
+  );
+});
