@@ -63,7 +63,9 @@ async function receive(o: ReceiveOptions): Promise<void> {
   const { OutputSink } = await import("../lib/remote/receive/output_sink.ts");
   const { StoreWriterThread } = await import("../lib/remote/receive/store_thread.ts");
   const { InflightBudget } = await import("../lib/remote/receive/inflight_budget.ts");
-  const { createWriteHandler } = await import("../lib/remote/receive/write_handler.ts");
+  const { createWriteHandler, STORE_DECODED_COST_FACTOR } = await import(
+    "../lib/remote/receive/write_handler.ts"
+  );
   const { writeLimits } = await import("../lib/remote/receive/write_limits.ts");
   const { serveUntilShutdown } = await import("../lib/remote/server.ts");
   const { registerConnectionMetrics } = await import("../lib/web/connection_metrics.ts");
@@ -150,6 +152,7 @@ async function receive(o: ReceiveOptions): Promise<void> {
     maxBodyBytes: o.maxBodyBytes,
     limits: writeLimitsOf(o),
     inflight: new InflightBudget(o.maxInflightBytes),
+    decodedCostFactor: o.store !== undefined ? STORE_DECODED_COST_FACTOR : undefined,
     ...sinks,
     onRefused: (status, reason) => {
       metrics.refused(status);

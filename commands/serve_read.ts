@@ -63,7 +63,9 @@ async function serveRead(o: ServeReadOptions): Promise<void> {
   const { serveUntilShutdown } = await import("../lib/remote/server.ts");
   const { registerConnectionMetrics } = await import("../lib/web/connection_metrics.ts");
   const { SeriesReadPool } = await import("../lib/remote/read/read_pool.ts");
-  const { createWriteHandler } = await import("../lib/remote/receive/write_handler.ts");
+  const { createWriteHandler, STORE_DECODED_COST_FACTOR } = await import(
+    "../lib/remote/receive/write_handler.ts"
+  );
   const { InflightBudget } = await import("../lib/remote/receive/inflight_budget.ts");
   const { Store } = await import("../lib/store/mod.ts");
   const { Registry } = await import("../lib/metrics/registry.ts");
@@ -149,6 +151,7 @@ async function serveRead(o: ServeReadOptions): Promise<void> {
       maxBodyBytes: o.maxBodyBytes,
       limits: writeLimitsOf(o),
       inflight: new InflightBudget(o.maxInflightBytes),
+      decodedCostFactor: STORE_DECODED_COST_FACTOR,
       bodySink: sink.bodySink,
       onRefused: (status, reason) => {
         writeMetrics?.refused(status);
