@@ -321,10 +321,20 @@ export function decodeIndex(bytes: Uint8Array, where: string): StoreIndex {
     }
     return s;
   };
+  // One array per distinct label pair, shared by the series that have it (`instance`, `job`,
+  // `__name__` repeat across thousands of series; pairs are never changed in place).
+  const pairsByName = new Map<number, Map<number, [string, string]>>();
+  const pair = (n: number, v: number): [string, string] => {
+    let byValue = pairsByName.get(n);
+    if (!byValue) pairsByName.set(n, byValue = new Map());
+    let p = byValue.get(v);
+    if (!p) byValue.set(v, p = [str(n), str(v)]);
+    return p;
+  };
   const series: SeriesEntry[] = disk.series.map((s) => {
     const labels: [string, string][] = [];
     for (let i = 0; i + 1 < s.labels.length; i += 2) {
-      labels.push([str(s.labels[i]), str(s.labels[i + 1])]);
+      labels.push(pair(s.labels[i], s.labels[i + 1]));
     }
     // The parsed ranges become the index's: their file index is replaced by its name (a copy
     // of each was a million objects more for a million series).
@@ -337,7 +347,7 @@ export function decodeIndex(bytes: Uint8Array, where: string): StoreIndex {
   });
   const pairs = (ids: number[]): [string, string][] => {
     const labels: [string, string][] = [];
-    for (let i = 0; i + 1 < ids.length; i += 2) labels.push([str(ids[i]), str(ids[i + 1])]);
+    for (let i = 0; i + 1 < ids.length; i += 2) labels.push(pair(ids[i], ids[i + 1]));
     return labels;
   };
   return {
