@@ -197,21 +197,18 @@ class StringTable {
     const c = s.charCodeAt(0);
     if (c >= 48 && c <= 57 && s.length <= 9) {
       const n = Number(s);
-      if (String(n) === s) {
-        let i = this.#indexIds.get(n);
-        if (i === undefined) {
-          i = this.strings.length;
-          this.strings.push(s);
-          this.#indexIds.set(n, i);
-        }
-        return i;
-      }
+      if (String(n) === s) return this.#lookup(this.#indexIds, n, s);
     }
-    let i = this.#ids.get(s);
+    return this.#lookup(this.#ids, s, s);
+  }
+
+  /** The id `ids` gives `key` (string `s` added to the table when new). */
+  #lookup<K>(ids: Map<K, number>, key: K, s: string): number {
+    let i = ids.get(key);
     if (i === undefined) {
       i = this.strings.length;
       this.strings.push(s);
-      this.#ids.set(s, i);
+      ids.set(key, i);
     }
     return i;
   }
