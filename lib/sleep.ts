@@ -42,16 +42,22 @@ export class EventLoopPacer {
   #calls = 0;
   readonly #sliceMs: number;
   readonly #checkEvery: number;
+  readonly #always: boolean;
 
-  /** Pauses after `sliceMs` (default 10) of work; the clock is read every `checkEvery` (256) ticks. */
-  constructor(options: { sliceMs?: number; checkEvery?: number } = {}) {
+  /**
+   * Pauses after `sliceMs` (default 10) of work; the clock is read every `checkEvery` (256)
+   * ticks. `always`: pause even where {@linkcode disableEventLoopPacing} turned pacing off (work
+   * done in the background of a thread that has other work).
+   */
+  constructor(options: { sliceMs?: number; checkEvery?: number; always?: boolean } = {}) {
     this.#sliceMs = options.sliceMs ?? 10;
     this.#checkEvery = options.checkEvery ?? 256;
+    this.#always = options.always ?? false;
   }
 
   /** A pause when the slice is used up, else `undefined`. */
   tick(): Promise<void> | undefined {
-    if (++this.#calls < this.#checkEvery || !pacing) return undefined;
+    if (++this.#calls < this.#checkEvery || !(pacing || this.#always)) return undefined;
     this.#calls = 0;
     const now = performance.now();
     if (now - this.#last < this.#sliceMs) return undefined;

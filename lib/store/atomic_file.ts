@@ -60,6 +60,16 @@ export async function writeFileDurable(
   bytes: Uint8Array,
   options: WriteFileDurableOptions = {},
 ): Promise<void> {
+  const temp = await writeTempDurable(path, bytes);
+  await Deno.rename(temp, path);
+  if (options.syncParent ?? true) await syncDir(dirOf(path));
+}
+
+/**
+ * The first half of {@linkcode writeFileDurable}: `bytes` written and fsynced under a temporary
+ * name beside `path` (returned), to be renamed over `path` later (or removed).
+ */
+export async function writeTempDurable(path: string, bytes: Uint8Array): Promise<string> {
   const temp = `${path}.${Deno.pid}-${++tempCounter}${TEMP_SUFFIX}`;
   const f = await Deno.open(temp, { write: true, create: true, truncate: true });
   try {
@@ -72,6 +82,5 @@ export async function writeFileDurable(
     throw err;
   }
   f.close();
-  await Deno.rename(temp, path);
-  if (options.syncParent ?? true) await syncDir(dirOf(path));
+  return temp;
 }

@@ -243,24 +243,40 @@ function diskRange(r: RangeEntry, fileIds: Map<string, number>): DiskRange {
   return out;
 }
 
+/** Options of {@linkcode encodeIndexAsync}. */
+export interface EncodeIndexOptions {
+  /**
+   * How many of its ranges each series had when the index was snapshotted (a checkpoint written
+   * while commits go on: ranges are only ever appended to a series' array). Default all.
+   */
+  rangeCounts?: Int32Array;
+  /** Pause between slices even on a thread that turned pacing off. Default false. */
+  alwaysPace?: boolean;
+}
+
 /**
  * Serialises an index: gzip of compact JSON, strings and files referenced by index. The JSON is
  * made in pieces (see `json_pieces.ts`), pausing for the event loop, and compressed off the main
  * thread; an index of a million series took 7 s and two copies of its 180 MB of JSON as one string.
  */
-export async function encodeIndexAsync(index: StoreIndex): Promise<Uint8Array> {
+export async function encodeIndexAsync(
+  index: StoreIndex,
+  options: EncodeIndexOptions = {},
+): Promise<Uint8Array> {
+  const counts = options.rangeCounts;
+  const pieces = () => new JsonPieces({ alwaysPace: options.alwaysPace });
   const table = new StringTable();
   const fileIds = new Map<string, number>();
   index.files.forEach((f, i) => fileIds.set(f.file, i));
   // Everything but `strings` first (they are known once every label was seen), into a second
   // document whose pieces follow the strings.
-  const body = new JsonPieces();
+  const body = pieces();
   body.raw(`,"files":`);
   await body.array(index.files);
   body.raw(`,"series":`);
-  await body.array(index.series, (s) => ({
+  await body.array(index.series, (s, i) => ({
     labels: table.pairs(s.labels),
-    ranges: s.ranges.map((r) => diskRange(r, fileIds)),
+    ranges: (counts ? s.ranges.slice(0, counts[i]) : s.ranges).map((r) => diskRange(r, fileIds)),
   }));
   body.raw(`,"metadata":`);
   await body.array(index.metadata);
@@ -271,7 +287,7 @@ export async function encodeIndexAsync(index: StoreIndex): Promise<Uint8Array> {
     await body.array(index.sides, (f) => ({ ...f, series: f.series.map((l) => table.pairs(l)) }));
   }
   body.raw("}");
-  const head = new JsonPieces();
+  const head = pieces();
   const version = INDEX_VERSION;
   head.raw(
     `{"format":"${INDEX_FORMAT}","version":${version},"generation":${index.generation},"strings":`,

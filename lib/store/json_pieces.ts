@@ -21,7 +21,12 @@ export class JsonPieces {
   #parts: Uint8Array[] = [];
   #text = "";
   #utf8 = new TextEncoder();
-  #pacer = new EventLoopPacer({ checkEvery: 1 });
+  #pacer: EventLoopPacer;
+
+  /** `alwaysPace`: pause between slices even on a thread that turned pacing off. */
+  constructor(options: { alwaysPace?: boolean } = {}) {
+    this.#pacer = new EventLoopPacer({ checkEvery: 1, always: options.alwaysPace });
+  }
 
   /** Appends JSON text as is. */
   raw(text: string): void {
@@ -33,11 +38,14 @@ export class JsonPieces {
    * Appends `items` as a JSON array, each as `JSON.stringify(toJson(item))` (default the item
    * itself), a slice at a time; pauses for the event loop when due.
    */
-  async array<T>(items: readonly T[], toJson?: (item: T) => unknown): Promise<void> {
+  async array<T>(
+    items: readonly T[],
+    toJson?: (item: T, index: number) => unknown,
+  ): Promise<void> {
     this.raw("[");
     for (let i = 0; i < items.length; i += SLICE_ITEMS) {
       const slice = items.slice(i, i + SLICE_ITEMS);
-      const json = JSON.stringify(toJson ? slice.map(toJson) : slice);
+      const json = JSON.stringify(toJson ? slice.map((item, k) => toJson(item, i + k)) : slice);
       this.raw(i ? "," + json.slice(1, -1) : json.slice(1, -1));
       const pause = this.#pacer.tick();
       if (pause) await pause;

@@ -22,9 +22,9 @@ export interface ServerHandle {
 /** Starts `wattwave args...` (which must listen on `--port 0`) and waits for its "listening on" line. */
 export async function startWattwaveServer(
   args: string[],
-  options: { prefix?: string[] } = {},
+  options: { prefix?: string[]; env?: Record<string, string> } = {},
 ): Promise<ServerHandle> {
-  const child = spawnWattwave(args, { prefix: options.prefix });
+  const child = spawnWattwave(args, { prefix: options.prefix, env: options.env });
   const stdout = collect(child.stdout);
   const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
   let stderr = "";
@@ -69,7 +69,7 @@ export async function startWattwaveServer(
 /** Starts `wattwave receive --port 0 args...` (under `prefix`, e.g. `prlimit`, when given). */
 export function startReceive(
   args: string[] = [],
-  options: { prefix?: string[] } = {},
+  options: { prefix?: string[]; env?: Record<string, string> } = {},
 ): Promise<ServerHandle> {
   return startWattwaveServer(["receive", "--port", "0", ...args], options);
 }
