@@ -284,8 +284,9 @@ export class CommittedIndex {
    * record, not of a checkpoint of the whole index). Nothing when none is listed.
    */
   async clearRetired(): Promise<void> {
-    await this.refresh();
-    if (this.#index.retired.length) await this.append({ files: [], ranges: [], metadata: [] });
+    await this.appendComputed((index) =>
+      index.retired.length ? { files: [], ranges: [], metadata: [] } : undefined
+    );
   }
 
   /** Writes `index` (at its generation) as the checkpoint, then empties the journal. */

@@ -76,9 +76,11 @@ export class SegmentReader {
    * by another writer's compaction) are listed in `missing`. Close them with
    * {@linkcode closeFiles}.
    */
-  openFiles(names: Iterable<string>): { open: Map<string, Deno.FsFile>; missing: Set<string> } {
+  openFiles(
+    names: Iterable<string>,
+  ): { open: Map<string, Deno.FsFile>; missing: Map<string, Error> } {
     const open = new Map<string, Deno.FsFile>();
-    const missing = new Set<string>();
+    const missing = new Map<string, Error>();
     try {
       for (const name of names) {
         if (open.has(name) || missing.has(name)) continue;
@@ -86,7 +88,7 @@ export class SegmentReader {
         try {
           open.set(name, Deno.openSync(path, { read: true }));
         } catch (err) {
-          if (err instanceof Deno.errors.NotFound) missing.add(name);
+          if (err instanceof Deno.errors.NotFound) missing.set(name, err);
           else {
             throw new InputError(`cannot read segment: ${(err as Error).message}`, {
               where: path,
@@ -123,28 +125,15 @@ export class SegmentReader {
         .map((g, order) => ({ g, order }))
         .filter(({ g }) => g.maxTs >= startMs && g.minTs <= endMs)
         .sort((a, b) => a.g.minTs - b.g.minTs || a.order - b.order);
-      const open = new Map<string, Deno.FsFile>();
+      const { open, missing } = this.openFiles(selected.map(({ g }) => g.file));
       try {
-        let missing: unknown;
-        for (const { g } of selected) {
-          if (open.has(g.file)) continue;
-          try {
-            open.set(g.file, Deno.openSync(this.#committed.segmentPath(g.file), { read: true }));
-          } catch (err) {
-            missing = err;
-            break;
-          }
-        }
-        if (missing !== undefined) {
-          if (
-            missing instanceof Deno.errors.NotFound && attempt < 3 &&
-            (await this.#committed.refresh())
-          ) {
-            continue;
-          }
-          throw new InputError(`cannot read segment: ${(missing as Error).message}`, {
+        if (missing.size) {
+          // Deleted by a compaction since the last refresh: re-read the index, start over.
+          if (attempt < 3 && (await this.#committed.refresh())) continue;
+          const err = missing.values().next().value!;
+          throw new InputError(`cannot read segment: ${err.message}`, {
             where: this.#committed.dir,
-            cause: missing,
+            cause: err,
           });
         }
         let i = 0;
@@ -169,7 +158,7 @@ export class SegmentReader {
         }
         return;
       } finally {
-        for (const f of open.values()) f.close();
+        this.closeFiles(open);
       }
     }
   }
