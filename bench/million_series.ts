@@ -1,8 +1,8 @@
 /**
  * One remote-write request of many series × 1 sample (default 1,000,000) into `receive` (NDJSON
- * to /dev/null) and `receive --store`: time to the answer, peak RSS of the server, and the
- * slowest `/-/healthy` answer while the request was in progress (polled every 20 ms by a
- * process of its own).
+ * to /dev/null) and `receive --store`: time to the answer, peak RSS of the server (and its RSS
+ * before the request), and the slowest `/-/healthy` answer while the request was in progress
+ * (polled every 20 ms by a process of its own).
  *
  *   deno run -A bench/million_series.ts [--series 1000000] [--mode plain,store]
  *
@@ -31,7 +31,7 @@ console.log(worst.toFixed(0));
 `;
 const modes = arg("mode", "plain,store").split(",");
 
-/** A WriteRequest body of `n` series × 1 sample, two labels (~7 MiB for a million, ~40 MiB decoded). */
+/** A WriteRequest body of `n` series × 1 sample, two labels (6.9 MiB for a million, 50 MiB decoded). */
 export function millionSeriesBody(n: number, timestampMs = 1_700_000_000_000): Uint8Array {
   const series = [];
   for (let i = 0; i < n; i++) {
@@ -47,9 +47,11 @@ export function millionSeriesBody(n: number, timestampMs = 1_700_000_000_000): U
   return snappyEncode(encodeWriteRequest(series));
 }
 
-function rssMiB(pid: number): number {
+function rssMiB(pid: number, field = "VmHWM"): number {
   try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(
+      Deno.readTextFileSync(`/proc/${pid}/status`),
+    );
     return m ? Number(m[1]) / 1024 : NaN;
   } catch {
     return NaN;
@@ -71,6 +73,7 @@ if (import.meta.main) {
         stdout: "piped",
       }).spawn();
       await new Promise((r) => setTimeout(r, 300)); // the poller is up
+      const idleMiB = rssMiB(recv.pid, "VmRSS");
       const t0 = performance.now();
       const res = await fetch(recv.url, {
         method: "POST",
@@ -84,7 +87,7 @@ if (import.meta.main) {
       console.log(
         `${mode}: ${res.status} in ${seconds.toFixed(1)} s, peak RSS ${
           rssMiB(recv.pid).toFixed(0)
-        } MiB, slowest /-/healthy ${worstMs.toFixed(0)} ms`,
+        } MiB (idle ${idleMiB.toFixed(0)} MiB), slowest /-/healthy ${worstMs.toFixed(0)} ms`,
       );
     } finally {
       await recv.stop();

@@ -138,7 +138,7 @@ export function writeLimitOptions(): Option[] {
     count("--max-help-bytes", "length of a metadata help text", d.maxHelpBytes),
     new Option(
       "--max-inflight-bytes <size>",
-      "write requests in flight, counted as body + 8 x decoded size (48 x into a store); new " +
+      "write requests in flight, counted as body + 8 x decoded size (24 x into a store); new " +
         "ones get 503 + Retry-After beyond (one alone is always let in)",
     ).argParser(parseByteSize).default(512 * 1024 * 1024, "512MiB"),
   ];

@@ -30,6 +30,26 @@ const INT32_MAX = 2147483647;
 const INT32_MIN = -2147483648;
 const NO_EXCEPTIONS = new Uint32Array(0);
 
+/**
+ * The channels of one-value ranges are views of a shared slab: a commit of a million
+ * one-sample series otherwise allocates a million ArrayBuffers (each one a malloc and a GC
+ * finaliser). Views keep their slab alive only while their range is being encoded.
+ */
+let oneValueSlab = new Int32Array(0);
+let oneValueAt = 0;
+
+/** A one-element channel holding `n` (a view of {@linkcode oneValueSlab}). */
+function oneValueChannel(n: number): Int32Array {
+  if (oneValueAt === oneValueSlab.length) {
+    oneValueSlab = new Int32Array(16384);
+    oneValueAt = 0;
+  }
+  const ch = oneValueSlab.subarray(oneValueAt, oneValueAt + 1);
+  oneValueAt++;
+  ch[0] = n;
+  return ch;
+}
+
 /** How a block's values were mapped (kept in the store index). */
 export type ValueMode = "dec" | "dec2" | "f64";
 
@@ -89,7 +109,7 @@ export function mapValues(values: Float64Array, options: MapValuesOptions = {}):
     if (k >= 0) {
       const n = Math.round(values[0] * POW10[k]);
       if (n >= INT32_MIN && n <= INT32_MAX && n / POW10[k] === values[0]) {
-        return { mode: "dec", scale: k, channels: [Int32Array.of(n)], exceptions: NO_EXCEPTIONS };
+        return { mode: "dec", scale: k, channels: [oneValueChannel(n)], exceptions: NO_EXCEPTIONS };
       }
     }
   }

@@ -222,23 +222,37 @@ export interface DecodeWriteOptions {
   maxSeries?: number;
 }
 
-/** Decodes one top-level field of a WriteRequest into `out`. */
-function decodeRequestField(r: WireReader, out: DecodedWriteRequest, maxSeries: number): void {
-  const key = r.key();
-  if (key === (1 << 3 | WT_LEN)) { // 1: timeseries
-    const end = r.lengthEnd();
-    if (out.series.length >= maxSeries) throw new TooManySeriesError(maxSeries);
-    const s = decodeTimeSeries(r, end);
-    out.sampleCount += s.timestampsMs.length;
-    if (s.histograms) out.histogramCount += s.histograms.length;
-    if (s.exemplars) out.exemplarCount += s.exemplars.length;
-    out.series.push(s);
-    r.pos = end;
-  } else if (key === (3 << 3 | WT_LEN)) { // 3: metadata
-    const end = r.lengthEnd();
-    out.metadata.push(decodeMetadata(r, end));
-    r.pos = end;
-  } else r.skip(key & 7);
+/**
+ * Decodes the fields of a (decompressed) WriteRequest into `out`, pausing (`yield`) after each
+ * series: a caller may take `out.series` between steps (to handle a request in batches).
+ * Throws {@linkcode TooManySeriesError} past `maxSeries` and `InputError` on malformed input.
+ */
+export function* decodeWriteRequestSteps(
+  bytes: Uint8Array,
+  out: DecodedWriteRequest,
+  maxSeries = Infinity,
+): Generator<void> {
+  const r = new WireReader(bytes);
+  let seriesCount = 0;
+  while (r.pos < r.end) {
+    const key = r.key();
+    if (key === (1 << 3 | WT_LEN)) { // 1: timeseries
+      const end = r.lengthEnd();
+      if (seriesCount >= maxSeries) throw new TooManySeriesError(maxSeries);
+      seriesCount++;
+      const s = decodeTimeSeries(r, end);
+      out.sampleCount += s.timestampsMs.length;
+      if (s.histograms) out.histogramCount += s.histograms.length;
+      if (s.exemplars) out.exemplarCount += s.exemplars.length;
+      out.series.push(s);
+      r.pos = end;
+      yield;
+    } else if (key === (3 << 3 | WT_LEN)) { // 3: metadata
+      const end = r.lengthEnd();
+      out.metadata.push(decodeMetadata(r, end));
+      r.pos = end;
+    } else r.skip(key & 7);
+  }
 }
 
 /** Decodes a (decompressed) WriteRequest. Throws {@linkcode InputError} with a byte offset on malformed input. */
@@ -246,10 +260,8 @@ export function decodeWriteRequest(
   bytes: Uint8Array,
   options: DecodeWriteOptions = {},
 ): DecodedWriteRequest {
-  const r = new WireReader(bytes);
   const out = emptyDecodedRequest();
-  const maxSeries = options.maxSeries ?? Infinity;
-  while (r.pos < r.end) decodeRequestField(r, out, maxSeries);
+  for (const _ of decodeWriteRequestSteps(bytes, out, options.maxSeries)) { /* each series */ }
   return out;
 }
 
@@ -261,12 +273,9 @@ export async function decodeWriteRequestPaced(
   bytes: Uint8Array,
   options: DecodeWriteOptions = {},
 ): Promise<DecodedWriteRequest> {
-  const r = new WireReader(bytes);
   const out = emptyDecodedRequest();
-  const maxSeries = options.maxSeries ?? Infinity;
   const pacer = new EventLoopPacer();
-  while (r.pos < r.end) {
-    decodeRequestField(r, out, maxSeries);
+  for (const _ of decodeWriteRequestSteps(bytes, out, options.maxSeries)) {
     const pause = pacer.tick();
     if (pause) await pause;
   }

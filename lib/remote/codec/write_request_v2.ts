@@ -212,16 +212,26 @@ function decodeTimeSeries(
   return s;
 }
 
-/** Decodes the series of a Request into `out`, one TimeSeries per call of `step`. */
-function* seriesSteps(bytes: Uint8Array, out: DecodedWriteRequest, maxSeries: number) {
+/**
+ * Decodes a (decompressed) 2.0 Request into `out`, pausing (`yield`) after each TimeSeries: a
+ * caller may take `out.series` between steps. `out.metadata` is set at the end (one entry per
+ * distinct metric family metadata).
+ */
+export function* decodeWriteRequestV2Steps(
+  bytes: Uint8Array,
+  out: DecodedWriteRequest,
+  maxSeries = Infinity,
+): Generator<void> {
   const symbols = readSymbols(bytes);
   const metadata = new Map<string, MetricMetadata>();
   const r = new WireReader(bytes);
+  let seriesCount = 0;
   while (r.pos < r.end) {
     const key = r.key();
     if (key === (5 << 3 | WT_LEN)) { // 5: timeseries
       const end = r.lengthEnd();
-      if (out.series.length >= maxSeries) throw new TooManySeriesError(maxSeries);
+      if (seriesCount >= maxSeries) throw new TooManySeriesError(maxSeries);
+      seriesCount++;
       const s = decodeTimeSeries(r, end, symbols, metadata);
       out.sampleCount += s.timestampsMs.length;
       if (s.histograms) out.histogramCount += s.histograms.length;
@@ -240,7 +250,7 @@ export function decodeWriteRequestV2(
   options: DecodeWriteOptions = {},
 ): DecodedWriteRequest {
   const out = emptyDecodedRequest();
-  for (const _ of seriesSteps(bytes, out, options.maxSeries ?? Infinity)) { /* each series */ }
+  for (const _ of decodeWriteRequestV2Steps(bytes, out, options.maxSeries)) { /* each series */ }
   return out;
 }
 
@@ -251,7 +261,7 @@ export async function decodeWriteRequestV2Paced(
 ): Promise<DecodedWriteRequest> {
   const out = emptyDecodedRequest();
   const pacer = new EventLoopPacer();
-  for (const _ of seriesSteps(bytes, out, options.maxSeries ?? Infinity)) {
+  for (const _ of decodeWriteRequestV2Steps(bytes, out, options.maxSeries)) {
     const pause = pacer.tick();
     if (pause) await pause;
   }

@@ -8,7 +8,7 @@
  */
 import { Store, type StoreOptions } from "../../store/mod.ts";
 import { StoreWriteSink } from "./store_sink.ts";
-import { decodeWriteBody, type WriteVersion, type WrittenCounts } from "./write_handler.ts";
+import { decodeWriteBodyBatched, type WriteVersion, type WrittenCounts } from "./write_handler.ts";
 import { type WriteLimits, writeLimits } from "./write_limits.ts";
 
 /** One job of the store writer thread. */
@@ -79,7 +79,7 @@ export class StoreJobRunner {
       }
       case "write": {
         if (!this.#sink) throw new Error("store writer: no store open");
-        const decoded = decodeWriteBody(job.body, this.#limits, job.version);
+        const decoded = decodeWriteBodyBatched(job.body, this.#limits, job.version);
         const result = await this.#sink.sink(decoded);
         const written = typeof result === "object" ? result : {
           samples: decoded.sampleCount,

@@ -8,8 +8,7 @@
 import { EventLoopPacer } from "../../sleep.ts";
 import type { Exemplar, NativeHistogram } from "../../model/histogram.ts";
 import type { LabelPairs } from "../../model/labels.ts";
-import type { DecodedWriteRequest } from "../codec/write_request.ts";
-import type { SinkResult } from "./write_handler.ts";
+import type { BatchedWriteRequest, SinkResult } from "./write_handler.ts";
 
 /** What the write path needs from a store. */
 export interface WritableSeriesStore {
@@ -36,7 +35,7 @@ export interface WritableSeriesStore {
 }
 
 interface PendingWrite {
-  request: DecodedWriteRequest;
+  request: BatchedWriteRequest;
   resolve: (r: SinkResult) => void;
   reject: (err: unknown) => void;
 }
@@ -72,11 +71,11 @@ export class StoreWriteSink {
   }
 
   /**
-   * The sink function to pass as `createWriteHandler({ sink })`: resolves with the counts written
-   * (samples, native histograms, exemplars) once all of them are durable. The request's
-   * `series` is emptied once they are appended (memory; the counts stay).
+   * Appends a validated request (its series batch by batch, see `decodeWriteBodyBatched`) and
+   * resolves with the counts written (samples, native histograms, exemplars) once all of them
+   * are durable.
    */
-  readonly sink = (request: DecodedWriteRequest): Promise<SinkResult> =>
+  readonly sink = (request: BatchedWriteRequest): Promise<SinkResult> =>
     new Promise((resolve, reject) => {
       this.#queue.push({ request, resolve, reject });
       if (!this.#running) this.#drain();
@@ -92,23 +91,21 @@ export class StoreWriteSink {
           let samples = 0;
           const pacer = new EventLoopPacer();
           for (const { request } of batch) {
-            const series = request.series;
-            for (let i = 0; i < series.length; i++) {
-              const s = series[i];
-              if (s.histograms?.length) this.#store.appendHistograms(s.labels, s.histograms);
-              if (s.exemplars?.length) this.#store.appendExemplars(s.labels, s.exemplars);
-              if (s.timestampsMs.length === 0) continue;
-              await this.#store.appendRun(s.labels, s.timestampsMs, s.values);
-              if (s.startTimestampsMs) {
-                this.#store.appendStarts(s.labels, s.timestampsMs, s.startTimestampsMs);
+            for (const series of request.batches()) {
+              for (let i = 0; i < series.length; i++) {
+                const s = series[i];
+                if (s.histograms?.length) this.#store.appendHistograms(s.labels, s.histograms);
+                if (s.exemplars?.length) this.#store.appendExemplars(s.labels, s.exemplars);
+                if (s.timestampsMs.length === 0) continue;
+                await this.#store.appendRun(s.labels, s.timestampsMs, s.values);
+                if (s.startTimestampsMs) {
+                  this.#store.appendStarts(s.labels, s.timestampsMs, s.startTimestampsMs);
+                }
+                samples += s.timestampsMs.length;
+                const pause = pacer.tick(); // a request of a million series leaves the server answering
+                if (pause) await pause;
               }
-              samples += s.timestampsMs.length;
-              const pause = pacer.tick(); // a request of a million series leaves the server answering
-              if (pause) await pause;
             }
-            // Appended: the decoded series are no longer needed (their counts are kept), and a
-            // request of a million series holds hundreds of MB of them until the commit ends.
-            request.series = [];
             for (const m of request.metadata) {
               if (m.name) {
                 this.#store.setMetadata({ name: m.name, type: m.type, unit: m.unit, help: m.help });
