@@ -22,6 +22,9 @@ export function sortPairs(labels: LabelPairs): LabelPairs {
   return labels;
 }
 
+/** Label names whose last pair {@linkcode SeriesBuffers} keeps for sharing (bounded memory). */
+const MAX_SHARED_NAMES = 1024;
+
 /** Samples a buffer holds when it first gets samples (small: a store may hold a million series). */
 const INITIAL_CAPACITY = 4;
 
@@ -103,6 +106,8 @@ export class SeriesBuffers {
   /** Buffers that reached `maxSegmentSamples` through `appendSample` (cut by `cutFull`). */
   #full: SeriesBuffer[] = [];
   #runs: Run[] = [];
+  /** The last label pair seen of each name (see `#sharePairs`). */
+  #lastPairs = new Map<string, [string, string]>();
   #runSamples = 0;
   #bytes = 0;
   #maxSegmentSamples: number;
@@ -230,12 +235,32 @@ export class SeriesBuffers {
       sortSamples(ts, words, n);
     }
     const id = buffered?.id ?? seriesId(key);
-    const sortedLabels = buffered?.labels ?? sortPairs(labels);
+    const sortedLabels = buffered?.labels ?? this.#sharePairs(sortPairs(labels));
     for (const part of splitAtGaps(block)) {
       this.#runs.push({ id, key, labels: sortedLabels, block: part });
     }
     this.#runSamples += n;
     this.#bytes += n * 16;
+  }
+
+  /**
+   * `labels` with each pair that equals the last pair seen of its name replaced by that pair
+   * (a copy of the array when any is): consecutive series of a request repeat `__name__`, `job`
+   * and `instance`, and their index entries then share one array per pair instead of a million.
+   */
+  #sharePairs(labels: LabelPairs): LabelPairs {
+    let out: LabelPairs | undefined;
+    for (let i = 0; i < labels.length; i++) {
+      const pair = labels[i];
+      const last = this.#lastPairs.get(pair[0]);
+      if (last === pair) continue;
+      if (last !== undefined && last[1] === pair[1]) (out ??= labels.slice())[i] = last;
+      else {
+        if (this.#lastPairs.size >= MAX_SHARED_NAMES) this.#lastPairs.clear();
+        this.#lastPairs.set(pair[0], pair);
+      }
+    }
+    return out ?? labels;
   }
 
   /** Cuts every buffer that reached `maxSegmentSamples` (only those: no walk over all series). */

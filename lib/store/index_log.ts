@@ -257,7 +257,9 @@ function* applySteps(
     if (!maps.files.has(range.file)) {
       throw new InputError(`index log range refers to missing file ${range.file}`, { where });
     }
-    s.ranges.push(range);
+    // A series' first range gets an array of one (an empty array grows to 17 slots on push).
+    if (s.ranges.length === 0) s.ranges = [range];
+    else s.ranges.push(range);
     countRanges(maps, range.file, 1);
   }
   for (const [ordinal, at, removed, ranges] of record.replace ?? []) {

@@ -351,3 +351,29 @@ Deno.test("store: appendRun keeps NaN bits and sorts; a series with buffered sam
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("store: appendRun shares equal label pairs between series, never the caller's arrays", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wattwave-store-" });
+  try {
+    const store = await Store.open(dir);
+    const given: [string, string][][] = [];
+    for (const [job, id] of [["a", "1"], ["a", "2"], ["b", "3"], ["a", "4"]]) {
+      const labels: [string, string][] = [["__name__", "up"], ["id", id], ["job", job]];
+      given.push(labels);
+      await store.appendRun(labels, [1000], new Float64Array([1]));
+    }
+    await store.commit();
+    const byId = new Map(store.series().map((s) => [s.labels[1][1], s.labels]));
+    // The labels read back are those given…
+    for (const labels of given) assertEquals(byId.get(labels[1][1]), labels);
+    // …and repeated pairs are one array: `__name__` everywhere, `job="a"` of consecutive series.
+    const name = byId.get("1")![0];
+    for (const id of ["2", "3", "4"]) assertEquals(byId.get(id)![0] === name, true);
+    assertEquals(byId.get("2")![2] === byId.get("1")![2], true);
+    // The caller's arrays are left as they were.
+    assertEquals(given[1][0] === given[0][0], false);
+    await store.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -130,7 +130,9 @@ export function encodePack(blocks: SampleBlock[], options: EncodePackOptions = {
     const ts = b.timestampsMs;
     const count = ts.length;
     const m = mapped[i];
-    const range: Omit<RangeEntry, "file"> = {
+    // `file` is a field of the literal (the store sets it): a property added later would take
+    // a properties array of its own, for each of a million ranges.
+    const range: Omit<RangeEntry, "file"> & { file: string } = {
       at: starts[i],
       count,
       minTs: ts[0],
@@ -138,6 +140,7 @@ export function encodePack(blocks: SampleBlock[], options: EncodePackOptions = {
       stepMs: steps[i],
       mode: m.mode,
       scale: m.scale,
+      file: "",
     };
     if (m.exceptions.length) {
       const exceptions: ExceptionEntry[] = [];
