@@ -23,7 +23,7 @@ import { gunzipSync } from "node:zlib";
 import { crc32c } from "../remote/codec/crc32c.ts";
 import { InputError } from "../errors.ts";
 import { EventLoopPacer } from "../sleep.ts";
-import { gzipParts, JsonPieces } from "./json_pieces.ts";
+import { JsonPieces } from "./json_pieces.ts";
 import {
   type FileEntry,
   type MetadataEntry,
@@ -67,11 +67,12 @@ export interface LogRecord {
 }
 
 /**
- * The UTF-8 of `JSON.stringify(record)` in pieces, made a slice at a time (a commit of a million
- * series is a record of hundreds of MB: neither one string nor one buffer of it is made).
+ * The gzip of `JSON.stringify(record)`, made a slice at a time and compressed as it is made (a
+ * commit of a million series is a record of hundreds of MB: neither one string nor one buffer
+ * of it is made, and only zlib's buffer of it is held).
  */
-async function recordJson(record: LogRecord): Promise<Uint8Array[]> {
-  const out = new JsonPieces();
+async function recordGzip(record: LogRecord): Promise<Uint8Array> {
+  const out = new JsonPieces({ gzipLevel: 1 });
   out.raw(`{"g":${record.g}`);
   for (const key of ["files", "series", "ranges", "metadata"] as const) {
     out.raw(`,"${key}":`);
@@ -91,12 +92,12 @@ async function recordJson(record: LogRecord): Promise<Uint8Array[]> {
     await out.array(record.sides);
   }
   out.raw("}");
-  return out.finish();
+  return await out.finishGzip();
 }
 
 /** Encodes one record with its header (compressed off the main thread). */
 export async function encodeLogRecord(record: LogRecord): Promise<Uint8Array> {
-  const payload = await gzipParts(await recordJson(record), 1);
+  const payload = await recordGzip(record);
   const out = new Uint8Array(RECORD_HEADER_BYTES + payload.length);
   const view = new DataView(out.buffer);
   view.setUint32(0, payload.length, true); // 4 bytes: payload length

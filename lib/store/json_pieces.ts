@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { createGzip } from "node:zlib";
+import { createGzip, type Gzip } from "node:zlib";
 import { concatBytes } from "../bytes.ts";
 import { EventLoopPacer } from "../sleep.ts";
 
@@ -22,10 +22,28 @@ export class JsonPieces {
   #text = "";
   #utf8 = new TextEncoder();
   #pacer: EventLoopPacer;
+  #gzip: { z: Gzip; out: Uint8Array[]; ended: Promise<void>; full: boolean } | undefined;
 
-  /** `alwaysPace`: pause between slices even on a thread that turned pacing off. */
-  constructor(options: { alwaysPace?: boolean } = {}) {
+  /**
+   * `alwaysPace`: pause between slices even on a thread that turned pacing off. `gzipLevel`:
+   * compress the pieces as they are made, holding no more of them than zlib's buffer (see
+   * {@linkcode finishGzip}); default: keep them (see {@linkcode finish}).
+   */
+  constructor(options: { alwaysPace?: boolean; gzipLevel?: number } = {}) {
     this.#pacer = new EventLoopPacer({ checkEvery: 1, always: options.alwaysPace });
+    if (options.gzipLevel !== undefined) {
+      const z = createGzip({ level: options.gzipLevel });
+      const out: Uint8Array[] = [];
+      z.on("data", (c: Uint8Array) => out.push(c));
+      const ended = new Promise<void>((resolve, reject) => {
+        z.on("end", resolve);
+        z.on("error", reject);
+      });
+      ended.catch(() => {}); // reported by finishGzip
+      const gzip = { z, out, ended, full: false };
+      z.on("drain", () => gzip.full = false);
+      this.#gzip = gzip;
+    }
   }
 
   /** Appends JSON text as is. */
@@ -47,6 +65,9 @@ export class JsonPieces {
       const slice = items.slice(i, i + SLICE_ITEMS);
       const json = JSON.stringify(toJson ? slice.map((item, k) => toJson(item, i + k)) : slice);
       this.raw(i ? "," + json.slice(1, -1) : json.slice(1, -1));
+      const gzip = this.#gzip;
+      // zlib is behind: wait rather than pile up pieces (`full` is cleared on "drain").
+      if (gzip?.full) await new Promise((resolve) => gzip.z.once("drain", resolve));
       const pause = this.#pacer.tick();
       if (pause) await pause;
     }
@@ -59,8 +80,22 @@ export class JsonPieces {
     return this.#parts;
   }
 
+  /** The gzip of everything appended (made with `gzipLevel`). */
+  async finishGzip(): Promise<Uint8Array> {
+    const gzip = this.#gzip;
+    if (!gzip) throw new Error("JsonPieces: made without gzipLevel");
+    this.#flush();
+    gzip.z.end();
+    await gzip.ended;
+    return concatBytes(gzip.out);
+  }
+
   #flush(): void {
-    if (this.#text) this.#parts.push(this.#utf8.encode(this.#text));
+    if (this.#text) {
+      const piece = this.#utf8.encode(this.#text);
+      if (!this.#gzip) this.#parts.push(piece);
+      else if (!this.#gzip.z.write(piece)) this.#gzip.full = true;
+    }
     this.#text = "";
   }
 }
