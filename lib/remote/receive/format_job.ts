@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { formatWriteRequestBytes, type OutputFormat } from "./ndjson_output.ts";
-import { decodeWriteBody, type WriteVersion } from "./write_handler.ts";
+import { formatBatchedRequestBytes, type OutputFormat } from "./ndjson_output.ts";
+import { decodeWriteBodyBatched, type WriteVersion } from "./write_handler.ts";
 import type { WriteLimits } from "./write_limits.ts";
 
 /** A body to format. */
@@ -36,10 +36,12 @@ export interface Formatted {
 
 /** Decodes, validates and formats one body (throws `HttpRefusal` or `InputError` for bad ones). */
 export function formatBody(job: FormatJob): Formatted {
-  const decoded = decodeWriteBody(job.body, job.limits, job.version);
+  // Checked whole, then decoded again a batch at a time as it is formatted: a request of a
+  // million series holds one batch of series objects, not a million.
+  const decoded = decodeWriteBodyBatched(job.body, job.limits, job.version);
   const arroyo = job.format === "arroyo";
   return {
-    bytes: formatWriteRequestBytes(decoded, job.format),
+    bytes: formatBatchedRequestBytes(decoded, job.format),
     samples: decoded.sampleCount,
     histograms: arroyo ? 0 : decoded.histogramCount,
     exemplars: arroyo ? 0 : decoded.exemplarCount,

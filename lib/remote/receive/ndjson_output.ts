@@ -11,6 +11,8 @@
  */
 import { formatJsonValue, formatMetadata, sampleLineHeadOfPairs } from "../../ndjson/contract.ts";
 import type { DecodedWriteRequest, WireSeries } from "../codec/write_request.ts";
+import type { MetricMetadata } from "../../model/sample.ts";
+import type { BatchedWriteRequest } from "./write_handler.ts";
 import { WireWriter } from "../codec/wire.ts";
 import { putAscii, putDecimal, putInteger, putValueKey } from "../../ndjson/number_bytes.ts";
 import { InputError } from "../../errors.ts";
@@ -85,27 +87,52 @@ export function formatWriteRequestBytes(
   req: DecodedWriteRequest,
   format: OutputFormat = "ndjson",
 ): Uint8Array {
-  if (format === "arroyo") return utf8.encode(formatArroyo(req));
-  const heads: Uint8Array[] = [];
+  if (format === "arroyo") return utf8.encode(formatArroyo(req.series, req.metadata));
   let reserve = 1024;
-  for (const s of req.series) {
-    const head = utf8.encode(sampleLineHeadOfPairs(s.labels));
-    heads.push(head);
-    reserve += s.timestampsMs.length * (head.length + MAX_TAIL_BYTES);
+  for (const s of req.series) reserve += s.timestampsMs.length * (64 + MAX_TAIL_BYTES);
+  const out = new WireWriter(reserve);
+  writeSeriesLines(out, req.series);
+  writeMetadataLines(out, req.metadata);
+  return out.buf.subarray(0, out.pos);
+}
+
+/**
+ * {@linkcode formatWriteRequestBytes} of a request decoded batch by batch: one batch of series
+ * objects at a time is held, not a million (the output grows as it is written).
+ */
+export function formatBatchedRequestBytes(
+  req: BatchedWriteRequest,
+  format: OutputFormat = "ndjson",
+): Uint8Array {
+  const out = new WireWriter(64 * 1024);
+  for (const series of req.batches()) {
+    if (format === "arroyo") out.bytes(utf8.encode(formatArroyo(series, [])));
+    else writeSeriesLines(out, series);
   }
-  const out = new WireWriter(reserve); // one allocation: formatSeries never grows it
-  for (let i = 0; i < heads.length; i++) {
-    const s = req.series[i];
+  writeMetadataLines(out, req.metadata);
+  return out.buf.subarray(0, out.pos);
+}
+
+/** The sample lines (and richer lines) of `series`, into `out`. */
+function writeSeriesLines(out: WireWriter, series: readonly WireSeries[]): void {
+  for (const s of series) {
     if (s.startTimestampsMs || s.histograms || s.exemplars) {
       out.bytes(utf8.encode(formatRichSeries(s)));
-    } else formatSeries(out, heads[i], s.timestampsMs, s.values);
+    } else {formatSeries(
+        out,
+        utf8.encode(sampleLineHeadOfPairs(s.labels)),
+        s.timestampsMs,
+        s.values,
+      );}
   }
-  if (req.metadata.length) {
-    let text = "";
-    for (const m of req.metadata) text += formatMetadata(m) + "\n";
-    out.bytes(utf8.encode(text));
-  }
-  return out.buf.subarray(0, out.pos);
+}
+
+/** One metadata line per record, into `out`. */
+function writeMetadataLines(out: WireWriter, metadata: readonly MetricMetadata[]): void {
+  if (!metadata.length) return;
+  let text = "";
+  for (const m of metadata) text += formatMetadata(m) + "\n";
+  out.bytes(utf8.encode(text));
 }
 
 /**
@@ -127,9 +154,9 @@ function formatRichSeries(s: WireSeries): string {
   return text;
 }
 
-function formatArroyo(req: DecodedWriteRequest): string {
+function formatArroyo(series: readonly WireSeries[], metadata: readonly MetricMetadata[]): string {
   let out = "";
-  for (const s of req.series) {
+  for (const s of series) {
     let name = "";
     let labels = "{";
     for (const [k, v] of s.labels) {
@@ -148,7 +175,7 @@ function formatArroyo(req: DecodedWriteRequest): string {
         valueText(s.values, i) + suffix;
     }
   }
-  for (const m of req.metadata) out += formatMetadata(m) + "\n";
+  for (const m of metadata) out += formatMetadata(m) + "\n";
   return out;
 }
 

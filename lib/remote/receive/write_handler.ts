@@ -209,7 +209,7 @@ export const WRITE_BATCH_SERIES = 2048;
 
 /**
  * A validated remote-write request whose series are decoded again, batch by batch, when they
- * are wanted: a request of a million one-sample series holds its decoded bytes (about 40 MB)
+ * are wanted: a request of a million one-sample series holds its decoded bytes (about 50 MB)
  * rather than a million series objects (about 700 MB) while it is stored.
  */
 export interface BatchedWriteRequest {
