@@ -136,6 +136,9 @@ export function decodeLogRecords(
   return { records, validBytes: pos };
 }
 
+/** Ranges of a series below which adding one makes an exact-length copy (see `applySteps`). */
+const SMALL_RANGE_ARRAY = 8;
+
 /** Lookups an index needs to apply records: series ordinals by id, files by name. */
 export interface IndexMaps {
   /** Position of each series (by id) in the index's series (one map: a million series cost a million entries). */
@@ -258,8 +261,9 @@ function* applySteps(
     if (!maps.files.has(range.file)) {
       throw new InputError(`index log range refers to missing file ${range.file}`, { where });
     }
-    // A series' first range gets an array of one (an empty array grows to 17 slots on push).
-    if (s.ranges.length === 0) s.ranges = [range];
+    // A series' first few ranges get an array of their exact length: a push grows an array by
+    // at least 16 slots, 128 bytes for each of a million series that got one range more.
+    if (s.ranges.length < SMALL_RANGE_ARRAY) s.ranges = [...s.ranges, range];
     else s.ranges.push(range);
     countRanges(maps, range.file, 1);
   }

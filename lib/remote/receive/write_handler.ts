@@ -101,8 +101,8 @@ export const DECODED_COST_FACTOR = 8;
  * The same for a request written into a store (`receive --store`, `serve-read --write-path`):
  * its series are decoded twice, batch by batch (see {@linkcode decodeWriteBodyBatched}), but
  * until its commit ends they also live as runs, ranges, a journal record and new index entries.
- * Measured: 1,000,000 new one-sample series (50 MiB decoded) took 810 MiB beyond the server's
- * idle RSS and the 790 MiB of index they added (`bench/million_series.ts`): 16 per decoded byte,
+ * Measured: 1,000,000 new one-sample series (50 MiB decoded) took 714 MiB beyond the server's
+ * idle RSS and the 438 MiB of index they added (`bench/million_series.ts`): 14 per decoded byte,
  * counted as 24 for the allocator's and the collector's slack.
  */
 export const STORE_DECODED_COST_FACTOR = 24;
