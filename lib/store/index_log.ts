@@ -261,9 +261,9 @@ function* applySteps(
     if (!maps.files.has(range.file)) {
       throw new InputError(`index log range refers to missing file ${range.file}`, { where });
     }
-    // A series' first few ranges get an array of their exact length: a push grows an array by
-    // at least 16 slots, 128 bytes for each of a million series that got one range more.
-    if (s.ranges.length < SMALL_RANGE_ARRAY) s.ranges = [...s.ranges, range];
+    // A series' first few ranges get an array of their exact length (`concat` makes one; a
+    // push or a spread leaves room for 16 more: 128 MB for a million series).
+    if (s.ranges.length < SMALL_RANGE_ARRAY) s.ranges = s.ranges.concat([range]);
     else s.ranges.push(range);
     countRanges(maps, range.file, 1);
   }
