@@ -239,7 +239,8 @@ function decodeSteps(
 /**
  * {@linkcode decodeWriteBody} in two passes over the decompressed body: the first decodes and
  * validates every series, keeping only counts and metadata (so that nothing is written of a
- * request that is refused); `batches()` decodes the series again for the caller to write.
+ * request that is refused); `batches()` decodes the series again for the caller to write. A
+ * request of at most {@linkcode WRITE_BATCH_SERIES} series is decoded once, and kept.
  */
 export function decodeWriteBodyBatched(
   body: Uint8Array,
@@ -249,16 +250,21 @@ export function decodeWriteBodyBatched(
   const l = writeLimits(limits);
   const bytes = snappyBody(body, l);
   const first = emptyDecodedRequest();
+  let batchesChecked = 0;
   try {
     for (const _ of decodeSteps(bytes, first, l.maxSeriesPerRequest, version)) {
-      if (first.series.length < WRITE_BATCH_SERIES) continue;
+      if (first.series.length <= WRITE_BATCH_SERIES) continue;
       validateSeries(first.series, l);
       first.series = [];
+      batchesChecked++;
     }
   } catch (err) {
     throw decodeRefusal(err, l);
   }
   validate(first, l);
+  // A request of one batch or less (most are: Prometheus sends up to 2,000 series) keeps the
+  // series the first pass decoded, rather than decoding them again.
+  const whole = batchesChecked === 0 ? first.series : undefined;
   first.series = [];
   return {
     metadata: first.metadata,
@@ -266,6 +272,10 @@ export function decodeWriteBodyBatched(
     histogramCount: first.histogramCount,
     exemplarCount: first.exemplarCount,
     *batches() {
+      if (whole) {
+        if (whole.length) yield whole;
+        return;
+      }
       // The first pass decoded and checked all of it: this one cannot fail.
       const again = emptyDecodedRequest();
       for (const _ of decodeSteps(bytes, again, Infinity, version)) {
