@@ -88,10 +88,9 @@ export function formatWriteRequestBytes(
   format: OutputFormat = "ndjson",
 ): Uint8Array {
   if (format === "arroyo") return utf8.encode(formatArroyo(req.series, req.metadata));
-  let reserve = 1024;
-  for (const s of req.series) reserve += s.timestampsMs.length * (64 + MAX_TAIL_BYTES);
-  const out = new WireWriter(reserve);
-  writeSeriesLines(out, req.series);
+  const heads = seriesHeads(req.series);
+  const out = new WireWriter(heads.reserveBytes); // one allocation: formatSeries never grows it
+  writeSeriesLines(out, req.series, heads.heads);
   writeMetadataLines(out, req.metadata);
   return out.buf.subarray(0, out.pos);
 }
@@ -104,26 +103,47 @@ export function formatBatchedRequestBytes(
   req: BatchedWriteRequest,
   format: OutputFormat = "ndjson",
 ): Uint8Array {
-  const out = new WireWriter(64 * 1024);
+  let out: WireWriter | undefined;
   for (const series of req.batches()) {
-    if (format === "arroyo") out.bytes(utf8.encode(formatArroyo(series, [])));
-    else writeSeriesLines(out, series);
+    if (format === "arroyo") {
+      const text = utf8.encode(formatArroyo(series, []));
+      (out ??= new WireWriter(text.length + 1024)).bytes(text);
+      continue;
+    }
+    const heads = seriesHeads(series);
+    // The first batch (most requests have one) sizes the output; later ones grow it.
+    out ??= new WireWriter(heads.reserveBytes);
+    out.ensure(heads.reserveBytes);
+    writeSeriesLines(out, series, heads.heads);
   }
+  out ??= new WireWriter(1024);
   writeMetadataLines(out, req.metadata);
   return out.buf.subarray(0, out.pos);
 }
 
-/** The sample lines (and richer lines) of `series`, into `out`. */
-function writeSeriesLines(out: WireWriter, series: readonly WireSeries[]): void {
+/** The line head of each series, and the most bytes their sample lines take (plus 1 KiB). */
+function seriesHeads(series: readonly WireSeries[]): { heads: Uint8Array[]; reserveBytes: number } {
+  const heads: Uint8Array[] = [];
+  let reserveBytes = 1024;
   for (const s of series) {
+    const head = utf8.encode(sampleLineHeadOfPairs(s.labels));
+    heads.push(head);
+    reserveBytes += s.timestampsMs.length * (head.length + MAX_TAIL_BYTES);
+  }
+  return { heads, reserveBytes };
+}
+
+/** The sample lines (and richer lines) of `series`, into `out`; `heads` from `seriesHeads`. */
+function writeSeriesLines(
+  out: WireWriter,
+  series: readonly WireSeries[],
+  heads: readonly Uint8Array[],
+): void {
+  for (let i = 0; i < series.length; i++) {
+    const s = series[i];
     if (s.startTimestampsMs || s.histograms || s.exemplars) {
       out.bytes(utf8.encode(formatRichSeries(s)));
-    } else {formatSeries(
-        out,
-        utf8.encode(sampleLineHeadOfPairs(s.labels)),
-        s.timestampsMs,
-        s.values,
-      );}
+    } else formatSeries(out, heads[i], s.timestampsMs, s.values);
   }
 }
 
