@@ -437,23 +437,16 @@ export class CommittedIndex {
   /**
    * A checkpoint of the index as it is now, written while commits go on: a commit that found
    * the journal too long used to write it before answering (18 s for a million series of 8
-   * ranges each). The snapshot is cheap because ranges are only ever appended to a series'
-   * array (a changed series is a new object): it keeps the arrays and each series' range count.
+   * ranges each). The snapshot is cheap because a series' ranges only ever grow at the end (its
+   * array is pushed to, or replaced by a longer copy; a changed series is a new object): it keeps
+   * the arrays and each series' range count.
    * The JSON is made in paced slices and gzip'd off the thread; then, under the LOCK and only if
    * no other checkpoint replaced the index meanwhile, it is renamed into place and the journal
    * keeps only the records after the snapshot (a crash in between leaves records the checkpoint
    * holds, which replay skips). A failure is logged: the commits are durable without it.
    */
   async #checkpointInBackground(): Promise<void> {
-    const live = this.#index;
-    const snapshot: StoreIndex = {
-      generation: live.generation,
-      files: live.files.slice(),
-      series: live.series.slice(),
-      metadata: live.metadata.slice(),
-      retired: live.retired.slice(),
-      sides: live.sides.slice(),
-    };
+    const snapshot = copyIndex(this.#index);
     const rangeCounts = Int32Array.from(snapshot.series, (s) => s.ranges.length);
     const stamp = this.#stamp;
     const logIno = this.#logIno;

@@ -243,17 +243,14 @@ export async function runCompaction(
         result.filesDeleted++;
       }
     }
-    const files: FileEntry[] = [];
+    // Every new file is added; those no replacement names (written for runs that changed
+    // meanwhile) are retired in the same record.
     for (const f of newFiles) {
-      if (added.has(f.file)) {
-        files.push(f);
-        result.filesWritten++;
-      } else retire.push(f.file); // written for runs that changed meanwhile: unused
+      if (added.has(f.file)) result.filesWritten++;
+      else retire.push(f.file);
     }
     retiredAny = retire.length > 0;
-    // New files that no replacement names are retired in the same record, so they are added too.
-    for (const f of newFiles) if (!added.has(f.file)) files.push(f);
-    return { files, ranges: [], metadata: [], replace, retire };
+    return { files: newFiles, ranges: [], metadata: [], replace, retire };
   });
   // The index no longer names them: delete them, then drop them from the index (a crash
   // in between leaves them listed as retired, deleted by the next writer).

@@ -247,7 +247,7 @@ function diskRange(r: RangeEntry, fileIds: Map<string, number>): DiskRange {
 export interface EncodeIndexOptions {
   /**
    * How many of its ranges each series had when the index was snapshotted (a checkpoint written
-   * while commits go on: ranges are only ever appended to a series' array). Default all.
+   * while commits go on: a series' ranges only ever grow at the end). Default all.
    */
   rangeCounts?: Int32Array;
   /** Pause between slices even on a thread that turned pacing off. Default false. */

@@ -22,7 +22,7 @@ export class JsonPieces {
   #text = "";
   #utf8 = new TextEncoder();
   #pacer: EventLoopPacer;
-  #gzip: { z: Gzip; out: Uint8Array[]; ended: Promise<void>; full: boolean } | undefined;
+  #gzip: GzipSink | undefined;
 
   /**
    * `alwaysPace`: pause between slices even on a thread that turned pacing off. `gzipLevel`:
@@ -31,19 +31,7 @@ export class JsonPieces {
    */
   constructor(options: { alwaysPace?: boolean; gzipLevel?: number } = {}) {
     this.#pacer = new EventLoopPacer({ checkEvery: 1, always: options.alwaysPace });
-    if (options.gzipLevel !== undefined) {
-      const z = createGzip({ level: options.gzipLevel });
-      const out: Uint8Array[] = [];
-      z.on("data", (c: Uint8Array) => out.push(c));
-      const ended = new Promise<void>((resolve, reject) => {
-        z.on("end", resolve);
-        z.on("error", reject);
-      });
-      ended.catch(() => {}); // reported by finishGzip
-      const gzip = { z, out, ended, full: false };
-      z.on("drain", () => gzip.full = false);
-      this.#gzip = gzip;
-    }
+    if (options.gzipLevel !== undefined) this.#gzip = new GzipSink(options.gzipLevel);
   }
 
   /** Appends JSON text as is. */
@@ -65,9 +53,7 @@ export class JsonPieces {
       const slice = items.slice(i, i + SLICE_ITEMS);
       const json = JSON.stringify(toJson ? slice.map((item, k) => toJson(item, i + k)) : slice);
       this.raw(i ? "," + json.slice(1, -1) : json.slice(1, -1));
-      const gzip = this.#gzip;
-      // zlib is behind: wait rather than pile up pieces (`full` is cleared on "drain").
-      if (gzip?.full) await new Promise((resolve) => gzip.z.once("drain", resolve));
+      await this.#gzip?.room(); // zlib is behind: wait rather than pile up pieces
       const pause = this.#pacer.tick();
       if (pause) await pause;
     }
@@ -82,42 +68,65 @@ export class JsonPieces {
 
   /** The gzip of everything appended (made with `gzipLevel`). */
   async finishGzip(): Promise<Uint8Array> {
-    const gzip = this.#gzip;
-    if (!gzip) throw new Error("JsonPieces: made without gzipLevel");
+    if (!this.#gzip) throw new Error("JsonPieces: made without gzipLevel");
     this.#flush();
-    gzip.z.end();
-    await gzip.ended;
-    return concatBytes(gzip.out);
+    return await this.#gzip.finish();
   }
 
   #flush(): void {
     if (this.#text) {
       const piece = this.#utf8.encode(this.#text);
-      if (!this.#gzip) this.#parts.push(piece);
-      else if (!this.#gzip.z.write(piece)) this.#gzip.full = true;
+      if (this.#gzip) this.#gzip.write(piece);
+      else this.#parts.push(piece);
     }
     this.#text = "";
   }
 }
 
+/** A gzip stream fed piece by piece (zlib works off the main thread), collecting its output. */
+class GzipSink {
+  #z: Gzip;
+  #out: Uint8Array[] = [];
+  #ended: Promise<void>;
+  #full = false;
+
+  /** A stream at compression `level`. */
+  constructor(level: number) {
+    const z = this.#z = createGzip({ level });
+    z.on("data", (c: Uint8Array) => this.#out.push(c));
+    z.on("drain", () => this.#full = false);
+    this.#ended = new Promise<void>((resolve, reject) => {
+      z.on("end", resolve);
+      z.on("error", reject);
+    });
+    this.#ended.catch(() => {}); // reported by `room` or `finish`
+  }
+
+  /** Hands `piece` to zlib (which may still hold it: see {@linkcode room}). */
+  write(piece: Uint8Array): void {
+    if (!this.#z.write(piece)) this.#full = true;
+  }
+
+  /** Resolves once zlib has taken what it holds (at once when it is not behind). */
+  async room(): Promise<void> {
+    if (!this.#full) return;
+    await Promise.race([new Promise((resolve) => this.#z.once("drain", resolve)), this.#ended]);
+  }
+
+  /** Ends the stream; the gzip of everything written. */
+  async finish(): Promise<Uint8Array> {
+    this.#z.end();
+    await this.#ended;
+    return concatBytes(this.#out);
+  }
+}
+
 /** Gzip of the concatenation of `parts`, streamed through zlib piece by piece (no copy of the whole). */
-export function gzipParts(parts: Uint8Array[], level: number): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    const z = createGzip({ level });
-    const out: Uint8Array[] = [];
-    z.on("data", (c: Uint8Array) => out.push(c));
-    z.on("end", () => resolve(concatBytes(out)));
-    z.on("error", reject);
-    let i = 0;
-    const pump = () => {
-      while (i < parts.length) {
-        if (!z.write(parts[i++])) {
-          z.once("drain", pump);
-          return;
-        }
-      }
-      z.end();
-    };
-    pump();
-  });
+export async function gzipParts(parts: Uint8Array[], level: number): Promise<Uint8Array> {
+  const gzip = new GzipSink(level);
+  for (const part of parts) {
+    gzip.write(part);
+    await gzip.room();
+  }
+  return await gzip.finish();
 }
