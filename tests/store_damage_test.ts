@@ -37,7 +37,7 @@ async function damageMiddleOf(dir: string, name: string): Promise<string> {
   const entry = (await import("../lib/store/committed.ts")).CommittedIndex;
   const committed = new entry(dir);
   await committed.refresh();
-  const range = committed.seriesById(s.id)!.ranges[0];
+  const range = committed.seriesById(s.id)!.range(0);
   const file = committed.file(range.file)!;
   const frame = Math.floor((range.at + range.count / 2) / file.blockSize);
   const path = `${dir}/segments/${range.file}`;

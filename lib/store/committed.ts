@@ -35,6 +35,7 @@ import {
   indexMaps,
   type LogRecord,
 } from "./index_log.ts";
+import type { PendingRanges } from "./pending_ranges.ts";
 import { LOCK_FILE, SEGMENTS_DIR } from "./types.ts";
 
 /** Whether `err` (or the error it wraps) says a file does not exist. */
@@ -106,8 +107,8 @@ function checkpointBytesFromEnv(): number | undefined {
 export interface IndexAddition {
   /** Segment files added. */
   files: FileEntry[];
-  /** Ranges added, by series (labels sorted, with `__name__`; new series are created). */
-  ranges: { seriesId: string; labels: [string, string][]; range: RangeEntry }[];
+  /** Ranges added, by series (labels sorted, with `__name__`; new series are created). Default none. */
+  ranges?: PendingRanges;
   /** Metadata set. */
   metadata: MetadataEntry[];
   /** Side files added. */
@@ -124,6 +125,7 @@ function copyIndex(index: StoreIndex): StoreIndex {
     generation: index.generation,
     files: index.files.slice(),
     series: index.series.slice(),
+    rangeTable: index.rangeTable,
     metadata: index.metadata.slice(),
     retired: index.retired.slice(),
     sides: index.sides.slice(),
@@ -285,7 +287,7 @@ export class CommittedIndex {
    */
   async clearRetired(): Promise<void> {
     await this.appendComputed((index) =>
-      index.retired.length ? { files: [], ranges: [], metadata: [] } : undefined
+      index.retired.length ? { files: [], metadata: [] } : undefined
     );
   }
 
@@ -373,50 +375,24 @@ export class CommittedIndex {
       if (addition.sides?.length) record.sides = addition.sides;
       if (addition.replace?.length) record.replace = addition.replace;
       if (addition.retire?.length) record.retire = addition.retire;
-      const newOrdinals = new Map<string, number>();
+      // New series get their ordinals in the index's lookup at once (a second map of a million
+      // ids was 40 MB more at the commit's peak); taken out again if the commit fails before
+      // they are applied. Until then they are past the end of `series`: not found.
       const newIds: string[] = [];
-      const pacer = new EventLoopPacer();
-      for (const r of addition.ranges) {
-        const pause = pacer.tick(); // a commit of a million series leaves the server answering
-        if (pause) await pause;
-        let ordinal = this.#maps.ordinals.get(r.seriesId) ?? newOrdinals.get(r.seriesId);
-        if (ordinal === undefined) {
-          ordinal = index.series.length + record.series.length;
-          newOrdinals.set(r.seriesId, ordinal);
-          record.series.push(r.labels);
-          newIds.push(r.seriesId);
+      let applied = false;
+      try {
+        await this.#recordRanges(index, record, addition.ranges, newIds);
+        await this.#appendRecord(index, record, newIds);
+        applied = true;
+      } finally {
+        if (!applied) {
+          for (const id of newIds) {
+            if ((this.#maps.ordinals.get(id) ?? -1) >= index.series.length) {
+              this.#maps.ordinals.delete(id);
+            }
+          }
         }
-        record.ranges.push([ordinal, r.range]);
       }
-      if (index.retired.length) {
-        for (const f of index.retired) await this.removeSegment(f);
-        record.clearRetired = true;
-      }
-      const bytes = await encodeLogRecord(record);
-      // Bytes after the last whole record are a commit that died while appending: cut them.
-      const before = await statOrUndefined(this.#logPath);
-      const log = await Deno.open(this.#logPath, { write: true, create: true });
-      try {
-        if (before && before.size !== this.#logBytes) await log.truncate(this.#logBytes);
-        await log.seek(this.#logBytes, Deno.SeekMode.Start);
-        let written = 0;
-        while (written < bytes.length) written += await log.write(bytes.subarray(written));
-        await log.syncData();
-      } finally {
-        log.close();
-      }
-      if (!before) {
-        await syncDir(this.dir); // the journal's directory entry
-        this.#logIno = (await Deno.stat(this.#logPath)).ino ?? -1;
-      }
-      const applying = applyLogRecordPaced(index, this.#maps, record, this.#logPath, newIds);
-      this.#applying = applying;
-      try {
-        await applying;
-      } finally {
-        this.#applying = undefined;
-      }
-      this.#logBytes += bytes.length;
       if (
         this.#logBytes > Math.max(MIN_CHECKPOINT_LOG_BYTES, 2 * this.#bytes) && !this.#background
       ) {
@@ -424,6 +400,68 @@ export class CommittedIndex {
       }
       return index.generation;
     });
+  }
+
+  /**
+   * Fills `record.series` and `record.ranges` from a commit's pending ranges: each range's
+   * series ordinal, new series (ids pushed to `newIds`) taking the next ones.
+   */
+  async #recordRanges(
+    index: StoreIndex,
+    record: LogRecord,
+    pending: PendingRanges | undefined,
+    newIds: string[],
+  ): Promise<void> {
+    if (!pending?.length) return;
+    const pacer = new EventLoopPacer();
+    const ordinals = new Int32Array(pending.length);
+    for (let i = 0; i < pending.length; i++) {
+      const pause = pacer.tick(); // a commit of a million series leaves the server answering
+      if (pause) await pause;
+      const id = pending.seriesIds[i];
+      let ordinal = this.#maps.ordinals.get(id);
+      if (ordinal === undefined) {
+        ordinal = index.series.length + record.series.length;
+        this.#maps.ordinals.set(id, ordinal);
+        record.series.push(pending.labels[i]);
+        newIds.push(id);
+      }
+      ordinals[i] = ordinal;
+    }
+    record.ranges = { ordinals, table: pending.table };
+  }
+
+  /** Appends `record` to the journal (fsynced), then applies it to `index` (paced). */
+  async #appendRecord(index: StoreIndex, record: LogRecord, newIds: string[]): Promise<void> {
+    if (index.retired.length) {
+      for (const f of index.retired) await this.removeSegment(f);
+      record.clearRetired = true;
+    }
+    const bytes = await encodeLogRecord(record);
+    // Bytes after the last whole record are a commit that died while appending: cut them.
+    const before = await statOrUndefined(this.#logPath);
+    const log = await Deno.open(this.#logPath, { write: true, create: true });
+    try {
+      if (before && before.size !== this.#logBytes) await log.truncate(this.#logBytes);
+      await log.seek(this.#logBytes, Deno.SeekMode.Start);
+      let written = 0;
+      while (written < bytes.length) written += await log.write(bytes.subarray(written));
+      await log.syncData();
+    } finally {
+      log.close();
+    }
+    if (!before) {
+      await syncDir(this.dir); // the journal's directory entry
+      this.#logIno = (await Deno.stat(this.#logPath)).ino ?? -1;
+    }
+    const applying = applyLogRecordPaced(index, this.#maps, record, this.#logPath, newIds);
+    this.#applying = applying;
+    try {
+      await applying;
+    } finally {
+      this.#applying = undefined;
+    }
+    this.#logBytes += bytes.length;
   }
 
   /** Writes a checkpoint when the journal holds records (a writer closing the store). */
@@ -437,9 +475,9 @@ export class CommittedIndex {
   /**
    * A checkpoint of the index as it is now, written while commits go on: a commit that found
    * the journal too long used to write it before answering (18 s for a million series of 8
-   * ranges each). The snapshot is cheap because a series' ranges only ever grow at the end (its
-   * array is pushed to, or replaced by a longer copy; a changed series is a new object): it keeps
-   * the arrays and each series' range count.
+   * ranges each). The snapshot is cheap because a series' ranges only ever grow at the end (a
+   * changed series is a new object, and rows of the range table never change; see
+   * `series_entry.ts`): it keeps the series and each one's range count.
    * The JSON is made in paced slices and gzip'd off the thread; then, under the LOCK and only if
    * no other checkpoint replaced the index meanwhile, it is renamed into place and the journal
    * keeps only the records after the snapshot (a crash in between leaves records the checkpoint
@@ -447,7 +485,7 @@ export class CommittedIndex {
    */
   async #checkpointInBackground(): Promise<void> {
     const snapshot = copyIndex(this.#index);
-    const rangeCounts = Int32Array.from(snapshot.series, (s) => s.ranges.length);
+    const rangeCounts = Int32Array.from(snapshot.series, (s) => s.rangeCount);
     const stamp = this.#stamp;
     const logIno = this.#logIno;
     const logOffset = this.#logBytes;

@@ -62,27 +62,29 @@ export function planCompaction(
   const items: CompactionItem[] = [];
   let debt = 0;
   for (const s of series) {
-    const r = s.ranges;
+    const n = s.rangeCount;
     let sum = 0;
-    let from = r.length;
+    let from = n;
     // Time hull of the run so far: every range added touches it (within MAX_GAP_MS), so the
     // merged samples have no gap over MAX_GAP_MS and merge into one range.
     let hullMin = Infinity;
     let hullMax = -Infinity;
-    for (let i = r.length - 1; i >= 0; i--) {
-      const c = r[i].count;
+    for (let i = n - 1; i >= 0; i--) {
+      const c = s.rangeSamples(i);
       if (c >= targetSamples || (!greedy && sum > 0 && c > sum)) break;
-      if (sum > 0 && (r[i].maxTs + MAX_GAP_MS < hullMin || r[i].minTs - MAX_GAP_MS > hullMax)) {
-        break;
-      }
-      if (r[i].minTs < hullMin) hullMin = r[i].minTs;
-      if (r[i].maxTs > hullMax) hullMax = r[i].maxTs;
+      const lo = s.rangeMinTs(i);
+      const hi = s.rangeMaxTs(i);
+      if (sum > 0 && (hi + MAX_GAP_MS < hullMin || lo - MAX_GAP_MS > hullMax)) break;
+      if (lo < hullMin) hullMin = lo;
+      if (hi > hullMax) hullMax = hi;
       sum += c;
       from = i;
     }
-    if (r.length - from >= 2) {
-      items.push({ seriesId: s.id, from, ranges: r.slice(from), samples: sum });
-      debt += r.length - from - 1;
+    if (n - from >= 2) {
+      const ranges: RangeEntry[] = [];
+      for (let k = from; k < n; k++) ranges.push(s.range(k));
+      items.push({ seriesId: s.id, from, ranges, samples: sum });
+      debt += n - from - 1;
     }
   }
   return { items, debt };
@@ -225,7 +227,7 @@ export async function runCompaction(
       const replacement = merged.get(it);
       if (!s || s.id !== it.seriesId || !replacement || seen.has(ordinal!)) continue;
       // The run must still be there, unchanged (another compaction may have merged it).
-      const at = findRun(s.ranges, it.ranges);
+      const at = findRun(s, it.ranges);
       if (at < 0) continue;
       seen.add(ordinal!);
       replace.push([ordinal!, at, it.ranges.length, replacement]);
@@ -250,7 +252,7 @@ export async function runCompaction(
       else retire.push(f.file);
     }
     retiredAny = retire.length > 0;
-    return { files: newFiles, ranges: [], metadata: [], replace, retire };
+    return { files: newFiles, metadata: [], replace, retire };
   });
   // The index no longer names them: delete them, then drop them from the index (a crash
   // in between leaves them listed as retired, deleted by the next writer).
@@ -258,11 +260,11 @@ export async function runCompaction(
   return result;
 }
 
-/** Position of `run` (same files and offsets, contiguous) in `ranges`, or -1. */
-function findRun(ranges: RangeEntry[], run: RangeEntry[]): number {
-  outer: for (let i = 0; i + run.length <= ranges.length; i++) {
+/** Position of `run` (same files and offsets, contiguous) in the ranges of `s`, or -1. */
+function findRun(s: SeriesEntry, run: RangeEntry[]): number {
+  outer: for (let i = 0; i + run.length <= s.rangeCount; i++) {
     for (let j = 0; j < run.length; j++) {
-      const a = ranges[i + j];
+      const a = s.range(i + j);
       const b = run[j];
       if (a.file !== b.file || a.at !== b.at || a.count !== b.count) continue outer;
     }

@@ -1,14 +1,15 @@
 import { deepStrictEqual as assertEquals } from "node:assert";
 import { compactionDue, planCompaction } from "./compact.ts";
-import { emptyIndex, type RangeEntry, type StoreIndex } from "./index_file.ts";
+import { emptyIndex, type RangeEntry, SeriesEntry, type StoreIndex } from "./index_file.ts";
 
 function indexOf(counts: number[][]): StoreIndex {
   const index = emptyIndex();
   counts.forEach((list, s) => {
-    index.series.push({
-      id: `s${s}`,
-      labels: [["__name__", `m${s}`]],
-      ranges: list.map((count, i): RangeEntry => ({
+    index.series.push(SeriesEntry.withRanges(
+      `s${s}`,
+      [["__name__", `m${s}`]],
+      index.rangeTable,
+      list.map((count, i): RangeEntry => ({
         file: `f${i}`,
         at: 0,
         count,
@@ -18,7 +19,7 @@ function indexOf(counts: number[][]): StoreIndex {
         mode: "dec",
         scale: 0,
       })),
-    });
+    ));
   });
   return index;
 }
@@ -71,17 +72,20 @@ Deno.test("planCompaction: never merges ranges a gap over MAX_GAP_MS separates",
   });
   const gap = 2 ** 30 + 1;
   // Two ranges 3e9 ms apart: nothing to merge.
-  index.series.push({
-    id: "a",
-    labels: [["__name__", "a"]],
-    ranges: [range("f0", 0, 0), range("f1", 3e9, 3e9)],
-  });
+  index.series.push(
+    SeriesEntry.withRanges("a", [["__name__", "a"]], index.rangeTable, [
+      range("f0", 0, 0),
+      range("f1", 3e9, 3e9),
+    ]),
+  );
   // Close newest two, then a far older one: only the newest two.
-  index.series.push({
-    id: "b",
-    labels: [["__name__", "b"]],
-    ranges: [range("f0", 0, 0), range("f1", gap, gap), range("f2", gap + 10, gap + 20)],
-  });
+  index.series.push(
+    SeriesEntry.withRanges("b", [["__name__", "b"]], index.rangeTable, [
+      range("f0", 0, 0),
+      range("f1", gap, gap),
+      range("f2", gap + 10, gap + 20),
+    ]),
+  );
   for (const greedy of [false, true]) {
     const plan = planCompaction(index, 16384, greedy);
     assertEquals(plan.items.map((it) => [it.seriesId, it.from, it.ranges.length]), [["b", 1, 2]]);

@@ -84,8 +84,8 @@ export async function dedupeRuns(
     const lo = ts[0];
     const hi = ts[n - 1];
     let overlaps = false;
-    for (const r of series.ranges) {
-      if (r.maxTs >= lo && r.minTs <= hi) {
+    for (let k = 0; k < series.rangeCount; k++) {
+      if (series.rangeMaxTs(k) >= lo && series.rangeMinTs(k) <= hi) {
         overlaps = true;
         break;
       }

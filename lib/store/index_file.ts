@@ -17,6 +17,8 @@ import { sha256HexPrefix } from "../sha256.ts";
 import type { ValueMode } from "./value_map.ts";
 import { writeFileDurable } from "./atomic_file.ts";
 import { gzipParts, JsonPieces } from "./json_pieces.ts";
+import { RangeTable } from "./range_table.ts";
+import { SeriesEntry } from "./series_entry.ts";
 
 /** File name of the index inside a store directory. */
 export const INDEX_FILE = "index.json.gz";
@@ -78,15 +80,7 @@ export interface RangeEntry {
   seek?: number[];
 }
 
-/** One series: its labels (with `__name__`, sorted by name) and its ranges in commit order. */
-export interface SeriesEntry {
-  /** Stable id: 16 hex digits of the SHA-256 of the series key (not stored: recomputed). */
-  id: string;
-  /** Label pairs including `__name__`, sorted by label name. */
-  labels: [string, string][];
-  /** Ranges in the order they were committed (ties in time resolve in this order). */
-  ranges: RangeEntry[];
-}
+export { SeriesEntry } from "./series_entry.ts";
 
 /** Type, unit and help of a metric name (the NDJSON metadata record). */
 export interface MetadataEntry {
@@ -131,6 +125,8 @@ export interface StoreIndex {
   files: FileEntry[];
   /** All series, in the order they were first committed. */
   series: SeriesEntry[];
+  /** The rows the series' ranges are in (new series add theirs here; see `range_table.ts`). */
+  rangeTable: RangeTable;
   /** Metadata per metric name (last one committed wins). */
   metadata: MetadataEntry[];
   /** Files no longer referenced (replaced by compaction), to delete; dropped once deleted. */
@@ -143,7 +139,15 @@ export interface StoreIndex {
 
 /** An empty index. */
 export function emptyIndex(): StoreIndex {
-  return { generation: 0, files: [], series: [], metadata: [], retired: [], sides: [] };
+  return {
+    generation: 0,
+    files: [],
+    series: [],
+    rangeTable: new RangeTable(),
+    metadata: [],
+    retired: [],
+    sides: [],
+  };
 }
 
 /** Computes the stable id of a series key. */
@@ -276,7 +280,7 @@ export async function encodeIndexAsync(
   body.raw(`,"series":`);
   await body.array(index.series, (s, i) => ({
     labels: table.pairs(s.labels),
-    ranges: (counts ? s.ranges.slice(0, counts[i]) : s.ranges).map((r) => diskRange(r, fileIds)),
+    ranges: s.ranges(counts?.[i]).map((r) => diskRange(r, fileIds)),
   }));
   body.raw(`,"metadata":`);
   await body.array(index.metadata);
@@ -344,19 +348,25 @@ export function decodeIndex(bytes: Uint8Array, where: string): StoreIndex {
     if (!p) byValue.set(v, p = [str(n), str(v)]);
     return p;
   };
-  const series: SeriesEntry[] = disk.series.map((s) => {
+  const rangeTable = new RangeTable();
+  const series: SeriesEntry[] = disk.series.map((s, i) => {
     const labels: [string, string][] = [];
     for (let i = 0; i + 1 < s.labels.length; i += 2) {
       labels.push(pair(s.labels[i], s.labels[i + 1]));
     }
-    // The parsed ranges become the index's: their file index is replaced by its name (a copy
-    // of each was a million objects more for a million series).
+    const entry = new SeriesEntry(seriesId(pairsKey(labels)), labels, rangeTable);
     for (const r of s.ranges) {
       const f = files[r.file];
       if (!f) throw new InputError(`range refers to missing file ${r.file}`, { where });
+      // The parsed range becomes a row of the table (its file index replaced by the name).
       (r as unknown as RangeEntry).file = f.file;
+      try {
+        entry.addRange(r as unknown as RangeEntry);
+      } catch (err) {
+        throw new InputError(`series ${i}: ${(err as Error).message}`, { where });
+      }
     }
-    return { id: seriesId(pairsKey(labels)), labels, ranges: s.ranges as unknown as RangeEntry[] };
+    return entry;
   });
   const pairs = (ids: number[]): [string, string][] => {
     const labels: [string, string][] = [];
@@ -368,6 +378,7 @@ export function decodeIndex(bytes: Uint8Array, where: string): StoreIndex {
     generation: disk.generation,
     files,
     series,
+    rangeTable,
     metadata: disk.metadata ?? [],
     retired: disk.retired ?? [],
     sides: (disk.sides ?? []).map((f) => ({ ...f, series: f.series.map(pairs) })),

@@ -1,5 +1,12 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
-import { decodeIndex, emptyIndex, encodeIndexAsync, pairsKey, seriesId } from "./index_file.ts";
+import {
+  decodeIndex,
+  emptyIndex,
+  encodeIndexAsync,
+  pairsKey,
+  SeriesEntry,
+  seriesId,
+} from "./index_file.ts";
 
 Deno.test("index checkpoint: labels that look like numbers (and do not quite) come back as written", async () => {
   const index = emptyIndex();
@@ -27,10 +34,8 @@ Deno.test("index checkpoint: labels that look like numbers (and do not quite) co
   ];
   values.forEach((v, i) => {
     const labels: [string, string][] = [["__name__", "m"], ["v", v], ["w", "9100"]];
-    index.series.push({
-      id: seriesId(pairsKey(labels)),
-      labels,
-      ranges: [{
+    index.series.push(SeriesEntry.withRanges(seriesId(pairsKey(labels)), labels, index.rangeTable, [
+      {
         file: "a-1.flac",
         at: i,
         count: 1,
@@ -40,8 +45,8 @@ Deno.test("index checkpoint: labels that look like numbers (and do not quite) co
         mode: "dec",
         scale: 0,
         ...(i === 0 ? { exceptions: [[0, "7ff0000000000002"]] as [number, string][] } : {}),
-      }],
-    });
+      },
+    ]));
   });
   const back = decodeIndex(await encodeIndexAsync(index), "test");
   strictEqual(back.generation, 3);
@@ -49,7 +54,7 @@ Deno.test("index checkpoint: labels that look like numbers (and do not quite) co
   deepStrictEqual(back.series.map((s) => s.labels), index.series.map((s) => s.labels));
   deepStrictEqual(back.series.map((s) => s.id), index.series.map((s) => s.id));
   deepStrictEqual(
-    back.series.map((s) => s.ranges.map((r) => ({ ...r }))),
-    index.series.map((s) => s.ranges),
+    back.series.map((s) => s.ranges()),
+    index.series.map((s) => s.ranges()),
   );
 });

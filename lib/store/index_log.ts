@@ -24,12 +24,13 @@ import { crc32c } from "../remote/codec/crc32c.ts";
 import { InputError } from "../errors.ts";
 import { EventLoopPacer } from "../sleep.ts";
 import { JsonPieces } from "./json_pieces.ts";
+import { RangeTable } from "./range_table.ts";
 import {
   type FileEntry,
   type MetadataEntry,
   pairsKey,
   type RangeEntry,
-  type SeriesEntry,
+  SeriesEntry,
   seriesId,
   type SideFileEntry,
   type StoreIndex,
@@ -49,8 +50,11 @@ export interface LogRecord {
   files: FileEntry[];
   /** Series first committed here, appended to the index's series in this order. */
   series: [string, string][][];
-  /** Ranges added: `[series ordinal in the index, range]` (new series take the next ordinals). */
-  ranges: [number, RangeEntry][];
+  /**
+   * Ranges added: `[series ordinal in the index, range]` (new series take the next ordinals).
+   * In memory, a commit's are {@linkcode RangeRows} (written the same).
+   */
+  ranges: [number, RangeEntry][] | RangeRows;
   /** Metadata set (replacing the entry of the same name). */
   metadata: MetadataEntry[];
   /** Whether the retired files were deleted (the index's list is emptied). */
@@ -66,6 +70,19 @@ export interface LogRecord {
   retire?: string[];
 }
 
+/** A commit's ranges in a record: range `i` is row `i` of `table`, of series `ordinals[i]`. */
+export interface RangeRows {
+  /** Series ordinal in the index of each range. */
+  ordinals: Int32Array;
+  /** The ranges (row `i`: range `i`). */
+  table: RangeTable;
+}
+
+/** Number of ranges a record adds. */
+function rangesIn(record: LogRecord): number {
+  return Array.isArray(record.ranges) ? record.ranges.length : record.ranges.ordinals.length;
+}
+
 /**
  * The gzip of `JSON.stringify(record)`, made a slice at a time and compressed as it is made (a
  * commit of a million series is a record of hundreds of MB: neither one string nor one buffer
@@ -74,10 +91,19 @@ export interface LogRecord {
 async function recordGzip(record: LogRecord): Promise<Uint8Array> {
   const out = new JsonPieces({ gzipLevel: 1 });
   out.raw(`{"g":${record.g}`);
-  for (const key of ["files", "series", "ranges", "metadata"] as const) {
-    out.raw(`,"${key}":`);
-    await out.array<unknown>(record[key]);
-  }
+  out.raw(`,"files":`);
+  await out.array(record.files);
+  out.raw(`,"series":`);
+  await out.array(record.series);
+  out.raw(`,"ranges":`);
+  const ranges = record.ranges;
+  if (Array.isArray(ranges)) await out.array(ranges);
+  else {await out.sequence(
+      ranges.ordinals.length,
+      (i) => [ranges.ordinals[i], ranges.table.entry(i)],
+    );}
+  out.raw(`,"metadata":`);
+  await out.array(record.metadata);
   if (record.clearRetired) out.raw(`,"clearRetired":true`);
   if (record.replace?.length) {
     out.raw(`,"replace":`);
@@ -136,9 +162,6 @@ export function decodeLogRecords(
   return { records, validBytes: pos };
 }
 
-/** Ranges of a series below which adding one makes an exact-length copy (see `applySteps`). */
-const SMALL_RANGE_ARRAY = 8;
-
 /** Lookups an index needs to apply records: series ordinals by id, files by name. */
 export interface IndexMaps {
   /** Position of each series (by id) in the index's series (one map: a million series cost a million entries). */
@@ -188,7 +211,8 @@ export function indexMaps(
   if (!kept) {
     index.series.forEach((s, i) => {
       maps.ordinals.set(s.id, i);
-      for (const r of s.ranges) countRanges(maps, r.file, 1);
+      const n = s.rangeCount;
+      for (let k = 0; k < n; k++) countRanges(maps, s.rangeFile(k), 1);
     });
   }
   for (const f of index.files) maps.files.set(f.file, f);
@@ -250,27 +274,36 @@ function* applySteps(
   for (let i = 0; i < record.series.length; i++) {
     yield;
     const labels = record.series[i];
-    const s: SeriesEntry = { id: seriesIds?.[i] ?? seriesId(pairsKey(labels)), labels, ranges: [] };
-    maps.ordinals.set(s.id, index.series.length);
-    index.series.push(s);
+    const id = seriesIds?.[i] ?? seriesId(pairsKey(labels));
+    maps.ordinals.set(id, index.series.length);
+    index.series.push(new SeriesEntry(id, labels, index.rangeTable));
   }
-  for (const [ordinal, range] of record.ranges) {
+  const ranges = record.ranges;
+  const rows = Array.isArray(ranges) ? undefined : ranges;
+  const rangeCount = rangesIn(record);
+  for (let i = 0; i < rangeCount; i++) {
     yield;
+    const ordinal = rows ? rows.ordinals[i] : (ranges as [number, RangeEntry][])[i][0];
+    const file = rows ? rows.table.file(i) : (ranges as [number, RangeEntry][])[i][1].file;
     const s = index.series[ordinal];
     if (!s) throw new InputError(`index log range refers to missing series ${ordinal}`, { where });
-    if (!maps.files.has(range.file)) {
-      throw new InputError(`index log range refers to missing file ${range.file}`, { where });
+    if (!maps.files.has(file)) {
+      throw new InputError(`index log range refers to missing file ${file}`, { where });
     }
-    // A series' first few ranges get an array of their exact length (`concat` makes one; a
-    // push or a spread leaves room for 16 more: 128 MB for a million series).
-    if (s.ranges.length < SMALL_RANGE_ARRAY) s.ranges = s.ranges.concat([range]);
-    else s.ranges.push(range);
-    countRanges(maps, range.file, 1);
+    try {
+      if (rows) s.addRangeFrom(rows.table, i);
+      else s.addRange((ranges as [number, RangeEntry][])[i][1]);
+    } catch (err) {
+      throw new InputError(`index log range of series ${ordinal}: ${(err as Error).message}`, {
+        where,
+      });
+    }
+    countRanges(maps, file, 1);
   }
   for (const [ordinal, at, removed, ranges] of record.replace ?? []) {
     yield;
     const s = index.series[ordinal];
-    if (!s || at < 0 || removed < 0 || at + removed > s.ranges.length) {
+    if (!s || at < 0 || removed < 0 || at + removed > s.rangeCount) {
       throw new InputError(
         `index log replaces ranges ${at}…${
           at + removed - 1
@@ -283,13 +316,18 @@ function* applySteps(
         throw new InputError(`index log range refers to missing file ${r.file}`, { where });
       }
     }
-    // A changed copy of the series: a read in progress keeps the ranges it started with.
-    const next = s.ranges.slice(0, at);
-    for (const r of ranges) next.push(r);
-    for (let k = at + removed; k < s.ranges.length; k++) next.push(s.ranges[k]);
-    for (let k = at; k < at + removed; k++) countRanges(maps, s.ranges[k].file, -1);
+    // A changed copy of the series: a checkpoint being written keeps the ranges it counted.
+    let next: SeriesEntry;
+    try {
+      next = s.replaced(at, removed, ranges);
+    } catch (err) {
+      throw new InputError(`index log range of series ${ordinal}: ${(err as Error).message}`, {
+        where,
+      });
+    }
+    for (let k = at; k < at + removed; k++) countRanges(maps, s.rangeFile(k), -1);
     for (const r of ranges) countRanges(maps, r.file, 1);
-    index.series[ordinal] = { ...s, ranges: next };
+    index.series[ordinal] = next;
   }
   for (const m of record.metadata) {
     const i = index.metadata.findIndex((x) => x.name === m.name);
@@ -311,4 +349,14 @@ function* applySteps(
     index.retired = [...index.retired, ...gone];
   }
   index.generation = record.g;
+  // Compaction left more dead rows than live ones: the series move to a table of their own,
+  // one at a time (each is whole in one table or the other).
+  if (index.rangeTable.sparse) {
+    const table = new RangeTable();
+    for (const s of index.series) {
+      yield;
+      s.moveTo(table);
+    }
+    index.rangeTable = table;
+  }
 }

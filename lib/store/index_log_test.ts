@@ -58,7 +58,7 @@ Deno.test("index log: records apply in order; a generation gap or a missing file
   const maps = indexMaps(index);
   applyLogRecord(index, maps, record(1, [[["__name__", "m"]]], [[0, RANGE]]), "t");
   strictEqual(index.generation, 1);
-  strictEqual(index.series[0].ranges.length, 1);
+  strictEqual(index.series[0].rangeCount, 1);
   strictEqual(maps.ordinals.get(index.series[0].id), 0);
   throws(() => applyLogRecord(index, maps, record(3, [], []), "t"), /does not follow generation 1/);
   throws(
@@ -88,8 +88,8 @@ Deno.test("index log: a compaction record replaces ranges and retires files; one
     replace: [[0, 0, 2, [merged]]],
     retire: ["a.flac"],
   }, "t");
-  deepStrictEqual(index.series[0].ranges, [merged]);
-  strictEqual(before.ranges.length, 2); // a read in progress keeps what it had
+  deepStrictEqual(index.series[0].ranges(), [merged]);
+  strictEqual(before.rangeCount, 2); // a read in progress keeps what it had
   deepStrictEqual(index.files.map((f) => f.file), ["b.flac"]);
   deepStrictEqual(index.retired, ["a.flac"]);
   deepStrictEqual([maps.fileRanges.get("b.flac"), maps.files.has("a.flac")], [1, false]);

@@ -135,11 +135,13 @@ export function analyzeStore(
     let b = 0;
     let lo = Infinity;
     let hi = -Infinity;
-    for (const r of s.ranges) {
-      n += r.count;
-      b += r.count * (fileShare.get(r.file) ?? 0);
-      if (r.minTs < lo) lo = r.minTs;
-      if (r.maxTs > hi) hi = r.maxTs;
+    const rangeCount = s.rangeCount;
+    for (let k = 0; k < rangeCount; k++) {
+      const count = s.rangeSamples(k);
+      n += count;
+      b += count * (fileShare.get(s.rangeFile(k)) ?? 0);
+      lo = Math.min(lo, s.rangeMinTs(k));
+      hi = Math.max(hi, s.rangeMaxTs(k));
     }
     if (n > 0) storeSeries++;
     storeSamples += n;
@@ -147,9 +149,9 @@ export function analyzeStore(
     if (selectors.length > 0 && !selectors.some((m) => matchesAllPairs(m, s.labels))) continue;
     series++;
     samples += n;
-    ranges += s.ranges.length;
+    ranges += rangeCount;
     bytes += b;
-    for (const r of s.ranges) files.add(r.file);
+    for (let k = 0; k < rangeCount; k++) files.add(s.rangeFile(k));
     if (lo < minTs) minTs = lo;
     if (hi > maxTs) maxTs = hi;
     const name = s.labels.find(([k]) => k === "__name__")?.[1] ?? "";
@@ -168,7 +170,7 @@ export function analyzeStore(
       list.push({
         labels: s.labels,
         samples: n,
-        ranges: s.ranges.length,
+        ranges: rangeCount,
         bytes: b,
         minTs: lo,
         maxTs: hi,
@@ -279,11 +281,10 @@ export function storeStats(committed: CommittedIndex): StoreStats {
   let samples = 0;
   let series = 0;
   for (const s of index.series) {
-    if (s.ranges.length) series++;
-    for (const g of s.ranges) {
-      ranges++;
-      samples += g.count;
-    }
+    const n = s.rangeCount;
+    if (n) series++;
+    ranges += n;
+    for (let k = 0; k < n; k++) samples += s.rangeSamples(k);
   }
   let segmentBytes = 0;
   for (const f of index.files) segmentBytes += f.bytes;

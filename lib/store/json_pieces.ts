@@ -48,10 +48,24 @@ export class JsonPieces {
     items: readonly T[],
     toJson?: (item: T, index: number) => unknown,
   ): Promise<void> {
+    await this.sequence(
+      items.length,
+      toJson ? (i) => toJson(items[i], i) : (i) => items[i],
+    );
+  }
+
+  /**
+   * Appends a JSON array of `count` items, item `i` being `JSON.stringify(item(i))`, a slice at
+   * a time (for items that are made only to be written: a slice of them lives at once).
+   */
+  async sequence(count: number, item: (index: number) => unknown): Promise<void> {
     this.raw("[");
-    for (let i = 0; i < items.length; i += SLICE_ITEMS) {
-      const slice = items.slice(i, i + SLICE_ITEMS);
-      const json = JSON.stringify(toJson ? slice.map((item, k) => toJson(item, i + k)) : slice);
+    const slice: unknown[] = [];
+    for (let i = 0; i < count; i += SLICE_ITEMS) {
+      const end = Math.min(count, i + SLICE_ITEMS);
+      slice.length = 0;
+      for (let k = i; k < end; k++) slice.push(item(k));
+      const json = JSON.stringify(slice);
       this.raw(i ? "," + json.slice(1, -1) : json.slice(1, -1));
       await this.#gzip?.room(); // zlib is behind: wait rather than pile up pieces
       const pause = this.#pacer.tick();

@@ -27,13 +27,13 @@ import {
   INDEX_FILE,
   type MetadataEntry,
   pairsKey,
-  type RangeEntry,
   type SeriesEntry,
   writeIndex,
 } from "./index_file.ts";
 import { type DedupeCounts, dedupeRuns } from "./dedupe.ts";
 import { type AnalyzeOptions, analyzeStore, type StoreAnalysis, storeStats } from "./inspect.ts";
 import { SegmentPacker } from "./packing.ts";
+import { PendingRanges } from "./pending_ranges.ts";
 import { SegmentReader } from "./reads.ts";
 import { type SideCounts, type SideSeriesInfo, SideStore } from "./side.ts";
 import type { SideData } from "./side_record.ts";
@@ -77,13 +77,6 @@ export type { SideSeriesInfo } from "./side.ts";
 export type { SideData, StartRun } from "./side_record.ts";
 export { startAt } from "./side_record.ts";
 
-/** A range written to disk and not yet in the index. */
-interface PendingRange {
-  seriesId: string;
-  labels: LabelPairs;
-  range: RangeEntry;
-}
-
 /**
  * A store directory opened for reading and (unless `readOnly`) appending: a facade over the
  * committed index (`committed.ts`), the series buffers (`buffers.ts`), packing into files
@@ -99,7 +92,7 @@ export class Store {
   #packer: SegmentPacker;
   #reader: SegmentReader;
   #pendingFiles: FileEntry[] = [];
-  #pendingRanges: PendingRange[] = [];
+  #pendingRanges = new PendingRanges();
   #pendingMetadata = new Map<string, MetadataEntry>();
   #dedupe: DedupeCounts = { duplicates: 0, conflicts: 0 };
   #side: SideStore;
@@ -376,9 +369,7 @@ export class Store {
     for (const group of this.#packer.groupRuns(runs)) {
       const { file, ranges } = await this.#packer.writeFile(group.map((r) => r.block));
       this.#pendingFiles.push(file);
-      group.forEach((r, i) => {
-        this.#pendingRanges.push({ seriesId: r.id, labels: r.labels, range: ranges[i] });
-      });
+      group.forEach((r, i) => this.#pendingRanges.add(r.id, r.labels, ranges[i]));
     }
     this.#buffers.release(samples);
   }
@@ -413,15 +404,17 @@ export class Store {
       };
     }
     await this.#packer.syncNewFiles();
-    let samples = 0;
+    const samples = pending.samples;
     let bytes = 0;
     for (const f of files) bytes += f.bytes;
-    for (const p of pending) {
-      const s = this.#committed.seriesById(p.seriesId);
-      if (s && pairsKey(s.labels) !== pairsKey(p.labels)) {
-        throw new Error(`series id collision for ${p.seriesId}: ${JSON.stringify(p.labels)}`);
+    for (let i = 0; i < pending.length; i++) {
+      const id = pending.seriesIds[i];
+      const s = this.#committed.seriesById(id);
+      if (
+        s && s.labels !== pending.labels[i] && pairsKey(s.labels) !== pairsKey(pending.labels[i])
+      ) {
+        throw new Error(`series id collision for ${id}: ${JSON.stringify(pending.labels[i])}`);
       }
-      samples += p.range.count;
     }
     const generation = await this.#committed.append({
       files,
@@ -430,7 +423,7 @@ export class Store {
       sides: side ? [side] : [],
     });
     this.#pendingFiles = [];
-    this.#pendingRanges = [];
+    this.#pendingRanges = new PendingRanges();
     this.#pendingMetadata = new Map();
     const result: CommitResult = {
       segments: files.length,
@@ -456,8 +449,8 @@ export class Store {
       // The commit is published: a failed compaction must not make it look failed.
       try {
         const touched = new Set<SeriesEntry>();
-        for (const p of pending) {
-          const s = this.#committed.seriesById(p.seriesId);
+        for (const id of pending.seriesIds) {
+          const s = this.#committed.seriesById(id);
           if (s) touched.add(s);
         }
         const plan = planCompaction(
@@ -529,15 +522,8 @@ export class Store {
     const out: SeriesInfo[] = [];
     for (const s of this.#committed.index.series) {
       if (predicate && !predicate(s.labels)) continue;
-      let count = 0;
-      let minTs = Infinity;
-      let maxTs = -Infinity;
-      for (const g of s.ranges) {
-        count += g.count;
-        if (g.minTs < minTs) minTs = g.minTs;
-        if (g.maxTs > maxTs) maxTs = g.maxTs;
-      }
-      out.push({ id: s.id, labels: s.labels, count, minTs, maxTs, segments: s.ranges.length });
+      const { count, minTs, maxTs } = s.totals();
+      out.push({ id: s.id, labels: s.labels, count, minTs, maxTs, segments: s.rangeCount });
     }
     return out;
   }

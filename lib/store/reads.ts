@@ -121,7 +121,7 @@ export class SegmentReader {
     for (let attempt = 0;; attempt++) {
       const s = this.#committed.seriesById(id);
       if (!s) return;
-      const selected = s.ranges
+      const selected = s.ranges()
         .map((g, order) => ({ g, order }))
         .filter(({ g }) => g.maxTs >= startMs && g.minTs <= endMs)
         .sort((a, b) => a.g.minTs - b.g.minTs || a.order - b.order);

@@ -15,7 +15,6 @@
  */
 import { InputError } from "../errors.ts";
 import type { CommittedIndex } from "./committed.ts";
-import type { RangeEntry } from "./index_file.ts";
 import type { SegmentReader } from "./reads.ts";
 import { readSideFile } from "./side_file.ts";
 import { SEGMENTS_DIR } from "./types.ts";
@@ -51,10 +50,11 @@ export async function repairIndex(
   reader: SegmentReader,
 ): Promise<RepairReport> {
   await committed.refresh();
-  const bad = new Map<RangeEntry, string>();
+  // Unreadable ranges, by file and position (the same under `locked`, which works on a copy).
+  const bad = new Map<string, string>();
   let rangesChecked = 0;
   for (const s of committed.index.series) {
-    for (const r of s.ranges) {
+    for (const r of s.ranges()) {
       rangesChecked++;
       const open = new Map<string, Deno.FsFile>();
       try {
@@ -62,7 +62,7 @@ export async function repairIndex(
         reader.readRange(open, r, -Infinity, Infinity);
       } catch (err) {
         if (!(err instanceof InputError) && !(err instanceof Deno.errors.NotFound)) throw err;
-        bad.set(r, (err as Error).message);
+        bad.set(`${r.file}:${r.at}:${r.count}`, (err as Error).message);
       } finally {
         for (const f of open.values()) f.close();
       }
@@ -82,24 +82,15 @@ export async function repairIndex(
   const report: RepairReport = { rangesChecked, dropped: [], movedFiles: [] };
   if (bad.size === 0 && badSides.size === 0) return report;
   await committed.locked(async (index) => {
-    // `locked` works on a copy: find the same ranges by file and position.
-    const badKeys = new Set([...bad.keys()].map((r) => `${r.file}:${r.at}:${r.count}`));
-    const reasons = new Map([...bad].map(([r, why]) => [`${r.file}:${r.at}:${r.count}`, why]));
     // Changed series are copies (the copy's entries are the committed index's).
-    index.series = index.series.map((s) => {
-      const ranges = s.ranges.filter((r) => {
-        const key = `${r.file}:${r.at}:${r.count}`;
-        if (!badKeys.has(key)) return true;
-        report.dropped.push({
-          labels: s.labels,
-          file: r.file,
-          samples: r.count,
-          reason: reasons.get(key) ?? "",
-        });
+    index.series = index.series.map((s) =>
+      s.filtered((r) => {
+        const why = bad.get(`${r.file}:${r.at}:${r.count}`);
+        if (why === undefined) return true;
+        report.dropped.push({ labels: s.labels, file: r.file, samples: r.count, reason: why });
         return false;
-      });
-      return ranges.length === s.ranges.length ? s : { ...s, ranges };
-    });
+      })
+    );
     for (const f of index.sides) {
       const why = badSides.get(f.file);
       if (why === undefined) continue;
@@ -114,11 +105,13 @@ export async function repairIndex(
     }
     index.sides = index.sides.filter((f) => !badSides.has(f.file));
     const used = new Set<string>();
-    for (const s of index.series) for (const r of s.ranges) used.add(r.file);
+    for (const s of index.series) {
+      for (let k = 0; k < s.rangeCount; k++) used.add(s.rangeFile(k));
+    }
     const unused = index.files.filter((f) => !used.has(f.file)).map((f) => f.file);
     unused.push(...badSides.keys());
     index.files = index.files.filter((f) => used.has(f.file));
-    index.series = index.series.filter((s) => s.ranges.length > 0);
+    index.series = index.series.filter((s) => s.rangeCount > 0);
     await committed.publish(index);
     // Only now that no index names them: move them aside (a file already gone stays gone).
     const damagedDir = `${committed.dir}/${DAMAGED_DIR}`;
