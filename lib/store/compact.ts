@@ -39,12 +39,71 @@ export interface CompactionItem {
   samples: number;
 }
 
+/** How much merging a set of series needs (see {@linkcode compactionDebt}). */
+export interface CompactionDebt {
+  /** Mergeable runs (one per series at most). */
+  runs: number;
+  /** Ranges compaction would remove: the sum over runs of (ranges − 1). */
+  debt: number;
+}
+
 /** What {@linkcode planCompaction} found. */
-export interface CompactionPlan {
+export interface CompactionPlan extends CompactionDebt {
   /** Mergeable runs, in index order. */
   items: CompactionItem[];
-  /** Ranges compaction would remove: the sum over items of (ranges − 1). */
-  debt: number;
+}
+
+/**
+ * The mergeable run at the end of a series' ranges (see the module doc): its first range and
+ * samples; `from` is the range count when there is none of two ranges or more.
+ */
+function mergeableRun(
+  s: SeriesEntry,
+  targetSamples: number,
+  greedy: boolean,
+): { from: number; samples: number } {
+  const n = s.rangeCount;
+  let sum = 0;
+  let from = n;
+  // Time hull of the run so far: every range added touches it (within MAX_GAP_MS), so the
+  // merged samples have no gap over MAX_GAP_MS and merge into one range.
+  let hullMin = Infinity;
+  let hullMax = -Infinity;
+  for (let i = n - 1; i >= 0; i--) {
+    const c = s.rangeSamples(i);
+    if (c >= targetSamples || (!greedy && sum > 0 && c > sum)) break;
+    const lo = s.rangeMinTs(i);
+    const hi = s.rangeMaxTs(i);
+    if (sum > 0 && (hi + MAX_GAP_MS < hullMin || lo - MAX_GAP_MS > hullMax)) break;
+    if (lo < hullMin) hullMin = lo;
+    if (hi > hullMax) hullMax = hi;
+    sum += c;
+    from = i;
+  }
+  return n - from >= 2 ? { from, samples: sum } : { from: n, samples: 0 };
+}
+
+/**
+ * The debt of {@linkcode planCompaction}'s plan, without the plan: no object per run (a commit
+ * of a million series that each got a second range decides in milliseconds that nothing is due).
+ */
+export function compactionDebt(
+  series: Iterable<SeriesEntry>,
+  targetSamples: number,
+  greedy = false,
+): CompactionDebt {
+  let runs = 0;
+  let debt = 0;
+  for (const s of series) {
+    const n = s.rangeCount;
+    if (n < 2) continue;
+    const { from } = mergeableRun(s, targetSamples, greedy);
+    if (n - from >= 2) {
+      runs++;
+      debt += n - from - 1;
+    }
+  }
+  return { runs, debt };
 }
 
 /**
@@ -52,42 +111,31 @@ export interface CompactionPlan {
  * run is every trailing range smaller than `targetSamples` (no size-ratio rule): what an
  * explicit, full compaction merges. `series` limits the search (a commit looks only at the
  * series it touched, so that its cost does not grow with the store); default all of them.
+ * `maxSamples` ends the plan where {@linkcode runCompaction} would stop (whole runs, at least
+ * one): the ranges of runs beyond it are not made. Default no end.
  */
 export function planCompaction(
   index: StoreIndex,
   targetSamples: number,
   greedy = false,
   series: Iterable<SeriesEntry> = index.series,
+  maxSamples = Infinity,
 ): CompactionPlan {
   const items: CompactionItem[] = [];
   let debt = 0;
+  let planned = 0;
   for (const s of series) {
     const n = s.rangeCount;
-    let sum = 0;
-    let from = n;
-    // Time hull of the run so far: every range added touches it (within MAX_GAP_MS), so the
-    // merged samples have no gap over MAX_GAP_MS and merge into one range.
-    let hullMin = Infinity;
-    let hullMax = -Infinity;
-    for (let i = n - 1; i >= 0; i--) {
-      const c = s.rangeSamples(i);
-      if (c >= targetSamples || (!greedy && sum > 0 && c > sum)) break;
-      const lo = s.rangeMinTs(i);
-      const hi = s.rangeMaxTs(i);
-      if (sum > 0 && (hi + MAX_GAP_MS < hullMin || lo - MAX_GAP_MS > hullMax)) break;
-      if (lo < hullMin) hullMin = lo;
-      if (hi > hullMax) hullMax = hi;
-      sum += c;
-      from = i;
-    }
+    if (n < 2) continue;
+    const { from, samples } = mergeableRun(s, targetSamples, greedy);
     if (n - from >= 2) {
-      const ranges: RangeEntry[] = [];
-      for (let k = from; k < n; k++) ranges.push(s.range(k));
-      items.push({ seriesId: s.id, from, ranges, samples: sum });
+      if (items.length && planned + samples > maxSamples) break;
+      planned += samples;
+      items.push({ seriesId: s.id, from, ranges: s.ranges().slice(from), samples });
       debt += n - from - 1;
     }
   }
-  return { items, debt };
+  return { items, runs: items.length, debt };
 }
 
 /** Options of {@linkcode compactionDue}. */
@@ -98,12 +146,12 @@ export interface CompactionDueOptions {
   minRunLength?: number;
 }
 
-/** Whether a plan has enough small-range debt to run now (at commit). */
-export function compactionDue(plan: CompactionPlan, options: CompactionDueOptions = {}): boolean {
+/** Whether a plan (or its debt) has enough small-range debt to run now (at commit). */
+export function compactionDue(plan: CompactionDebt, options: CompactionDueOptions = {}): boolean {
   const minDebt = options.minDebt ?? 64;
   const minRun = options.minRunLength ?? 8;
-  if (plan.items.length === 0 || plan.debt < minDebt) return false;
-  return plan.debt >= (minRun - 1) * plan.items.length;
+  if (plan.runs === 0 || plan.debt < minDebt) return false;
+  return plan.debt >= (minRun - 1) * plan.runs;
 }
 
 /** Most segment files a compaction holds open at once. */

@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals } from "node:assert";
-import { compactionDue, planCompaction } from "./compact.ts";
+import { compactionDebt, compactionDue, planCompaction } from "./compact.ts";
 import { emptyIndex, type RangeEntry, SeriesEntry, type StoreIndex } from "./index_file.ts";
 
 function indexOf(counts: number[][]): StoreIndex {
@@ -56,6 +56,21 @@ Deno.test("compactionDue: enough debt and long enough runs", () => {
   const few = indexOf([Array(30).fill(5)]);
   assertEquals(compactionDue(planCompaction(few, 16384)), false); // debt 29 < 64
   assertEquals(compactionDue(planCompaction(few, 16384), { minDebt: 10 }), true);
+  // The debt alone (no plan made) decides the same.
+  for (const index of [many, short, few]) {
+    const plan = planCompaction(index, 16384);
+    assertEquals(compactionDebt(index.series, 16384), { runs: plan.runs, debt: plan.debt });
+  }
+});
+
+Deno.test("planCompaction: maxSamples ends the plan where runCompaction would stop", () => {
+  const index = indexOf([[5, 5], [100, 100], [7, 7, 7], [1, 1]]);
+  const ends = (maxSamples: number) =>
+    planCompaction(index, 16384, true, index.series, maxSamples).items.map((it) => it.seriesId);
+  assertEquals(ends(Infinity), ["s0", "s1", "s2", "s3"]);
+  assertEquals(ends(1), ["s0"]); // at least one
+  assertEquals(ends(210), ["s0", "s1"]);
+  assertEquals(ends(231), ["s0", "s1", "s2"]);
 });
 
 Deno.test("planCompaction: never merges ranges a gap over MAX_GAP_MS separates", () => {

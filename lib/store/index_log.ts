@@ -281,6 +281,7 @@ function* applySteps(
   const ranges = record.ranges;
   const rows = Array.isArray(ranges) ? undefined : ranges;
   const rangeCount = rangesIn(record);
+  index.rangeTable.reserve(rangeCount);
   for (let i = 0; i < rangeCount; i++) {
     yield;
     const ordinal = rows ? rows.ordinals[i] : (ranges as [number, RangeEntry][])[i][0];

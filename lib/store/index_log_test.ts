@@ -67,6 +67,29 @@ Deno.test("index log: records apply in order; a generation gap or a missing file
   );
 });
 
+Deno.test("index log: once compaction left more dead rows than live ones, the series move to a new table", () => {
+  const index = emptyIndex();
+  const maps = indexMaps(index);
+  const n = 40_000;
+  const labels = Array.from({ length: n }, (_, i) => [["__name__", `m${i}`]] as [string, string][]);
+  const two = (i: number): [number, typeof RANGE][] => [[i, RANGE], [i, { ...RANGE, at: 1 }]];
+  applyLogRecord(index, maps, record(1, labels, labels.flatMap((_, i) => two(i))), "t");
+  const first = index.rangeTable;
+  strictEqual(first.rows, 2 * n);
+  const merged = { ...RANGE, count: 2 };
+  applyLogRecord(index, maps, {
+    ...record(2, [], []),
+    replace: labels.map((_, i): [number, number, number, (typeof RANGE)[]] => [i, 0, 2, [merged]]),
+  }, "t");
+  // 80,000 dead rows, 40,000 live: a table of the live ones only.
+  strictEqual(first.deadRows, 2 * n);
+  const table = index.rangeTable;
+  strictEqual(table === first, false);
+  strictEqual(table.rows, n);
+  deepStrictEqual(index.series[n - 1].ranges(), [merged]);
+  deepStrictEqual(maps.fileRanges.get("a.flac"), n);
+});
+
 Deno.test("index log: a compaction record replaces ranges and retires files; one that does not fit is refused", () => {
   const index = emptyIndex();
   const maps = indexMaps(index);

@@ -21,7 +21,13 @@
 import type { LabelPairs } from "../model/labels.ts";
 import { SeriesBuffers } from "./buffers.ts";
 import { CommittedIndex } from "./committed.ts";
-import { type CompactionContext, compactionDue, planCompaction, runCompaction } from "./compact.ts";
+import {
+  type CompactionContext,
+  compactionDebt,
+  compactionDue,
+  planCompaction,
+  runCompaction,
+} from "./compact.ts";
 import {
   type FileEntry,
   INDEX_FILE,
@@ -76,6 +82,43 @@ export type { DroppedRange, RepairReport } from "./repair.ts";
 export type { SideSeriesInfo } from "./side.ts";
 export type { SideData, StartRun } from "./side_record.ts";
 export { startAt } from "./side_record.ts";
+
+/** Whether two label lists are the same pairs in the same order. */
+function samePairs(a: LabelPairs, b: LabelPairs): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i] && (a[i][0] !== b[i][0] || a[i][1] !== b[i][1])) return false;
+  }
+  return true;
+}
+
+/**
+ * The committed series of two ranges or more among `ids` (those a commit added ranges to), each
+ * once: only they can have ranges to merge. Seen ones are marked in a bitmap by ordinal (a set
+ * of a million series was 40 MB at the end of a commit) unless there are few.
+ */
+function touchedSeries(committed: CommittedIndex, ids: readonly string[]): SeriesEntry[] {
+  const series = committed.index.series;
+  const out: SeriesEntry[] = [];
+  const few = ids.length * 64 < series.length;
+  const seenSet = few ? new Set<number>() : undefined;
+  const seenBits = few ? undefined : new Uint8Array(series.length);
+  for (const id of ids) {
+    const ordinal = committed.ordinal(id);
+    if (ordinal === undefined || ordinal >= series.length) continue;
+    if (seenSet) {
+      if (seenSet.has(ordinal)) continue;
+      seenSet.add(ordinal);
+    } else {
+      if (seenBits![ordinal]) continue;
+      seenBits![ordinal] = 1;
+    }
+    const s = series[ordinal];
+    if (s.rangeCount >= 2) out.push(s);
+  }
+  return out;
+}
 
 /**
  * A store directory opened for reading and (unless `readOnly`) appending: a facade over the
@@ -369,7 +412,13 @@ export class Store {
     for (const group of this.#packer.groupRuns(runs)) {
       const { file, ranges } = await this.#packer.writeFile(group.map((r) => r.block));
       this.#pendingFiles.push(file);
-      group.forEach((r, i) => this.#pendingRanges.add(r.id, r.labels, ranges[i]));
+      group.forEach((r, i) => {
+        // A series the index holds keeps the index's id and labels (a scrape of a million
+        // known series held a million new copies of both until the commit).
+        const s = this.#committed.seriesById(r.id);
+        const known = s && samePairs(s.labels, r.labels) ? s : r;
+        this.#pendingRanges.add(known.id, known.labels, ranges[i]);
+      });
     }
     this.#buffers.release(samples);
   }
@@ -448,22 +497,18 @@ export class Store {
     if (this.#options.autoCompact && files.length) {
       // The commit is published: a failed compaction must not make it look failed.
       try {
-        const touched = new Set<SeriesEntry>();
-        for (const id of pending.seriesIds) {
-          const s = this.#committed.seriesById(id);
-          if (s) touched.add(s);
-        }
-        const plan = planCompaction(
-          this.#committed.index,
-          this.#options.compactTargetSamples,
-          false,
-          touched,
-        );
-        if (compactionDue(plan, { minDebt: this.#options.compactMinDebt })) {
+        const target = this.#options.compactTargetSamples;
+        const touched = touchedSeries(this.#committed, pending.seriesIds);
+        const due = compactionDue(compactionDebt(touched, target), {
+          minDebt: this.#options.compactMinDebt,
+        });
+        if (due) {
+          const maxSamples = this.#options.compactMaxSamples;
+          const plan = planCompaction(this.#committed.index, target, false, touched, maxSamples);
           result.compaction = await runCompaction(
             this.#compactionContext(),
             plan.items,
-            this.#options.compactMaxSamples,
+            maxSamples,
           );
         }
       } catch (err) {
@@ -499,13 +544,16 @@ export class Store {
     for (let pass = 0; pass < 1000; pass++) {
       await this.#committed.refresh();
       const full = options.full ?? true;
-      const plan = planCompaction(this.#committed.index, this.#options.compactTargetSamples, full);
-      if (!plan.items.length) break;
-      const r = await runCompaction(
-        this.#compactionContext(),
-        plan.items,
-        options.maxSamples ?? this.#options.compactMaxSamples,
+      const maxSamples = options.maxSamples ?? this.#options.compactMaxSamples;
+      const plan = planCompaction(
+        this.#committed.index,
+        this.#options.compactTargetSamples,
+        full,
+        this.#committed.index.series,
+        maxSamples,
       );
+      if (!plan.items.length) break;
+      const r = await runCompaction(this.#compactionContext(), plan.items, maxSamples);
       addCompactResult(total, r);
       // Stop when a pass made no progress (nothing merged, or nothing got fewer ranges).
       if (!full || r.rangesIn === 0 || r.rangesOut >= r.rangesIn) break;

@@ -179,8 +179,13 @@ export class RangeTable {
     return file;
   }
 
-  #grow(): void {
-    const capacity = Math.ceil(this.#file.length * 1.5);
+  /** Makes room for `n` more rows at once (a commit's ranges: no growth by steps while they are added). */
+  reserve(n: number): void {
+    if (this.#rows + n > this.#file.length) this.#grow(this.#rows + n);
+  }
+
+  #grow(atLeast = 0): void {
+    const capacity = Math.max(atLeast, Math.ceil(this.#file.length * 1.5));
     const grow = <T extends Uint32Array | Float64Array | Uint8Array | Int8Array>(
       a: T,
       make: (n: number) => T,

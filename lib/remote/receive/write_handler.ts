@@ -221,7 +221,10 @@ export interface BatchedWriteRequest {
   histogramCount: number;
   /** Total exemplars over all series. */
   exemplarCount: number;
-  /** The series in request order, in batches of at most {@linkcode WRITE_BATCH_SERIES}. */
+  /**
+   * The series in request order, in batches of at most {@linkcode WRITE_BATCH_SERIES}. Once:
+   * the decoded body is let go after the last batch (a second call throws).
+   */
   batches(): Generator<WireSeries[]>;
 }
 
@@ -248,7 +251,8 @@ export function decodeWriteBodyBatched(
   version: WriteVersion = 1,
 ): BatchedWriteRequest {
   const l = writeLimits(limits);
-  const bytes = snappyBody(body, l);
+  // Released once the batches are handed out (the request is held until its commit).
+  let bytes: Uint8Array | undefined = snappyBody(body, l);
   const first = emptyDecodedRequest();
   let batchesChecked = 0;
   try {
@@ -264,7 +268,9 @@ export function decodeWriteBodyBatched(
   validate(first, l);
   // A request of one batch or less (most are: Prometheus sends up to 2,000 series) keeps the
   // series the first pass decoded, rather than decoding them again.
-  const whole = batchesChecked === 0 ? first.series : undefined;
+  let whole = batchesChecked === 0 ? first.series : undefined;
+  let handedOut = false;
+  if (whole) bytes = undefined;
   first.series = [];
   return {
     metadata: first.metadata,
@@ -272,17 +278,22 @@ export function decodeWriteBodyBatched(
     histogramCount: first.histogramCount,
     exemplarCount: first.exemplarCount,
     *batches() {
+      if (handedOut) throw new Error("decodeWriteBodyBatched: the batches were handed out already");
+      handedOut = true;
       if (whole) {
-        if (whole.length) yield whole;
+        const series = whole;
+        whole = undefined;
+        if (series.length) yield series;
         return;
       }
       // The first pass decoded and checked all of it: this one cannot fail.
       const again = emptyDecodedRequest();
-      for (const _ of decodeSteps(bytes, again, Infinity, version)) {
+      for (const _ of decodeSteps(bytes!, again, Infinity, version)) {
         if (again.series.length < WRITE_BATCH_SERIES) continue;
         yield again.series;
         again.series = [];
       }
+      bytes = undefined;
       if (again.series.length) yield again.series;
     },
   };
