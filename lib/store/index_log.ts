@@ -24,6 +24,7 @@ import { crc32c } from "../remote/codec/crc32c.ts";
 import { InputError } from "../errors.ts";
 import { EventLoopPacer } from "../sleep.ts";
 import { JsonPieces } from "./json_pieces.ts";
+import { SeriesIdTable } from "./id_table.ts";
 import { RangeTable } from "./range_table.ts";
 import {
   type FileEntry,
@@ -164,8 +165,8 @@ export function decodeLogRecords(
 
 /** Lookups an index needs to apply records: series ordinals by id, files by name. */
 export interface IndexMaps {
-  /** Position of each series (by id) in the index's series (one map: a million series cost a million entries). */
-  ordinals: Map<string, number>;
+  /** Position of each series (by id) in the index's series (see `id_table.ts`). */
+  ordinals: SeriesIdTable;
   /** Segment files by name. */
   files: Map<string, FileEntry>;
   /** Side files by name. */
@@ -202,13 +203,14 @@ export function indexMaps(
   kept?: Pick<IndexMaps, "ordinals" | "fileRanges">,
 ): IndexMaps {
   const maps: IndexMaps = {
-    ordinals: kept?.ordinals ?? new Map(),
+    ordinals: kept?.ordinals ?? new SeriesIdTable(),
     files: new Map(),
     sideFiles: new Map(),
     sidesOf: new Map(),
     fileRanges: kept?.fileRanges ?? new Map(),
   };
   if (!kept) {
+    maps.ordinals.reserve(index.series.length);
     index.series.forEach((s, i) => {
       maps.ordinals.set(s.id, i);
       const n = s.rangeCount;
