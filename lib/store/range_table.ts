@@ -7,7 +7,8 @@
  *
  * Rows are never changed once added, so a reader holding a row number (a checkpoint written in
  * the background, a series replaced by compaction) reads the same range for as long as it holds
- * it. Rows of replaced ranges are counted as dead; when they outnumber the live ones, the index
+ * it. The columns are chunks of 65,536 rows: a table grows by a chunk, not by copying all of it
+ * (growing two million rows by half held a commit for 200 ms). Rows of replaced ranges are counted as dead; when they outnumber the live ones, the index
  * moves its series to a fresh table (`SeriesEntry.moveTo`, in `index_log.ts`) and the old one
  * goes to the collector once nothing holds it.
  *
@@ -20,13 +21,58 @@ import type { ValueMode } from "./value_map.ts";
 const MODES: readonly ValueMode[] = ["dec", "dec2", "f64"];
 const MODE_CODES = new Map<string, number>(MODES.map((m, i) => [m, i]));
 
-/** Rows a table first holds. */
+/** Rows of a full chunk (a power of two: row `r` is row `r & CHUNK_MASK` of chunk `r >>> CHUNK_BITS`). */
+const CHUNK_BITS = 16;
+const CHUNK_ROWS = 1 << CHUNK_BITS;
+const CHUNK_MASK = CHUNK_ROWS - 1;
+/** Rows the first chunk holds at first (it doubles up to a full chunk: small tables stay small). */
 const INITIAL_ROWS = 256;
+/** Bytes of one row in all columns. */
+const ROW_BYTES = 38;
 
 /** A range's fields the columns do not hold (rare: values no scale captures, long ranges' seek table). */
 interface RowExtras {
   exceptions?: ExceptionEntry[];
   seek?: number[];
+}
+
+/** The columns of up to {@linkcode CHUNK_ROWS} rows. */
+class Chunk {
+  file: Uint32Array;
+  at: Uint32Array;
+  count: Uint32Array;
+  minTs: Float64Array;
+  maxTs: Float64Array;
+  stepMs: Float64Array;
+  mode: Uint8Array;
+  scale: Int8Array;
+
+  /** Empty columns of `rows` rows, holding the first `from.length` rows of `from` when given. */
+  constructor(rows: number, from?: Chunk) {
+    this.file = new Uint32Array(rows);
+    this.at = new Uint32Array(rows);
+    this.count = new Uint32Array(rows);
+    this.minTs = new Float64Array(rows);
+    this.maxTs = new Float64Array(rows);
+    this.stepMs = new Float64Array(rows);
+    this.mode = new Uint8Array(rows);
+    this.scale = new Int8Array(rows);
+    if (from) {
+      this.file.set(from.file);
+      this.at.set(from.at);
+      this.count.set(from.count);
+      this.minTs.set(from.minTs);
+      this.maxTs.set(from.maxTs);
+      this.stepMs.set(from.stepMs);
+      this.mode.set(from.mode);
+      this.scale.set(from.scale);
+    }
+  }
+
+  /** Rows it holds. */
+  get length(): number {
+    return this.file.length;
+  }
 }
 
 /** Whether `n` fits a Uint32 column. */
@@ -39,14 +85,7 @@ export class RangeTable {
   /** File names by id (the `file` column holds ids). */
   #fileNames: string[] = [];
   #fileIds = new Map<string, number>();
-  #file = new Uint32Array(INITIAL_ROWS);
-  #at = new Uint32Array(INITIAL_ROWS);
-  #count = new Uint32Array(INITIAL_ROWS);
-  #minTs = new Float64Array(INITIAL_ROWS);
-  #maxTs = new Float64Array(INITIAL_ROWS);
-  #stepMs = new Float64Array(INITIAL_ROWS);
-  #mode = new Uint8Array(INITIAL_ROWS);
-  #scale = new Int8Array(INITIAL_ROWS);
+  #chunks: Chunk[] = [new Chunk(INITIAL_ROWS)];
   #extras = new Map<number, RowExtras>();
   #rows = 0;
   #dead = 0;
@@ -63,7 +102,9 @@ export class RangeTable {
 
   /** Bytes of the columns (capacity, not only rows in use). */
   get bytes(): number {
-    return this.#file.length * 38;
+    let rows = 0;
+    for (const c of this.#chunks) rows += c.length;
+    return rows * ROW_BYTES;
   }
 
   /**
@@ -79,16 +120,17 @@ export class RangeTable {
       throw new RangeError(`value scale ${r.scale} out of range`);
     }
     if (typeof r.file !== "string") throw new RangeError(`range file ${r.file} is not a name`);
-    if (this.#rows === this.#file.length) this.#grow();
-    const row = this.#rows++;
-    this.#file[row] = this.#fileId(r.file);
-    this.#at[row] = r.at;
-    this.#count[row] = r.count;
-    this.#minTs[row] = r.minTs;
-    this.#maxTs[row] = r.maxTs;
-    this.#stepMs[row] = r.stepMs;
-    this.#mode[row] = mode;
-    this.#scale[row] = r.scale;
+    const row = this.#next();
+    const c = this.#chunks[row >>> CHUNK_BITS];
+    const i = row & CHUNK_MASK;
+    c.file[i] = this.#fileId(r.file);
+    c.at[i] = r.at;
+    c.count[i] = r.count;
+    c.minTs[i] = r.minTs;
+    c.maxTs[i] = r.maxTs;
+    c.stepMs[i] = r.stepMs;
+    c.mode[i] = mode;
+    c.scale[i] = r.scale;
     if (r.exceptions?.length || r.seek?.length) {
       const extras: RowExtras = {};
       if (r.exceptions?.length) extras.exceptions = r.exceptions;
@@ -100,16 +142,19 @@ export class RangeTable {
 
   /** Adds row `row` of `from` (the same range) to this table; returns its row here. */
   copyRow(from: RangeTable, row: number): number {
-    if (this.#rows === this.#file.length) this.#grow();
-    const to = this.#rows++;
-    this.#file[to] = this.#fileId(from.#fileNames[from.#file[row]]);
-    this.#at[to] = from.#at[row];
-    this.#count[to] = from.#count[row];
-    this.#minTs[to] = from.#minTs[row];
-    this.#maxTs[to] = from.#maxTs[row];
-    this.#stepMs[to] = from.#stepMs[row];
-    this.#mode[to] = from.#mode[row];
-    this.#scale[to] = from.#scale[row];
+    const to = this.#next();
+    const c = this.#chunks[to >>> CHUNK_BITS];
+    const i = to & CHUNK_MASK;
+    const f = from.#chunks[row >>> CHUNK_BITS];
+    const j = row & CHUNK_MASK;
+    c.file[i] = this.#fileId(from.#fileNames[f.file[j]]);
+    c.at[i] = f.at[j];
+    c.count[i] = f.count[j];
+    c.minTs[i] = f.minTs[j];
+    c.maxTs[i] = f.maxTs[j];
+    c.stepMs[i] = f.stepMs[j];
+    c.mode[i] = f.mode[j];
+    c.scale[i] = f.scale[j];
     const extras = from.#extras.get(row);
     if (extras) this.#extras.set(to, extras);
     return to;
@@ -117,15 +162,17 @@ export class RangeTable {
 
   /** The range of a row, as a new object (its `exceptions` and `seek` arrays are shared: do not change them). */
   entry(row: number): RangeEntry {
+    const c = this.#chunks[row >>> CHUNK_BITS];
+    const i = row & CHUNK_MASK;
     const r: RangeEntry = {
-      file: this.#fileNames[this.#file[row]],
-      at: this.#at[row],
-      count: this.#count[row],
-      minTs: this.#minTs[row],
-      maxTs: this.#maxTs[row],
-      stepMs: this.#stepMs[row],
-      mode: MODES[this.#mode[row]],
-      scale: this.#scale[row],
+      file: this.#fileNames[c.file[i]],
+      at: c.at[i],
+      count: c.count[i],
+      minTs: c.minTs[i],
+      maxTs: c.maxTs[i],
+      stepMs: c.stepMs[i],
+      mode: MODES[c.mode[i]],
+      scale: c.scale[i],
     };
     const extras = this.#extras.get(row);
     if (extras?.exceptions) r.exceptions = extras.exceptions;
@@ -135,27 +182,27 @@ export class RangeTable {
 
   /** File name of a row's range. */
   file(row: number): string {
-    return this.#fileNames[this.#file[row]];
+    return this.#fileNames[this.#chunks[row >>> CHUNK_BITS].file[row & CHUNK_MASK]];
   }
 
   /** Samples of a row's range. */
   count(row: number): number {
-    return this.#count[row];
+    return this.#chunks[row >>> CHUNK_BITS].count[row & CHUNK_MASK];
   }
 
   /** First sample of a row's range in its file. */
   at(row: number): number {
-    return this.#at[row];
+    return this.#chunks[row >>> CHUNK_BITS].at[row & CHUNK_MASK];
   }
 
   /** Smallest timestamp of a row's range. */
   minTs(row: number): number {
-    return this.#minTs[row];
+    return this.#chunks[row >>> CHUNK_BITS].minTs[row & CHUNK_MASK];
   }
 
   /** Largest timestamp of a row's range. */
   maxTs(row: number): number {
-    return this.#maxTs[row];
+    return this.#chunks[row >>> CHUNK_BITS].maxTs[row & CHUNK_MASK];
   }
 
   /** Counts `n` rows as dead: no series of the index names them any more. */
@@ -168,6 +215,31 @@ export class RangeTable {
     return this.#dead > 65536 && this.#dead * 2 > this.#rows;
   }
 
+  /** Makes room for `n` more rows (whole chunks at once once past the first). */
+  reserve(n: number): void {
+    const first = this.#chunks[0];
+    if (this.#chunks.length === 1 && first.length < CHUNK_ROWS && this.#rows + n > first.length) {
+      this.#chunks[0] = new Chunk(Math.min(CHUNK_ROWS, this.#rows + n), first);
+    }
+  }
+
+  /** The row the next range takes (a chunk added, or the first one grown, when full). */
+  #next(): number {
+    const row = this.#rows;
+    const last = this.#chunks[this.#chunks.length - 1];
+    const end = (this.#chunks.length - 1) * CHUNK_ROWS + last.length;
+    if (row === end) {
+      if (last.length < CHUNK_ROWS) {
+        this.#chunks[this.#chunks.length - 1] = new Chunk(
+          Math.min(CHUNK_ROWS, last.length * 2),
+          last,
+        );
+      } else this.#chunks.push(new Chunk(CHUNK_ROWS));
+    }
+    this.#rows++;
+    return row;
+  }
+
   /** The id of file name `name` in this table (added when new). */
   #fileId(name: string): number {
     let file = this.#fileIds.get(name);
@@ -177,30 +249,5 @@ export class RangeTable {
       this.#fileIds.set(name, file);
     }
     return file;
-  }
-
-  /** Makes room for `n` more rows at once (a commit's ranges: no growth by steps while they are added). */
-  reserve(n: number): void {
-    if (this.#rows + n > this.#file.length) this.#grow(this.#rows + n);
-  }
-
-  #grow(atLeast = 0): void {
-    const capacity = Math.max(atLeast, Math.ceil(this.#file.length * 1.5));
-    const grow = <T extends Uint32Array | Float64Array | Uint8Array | Int8Array>(
-      a: T,
-      make: (n: number) => T,
-    ): T => {
-      const b = make(capacity);
-      b.set(a);
-      return b;
-    };
-    this.#file = grow(this.#file, (n) => new Uint32Array(n));
-    this.#at = grow(this.#at, (n) => new Uint32Array(n));
-    this.#count = grow(this.#count, (n) => new Uint32Array(n));
-    this.#minTs = grow(this.#minTs, (n) => new Float64Array(n));
-    this.#maxTs = grow(this.#maxTs, (n) => new Float64Array(n));
-    this.#stepMs = grow(this.#stepMs, (n) => new Float64Array(n));
-    this.#mode = grow(this.#mode, (n) => new Uint8Array(n));
-    this.#scale = grow(this.#scale, (n) => new Int8Array(n));
   }
 }

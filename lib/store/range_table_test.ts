@@ -37,6 +37,14 @@ Deno.test("range table: rows give back the ranges added, extras included; bad fi
   throws(() => table.add(range("a.flac", 0, { mode: "f32" as "dec" })), /unknown value mode/);
   throws(() => table.add(range("a.flac", 0, { scale: 400 })), /value scale 400/);
   strictEqual(table.rows, 1000);
+  // Past the first chunk (65,536 rows) and into a third; reserve in between.
+  const big = new RangeTable();
+  big.reserve(5000);
+  for (let i = 0; i < 140_000; i++) big.add(range(`f${i % 7}.flac`, i));
+  for (const i of [0, 4999, 5000, 65535, 65536, 131071, 131072, 139_999]) {
+    deepStrictEqual(big.entry(i), range(`f${i % 7}.flac`, i));
+  }
+  strictEqual(big.bytes, 3 * 65536 * 38);
 });
 
 Deno.test("series entry: ranges grow at the end; a replaced or filtered copy leaves the original as it was", () => {
