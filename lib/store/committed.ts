@@ -12,6 +12,7 @@ import { InputError } from "../errors.ts";
 import { EventLoopPacer } from "../sleep.ts";
 import { syncDir, writeFileDurable, writeTempDurable } from "./atomic_file.ts";
 import {
+  COMPACTION_RECORDS_VERSION,
   emptyIndex,
   encodeIndexAsync,
   type FileEntry,
@@ -360,7 +361,7 @@ export class CommittedIndex {
       const index = this.#index;
       const addition = build(index);
       if (!addition) return undefined;
-      if (addition.replace?.length && this.#diskVersion < INDEX_VERSION) {
+      if (addition.replace?.length && this.#diskVersion < COMPACTION_RECORDS_VERSION) {
         // A record that replaces ranges needs a checkpoint an older wattwave refuses (it would
         // ignore the replacement and read the ranges twice): once per store.
         await this.#checkpoint(index);

@@ -1,4 +1,5 @@
 import { deepStrictEqual as assertEquals } from "node:assert";
+import { asObjectCheckpoint } from "../../tests/support/old_checkpoint.ts";
 import { compactionDebt, compactionDue, planCompaction } from "./compact.ts";
 import { emptyIndex, type RangeEntry, SeriesEntry, type StoreIndex } from "./index_file.ts";
 
@@ -107,7 +108,7 @@ Deno.test("planCompaction: never merges ranges a gap over MAX_GAP_MS separates",
   }
 });
 
-Deno.test("compaction is one journal record; a store whose checkpoint is older is checkpointed as version 4 first", async () => {
+Deno.test("compaction is one journal record; a store whose checkpoint is older is checkpointed as version 5 first", async () => {
   const { Store } = await import("./mod.ts");
   const { gunzipSync, gzipSync } = await import("node:zlib");
   const { INDEX_LOG_FILE, decodeLogRecords } = await import("./index_log.ts");
@@ -125,13 +126,13 @@ Deno.test("compaction is one journal record; a store whose checkpoint is older i
     // The checkpoint as a wattwave before compaction records wrote it.
     const indexPath = `${dir}/index.json.gz`;
     const disk = JSON.parse(new TextDecoder().decode(gunzipSync(await Deno.readFile(indexPath))));
-    disk.version = 2;
-    await Deno.writeFile(indexPath, gzipSync(new TextEncoder().encode(JSON.stringify(disk))));
+    const old = asObjectCheckpoint(disk, 2);
+    await Deno.writeFile(indexPath, gzipSync(new TextEncoder().encode(JSON.stringify(old))));
     store = await Store.open(dir, { autoCompact: false });
     const result = await store.compact();
     assertEquals([result.series, result.rangesIn, result.rangesOut], [2, 16, 2]);
     const after = JSON.parse(new TextDecoder().decode(gunzipSync(await Deno.readFile(indexPath))));
-    assertEquals(after.version, 4);
+    assertEquals(after.version, 5);
     const { records } = decodeLogRecords(await Deno.readFile(`${dir}/${INDEX_LOG_FILE}`), "log");
     assertEquals(
       records.map((r) => [r.replace?.length ?? 0, r.retire?.length ?? 0, !!r.clearRetired]),

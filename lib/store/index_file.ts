@@ -1,13 +1,16 @@
 /**
  * The store index: FLAC files, series labels → sample ranges in those files, and metric
- * metadata, as gzip-compressed JSON in `DIR/index.json.gz`, replaced atomically on every commit
- * (see `atomic_file.ts`). Read it by hand with `zcat DIR/index.json.gz | jq .` (the README has a
- * jq program that resolves the string and file references).
+ * metadata, as gzip-compressed JSON in `DIR/index.json.gz` (the checkpoint, replaced
+ * atomically, see `atomic_file.ts`; commits in between go to the journal, `index_log.ts`). Read
+ * it by hand with `zcat DIR/index.json.gz | jq .` (the README has a jq program that turns it into
+ * one object per series, resolving the string and file references).
  *
  * On disk, label names and values are indexes into one `strings` table (a series list repeats
- * the same few strings thousands of times; gzip's 32 KiB window would not see most repeats), and
- * a range names its file by index into `files`. In memory ({@linkcode StoreIndex}) both are
- * resolved: labels are string pairs and a range holds its file name.
+ * the same few strings thousands of times; gzip's 32 KiB window would not see most repeats), a
+ * range names its file by index into `files`, and series and ranges are columns (version 5, see
+ * `index_columns.ts`; versions 2-4, an object per series and range, are still read). In memory
+ * ({@linkcode StoreIndex}) labels are string pairs and ranges are rows of a table
+ * (`range_table.ts`) naming their file.
  *
  * @module
  */
@@ -19,18 +22,32 @@ import { writeFileDurable } from "./atomic_file.ts";
 import { gzipParts, JsonPieces } from "./json_pieces.ts";
 import { RangeTable } from "./range_table.ts";
 import { SeriesEntry } from "./series_entry.ts";
+import {
+  type RangeColumns,
+  readSeriesColumns,
+  type SeriesColumns,
+  writeSeriesColumns,
+} from "./index_columns.ts";
 
 /** File name of the index inside a store directory. */
 export const INDEX_FILE = "index.json.gz";
 /** Value of `format` in every index. */
 export const INDEX_FORMAT = "wattwave-store";
 /**
- * Version of the checkpoints this code writes: 4, whose journal may hold compaction records
- * (ranges replaced, files retired). An older wattwave refuses it rather than misread it.
+ * Version of the checkpoints this code writes: 5, whose series and ranges are columns (see
+ * `index_columns.ts`). An older wattwave refuses it rather than misread it.
  */
-export const INDEX_VERSION = 4;
-/** Versions this code reads: 2 (no side files), 3 (side files), 4 (compaction records). */
-export const READABLE_INDEX_VERSIONS: readonly number[] = [2, 3, 4];
+export const INDEX_VERSION = 5;
+/**
+ * The first version whose journal may hold compaction records (ranges replaced, files retired):
+ * a store whose checkpoint is older is checkpointed again before its first such record.
+ */
+export const COMPACTION_RECORDS_VERSION = 4;
+/**
+ * Versions this code reads: 2 (no side files), 3 (side files), 4 (compaction records), 5
+ * (series and ranges as columns).
+ */
+export const READABLE_INDEX_VERSIONS: readonly number[] = [2, 3, 4, 5];
 
 /** A value the FLAC channels do not carry: its index in the range and its 16 hex digits of bits. */
 export type ExceptionEntry = [index: number, bitsHex: string];
@@ -176,7 +193,10 @@ interface DiskIndex {
   generation: number;
   strings: string[];
   files: FileEntry[];
-  series: { labels: number[]; ranges: DiskRange[] }[];
+  /** Version 5: columns (see `index_columns.ts`); before: an object per series. */
+  series: { labels: number[]; ranges: DiskRange[] }[] | SeriesColumns;
+  /** Version 5: the ranges' columns. */
+  ranges?: RangeColumns;
   metadata: MetadataEntry[];
   retired: string[];
   sides?: (Omit<SideFileEntry, "series"> & { series: number[][] })[];
@@ -228,25 +248,6 @@ class StringTable {
   }
 }
 
-/** A range as the checkpoint writes it: its file by index into `files`. */
-function diskRange(r: RangeEntry, fileIds: Map<string, number>): DiskRange {
-  const file = fileIds.get(r.file);
-  if (file === undefined) throw new Error(`index: range refers to unknown file ${r.file}`);
-  const out: DiskRange = {
-    file,
-    at: r.at,
-    count: r.count,
-    minTs: r.minTs,
-    maxTs: r.maxTs,
-    stepMs: r.stepMs,
-    mode: r.mode,
-    scale: r.scale,
-  };
-  if (r.exceptions) out.exceptions = r.exceptions;
-  if (r.seek) out.seek = r.seek;
-  return out;
-}
-
 /** Options of {@linkcode encodeIndexAsync}. */
 export interface EncodeIndexOptions {
   /**
@@ -277,11 +278,7 @@ export async function encodeIndexAsync(
   const body = pieces();
   body.raw(`,"files":`);
   await body.array(index.files);
-  body.raw(`,"series":`);
-  await body.array(index.series, (s, i) => ({
-    labels: table.pairs(s.labels),
-    ranges: s.ranges(counts?.[i]).map((r) => diskRange(r, fileIds)),
-  }));
+  await writeSeriesColumns(body, index.series, counts, (labels) => table.pairs(labels), fileIds);
   body.raw(`,"metadata":`);
   await body.array(index.metadata);
   body.raw(`,"retired":`);
@@ -314,7 +311,7 @@ export function decodeIndex(bytes: Uint8Array, where: string): StoreIndex {
     throw new InputError(`not a wattwave store index: ${(err as Error).message}`, { where });
   }
   const disk = parsed as DiskIndex;
-  if (disk?.format !== INDEX_FORMAT || !Array.isArray(disk.series)) {
+  if (disk?.format !== INDEX_FORMAT || typeof disk.series !== "object" || disk.series === null) {
     throw new InputError(
       `not a wattwave store index (format ${JSON.stringify(disk?.format)})`,
       { where },
@@ -348,6 +345,42 @@ export function decodeIndex(bytes: Uint8Array, where: string): StoreIndex {
     if (!p) byValue.set(v, p = [str(n), str(v)]);
     return p;
   };
+  const { series, rangeTable } = disk.version >= 5
+    ? readSeriesColumns(
+      { series: disk.series, ranges: disk.ranges },
+      files,
+      pair,
+      (labels) => seriesId(pairsKey(labels)),
+      where,
+    )
+    : readSeriesObjects(disk, files, pair, where);
+  const pairs = (ids: number[]): [string, string][] => {
+    const labels: [string, string][] = [];
+    for (let i = 0; i + 1 < ids.length; i += 2) labels.push(pair(ids[i], ids[i + 1]));
+    return labels;
+  };
+  return {
+    version: disk.version,
+    generation: disk.generation,
+    files,
+    series,
+    rangeTable,
+    metadata: disk.metadata ?? [],
+    retired: disk.retired ?? [],
+    sides: (disk.sides ?? []).map((f) => ({ ...f, series: f.series.map(pairs) })),
+  };
+}
+
+/** The series of a checkpoint before version 5: an object per series, with its range objects. */
+function readSeriesObjects(
+  disk: DiskIndex,
+  files: readonly FileEntry[],
+  pair: (name: number, value: number) => [string, string],
+  where: string,
+): { series: SeriesEntry[]; rangeTable: RangeTable } {
+  if (!Array.isArray(disk.series)) {
+    throw new InputError(`version ${disk.version} checkpoint: series is not a list`, { where });
+  }
   const rangeTable = new RangeTable();
   const series: SeriesEntry[] = disk.series.map((s, i) => {
     const labels: [string, string][] = [];
@@ -368,21 +401,7 @@ export function decodeIndex(bytes: Uint8Array, where: string): StoreIndex {
     }
     return entry;
   });
-  const pairs = (ids: number[]): [string, string][] => {
-    const labels: [string, string][] = [];
-    for (let i = 0; i + 1 < ids.length; i += 2) labels.push(pair(ids[i], ids[i + 1]));
-    return labels;
-  };
-  return {
-    version: disk.version,
-    generation: disk.generation,
-    files,
-    series,
-    rangeTable,
-    metadata: disk.metadata ?? [],
-    retired: disk.retired ?? [],
-    sides: (disk.sides ?? []).map((f) => ({ ...f, series: f.series.map(pairs) })),
-  };
+  return { series, rangeTable };
 }
 
 /** Reads the index of a store directory, or `undefined` when it has none yet. */

@@ -74,6 +74,30 @@ export class JsonPieces {
     this.raw("]");
   }
 
+  /**
+   * Appends a JSON array of the elements of `count` lists, list `i` being `items(i)` (a flat
+   * array of all of them), a slice of lists at a time.
+   */
+  async flat(count: number, items: (index: number) => readonly unknown[]): Promise<void> {
+    this.raw("[");
+    const slice: unknown[] = [];
+    let first = true;
+    for (let i = 0; i < count; i += SLICE_ITEMS) {
+      const end = Math.min(count, i + SLICE_ITEMS);
+      slice.length = 0;
+      for (let k = i; k < end; k++) for (const x of items(k)) slice.push(x);
+      if (slice.length) {
+        const json = JSON.stringify(slice);
+        this.raw(first ? json.slice(1, -1) : "," + json.slice(1, -1));
+        first = false;
+      }
+      await this.#gzip?.room();
+      const pause = this.#pacer.tick();
+      if (pause) await pause;
+    }
+    this.raw("]");
+  }
+
   /** The UTF-8 pieces of everything appended (their concatenation is the document). */
   finish(): Uint8Array[] {
     this.#flush();

@@ -17,8 +17,8 @@
 import type { ExceptionEntry, RangeEntry } from "./index_file.ts";
 import type { ValueMode } from "./value_map.ts";
 
-/** The value modes, by their code in the `mode` column. */
-const MODES: readonly ValueMode[] = ["dec", "dec2", "f64"];
+/** The value modes, by their code in the `mode` column (and in a version-5 checkpoint). */
+export const MODES: readonly ValueMode[] = ["dec", "dec2", "f64"];
 const MODE_CODES = new Map<string, number>(MODES.map((m, i) => [m, i]));
 
 /** Rows of a full chunk (a power of two: row `r` is row `r & CHUNK_MASK` of chunk `r >>> CHUNK_BITS`). */
@@ -31,7 +31,7 @@ const INITIAL_ROWS = 256;
 const ROW_BYTES = 38;
 
 /** A range's fields the columns do not hold (rare: values no scale captures, long ranges' seek table). */
-interface RowExtras {
+export interface RowExtras {
   exceptions?: ExceptionEntry[];
   seek?: number[];
 }
@@ -75,6 +75,11 @@ class Chunk {
   }
 }
 
+/** Whether `v` is a number (not NaN). */
+function isNumber(v: unknown): boolean {
+  return typeof v === "number" && v === v;
+}
+
 /** Whether `n` fits a Uint32 column. */
 function isUint32(n: number): boolean {
   return Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
@@ -112,25 +117,9 @@ export class RangeTable {
    * fit its column (an index on disk that was tampered with).
    */
   add(r: RangeEntry): number {
-    if (!isUint32(r.at)) throw new RangeError(`range position ${r.at} is not a sample offset`);
-    if (!isUint32(r.count)) throw new RangeError(`range count ${r.count} is not a sample count`);
     const mode = MODE_CODES.get(r.mode);
     if (mode === undefined) throw new RangeError(`unknown value mode ${JSON.stringify(r.mode)}`);
-    if (!Number.isInteger(r.scale) || r.scale < -128 || r.scale > 127) {
-      throw new RangeError(`value scale ${r.scale} out of range`);
-    }
-    if (typeof r.file !== "string") throw new RangeError(`range file ${r.file} is not a name`);
-    const row = this.#next();
-    const c = this.#chunks[row >>> CHUNK_BITS];
-    const i = row & CHUNK_MASK;
-    c.file[i] = this.#fileId(r.file);
-    c.at[i] = r.at;
-    c.count[i] = r.count;
-    c.minTs[i] = r.minTs;
-    c.maxTs[i] = r.maxTs;
-    c.stepMs[i] = r.stepMs;
-    c.mode[i] = mode;
-    c.scale[i] = r.scale;
+    const row = this.addFields(r.file, r.at, r.count, r.minTs, r.maxTs, r.stepMs, mode, r.scale);
     if (r.exceptions?.length || r.seek?.length) {
       const extras: RowExtras = {};
       if (r.exceptions?.length) extras.exceptions = r.exceptions;
@@ -138,6 +127,64 @@ export class RangeTable {
       this.#extras.set(row, extras);
     }
     return row;
+  }
+
+  /**
+   * {@linkcode add} of a range given field by field (`modeCode`: index into {@linkcode MODES};
+   * no extras): a checkpoint's columns are loaded without an object per range.
+   */
+  addFields(
+    file: string,
+    at: number,
+    count: number,
+    minTs: number,
+    maxTs: number,
+    stepMs: number,
+    modeCode: number,
+    scale: number,
+  ): number {
+    if (!isUint32(at)) throw new RangeError(`range position ${at} is not a sample offset`);
+    if (!isUint32(count)) throw new RangeError(`range count ${count} is not a sample count`);
+    if (!(modeCode >= 0 && modeCode < MODES.length && Number.isInteger(modeCode))) {
+      throw new RangeError(`unknown value mode code ${modeCode}`);
+    }
+    if (!Number.isInteger(scale) || scale < -128 || scale > 127) {
+      throw new RangeError(`value scale ${scale} out of range`);
+    }
+    if (typeof file !== "string") throw new RangeError(`range file ${file} is not a name`);
+    if (!isNumber(minTs)) throw new RangeError(`range minTs ${minTs} is not a number`);
+    if (!isNumber(maxTs)) throw new RangeError(`range maxTs ${maxTs} is not a number`);
+    if (!isNumber(stepMs)) throw new RangeError(`range stepMs ${stepMs} is not a number`);
+    const row = this.#next();
+    const c = this.#chunks[row >>> CHUNK_BITS];
+    const i = row & CHUNK_MASK;
+    c.file[i] = this.#fileId(file);
+    c.at[i] = at;
+    c.count[i] = count;
+    c.minTs[i] = minTs;
+    c.maxTs[i] = maxTs;
+    c.stepMs[i] = stepMs;
+    c.mode[i] = modeCode;
+    c.scale[i] = scale;
+    return row;
+  }
+
+  /** Sets the extras (exceptions, seek timestamps) of a row added by {@linkcode addFields}. */
+  setExtras(row: number, extras: RowExtras): void {
+    if (extras.exceptions?.length || extras.seek?.length) this.#extras.set(row, extras);
+  }
+
+  /** The extras of a row, if it has any. */
+  extras(row: number): RowExtras | undefined {
+    return this.#extras.get(row);
+  }
+
+  /** A numeric field of a row (`mode`: its code, see {@linkcode MODES}). */
+  field(
+    name: "at" | "count" | "minTs" | "maxTs" | "stepMs" | "mode" | "scale",
+    row: number,
+  ): number {
+    return this.#chunks[row >>> CHUNK_BITS][name][row & CHUNK_MASK];
   }
 
   /** Adds row `row` of `from` (the same range) to this table; returns its row here. */

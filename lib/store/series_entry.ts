@@ -72,6 +72,16 @@ export class SeriesEntry {
     return out;
   }
 
+  /** The table the rows of this series are in. */
+  get table(): RangeTable {
+    return this.#table;
+  }
+
+  /** The row of range `k` in {@linkcode table}. */
+  rangeRow(k: number): number {
+    return this.#row(k);
+  }
+
   /** Samples of range `k`. */
   rangeSamples(k: number): number {
     return this.#table.count(this.#row(k));
@@ -117,6 +127,11 @@ export class SeriesEntry {
   /** {@linkcode addRange} of row `row` of `table` (copied: no range object is made). */
   addRangeFrom(table: RangeTable, row: number): void {
     this.#addRow(this.#table.copyRow(table, row));
+  }
+
+  /** Adds a row that the caller added to {@linkcode table} (a checkpoint being loaded) as the last range. */
+  addRow(row: number): void {
+    this.#addRow(row);
   }
 
   #addRow(row: number): void {

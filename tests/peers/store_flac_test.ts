@@ -45,7 +45,7 @@ function telemetry(): string {
 
 /** The README's jq program: each series with labels as an object and ranges naming their file. */
 const JQ_SERIES =
-  ".strings as $s | .files as $f | .series[] | {labels: ([.labels | range(0; length; 2) as $i | {($s[.[$i]]): $s[.[$i+1]]}] | add), ranges: [.ranges[] | .file = $f[.file].file]}";
+  ".strings as $s | .files as $f | .series as $S | .ranges as $r | ([$r.exceptions[] | {key: (.[0] | tostring), value: .[1]}] | from_entries) as $ex | ([$r.seek[] | {key: (.[0] | tostring), value: .[1]}] | from_entries) as $sk | foreach range(0; $S.pairs | length) as $i ({l: 0, r: 0}; {l0: .l, r0: .r, l: (.l + 2 * $S.pairs[$i]), r: (.r + $S.ranges[$i])}; {labels: ([range(.l0; .l; 2) as $j | {($s[$S.labels[$j]]): $s[$S.labels[$j + 1]]}] | add), ranges: [range(.r0; .r) as $k | {file: $f[$r.file[$k]].file, at: $r.at[$k], count: $r.count[$k], minTs: $r.minTs[$k], maxTs: $r.maxTs[$k], stepMs: $r.stepMs[$k], mode: $r.modes[$r.mode[$k]], scale: $r.scale[$k]} + (if $ex[$k | tostring] then {exceptions: $ex[$k | tostring]} else {} end) + (if $sk[$k | tostring] then {seek: $sk[$k | tostring]} else {} end)]})";
 
 peerTest(
   ["flac"],
