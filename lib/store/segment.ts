@@ -21,7 +21,13 @@ import { hexOfWords } from "../model/value.ts";
 import { decodeFlac, decodeFlacRange, encodeFlacWithIndex } from "../flac/mod.ts";
 import { InputError } from "../errors.ts";
 import type { ExceptionEntry, FileEntry, RangeEntry } from "./index_file.ts";
-import { type MappedValues, mapValues, unmapValues } from "./value_map.ts";
+import {
+  type MappedValues,
+  mapValues,
+  oneValueNumerator,
+  oneValueScale,
+  unmapValues,
+} from "./value_map.ts";
 import { rebuildTimestamps, typicalStepMs, writeTimestampChannel } from "./timestamps.ts";
 
 /** Block size {@linkcode encodePack} uses when none is given (the store picks 512 or 1024 per file). */
@@ -86,17 +92,36 @@ function clampBlockSize(blockSize: number | undefined): number {
  */
 export function encodePack(blocks: SampleBlock[], options: EncodePackOptions = {}): EncodedPack {
   const blockSize = clampBlockSize(options.blockSize);
-  const mapped: MappedValues[] = blocks.map((b) => mapValues(b.values));
-  const steps = blocks.map((b) => typicalStepMs(b.timestampsMs));
+  const n = blocks.length;
+  // A block of one value a decimal scale captures (a scrape of many series: most blocks) gets
+  // its scale and numerator here, in typed arrays; the others their `MappedValues` (a million
+  // of those, each with a channel array, were most of the garbage of packing a million series).
+  const mapped = new Array<MappedValues | undefined>(n);
+  const oneScale = new Int8Array(n);
+  const oneNumerator = new Float64Array(n);
+  const channelsOf = new Uint8Array(n);
+  const steps = new Float64Array(n);
   let valueChannels = 1;
   let total = 0;
-  for (let i = 0; i < blocks.length; i++) {
-    if (blocks[i].timestampsMs.length === 0) throw new RangeError("encodePack: empty block");
-    valueChannels = Math.max(valueChannels, mapped[i].channels.length);
-    total += blocks[i].timestampsMs.length;
+  for (let i = 0; i < n; i++) {
+    const b = blocks[i];
+    if (b.timestampsMs.length === 0) throw new RangeError("encodePack: empty block");
+    const k = b.values.length === 1 ? oneValueScale(b.values[0]) : -1;
+    if (k >= 0) {
+      oneScale[i] = k;
+      oneNumerator[i] = oneValueNumerator(b.values[0], k);
+      channelsOf[i] = 1;
+    } else {
+      const m = mapValues(b.values);
+      mapped[i] = m;
+      channelsOf[i] = m.channels.length;
+      valueChannels = Math.max(valueChannels, m.channels.length);
+    }
+    steps[i] = typicalStepMs(b.timestampsMs);
+    total += b.timestampsMs.length;
   }
-  const layout = blocks.map((_, i) => i);
-  layout.sort((a, b) => mapped[a].channels.length - mapped[b].channels.length || a - b);
+  const layout = Array.from({ length: n }, (_, i) => i);
+  layout.sort((a, b) => channelsOf[a] - channelsOf[b] || a - b);
   const channels = Array.from({ length: 1 + valueChannels }, () => new Int32Array(total));
   const starts = new Array<number>(blocks.length);
   let at = 0;
@@ -106,11 +131,14 @@ export function encodePack(blocks: SampleBlock[], options: EncodePackOptions = {
     starts[i] = at;
     const ts = blocks[i].timestampsMs;
     writeTimestampChannel(ts, steps[i], tsChannel, at);
-    const valueChannels = mapped[i].channels;
-    for (let c = 0; c < valueChannels.length; c++) {
-      const ch = valueChannels[c];
-      if (ch.length === 1) channels[1 + c][at] = ch[0];
-      else channels[1 + c].set(ch, at);
+    const m = mapped[i];
+    if (!m) channels[1][at] = oneNumerator[i];
+    else {
+      for (let c = 0; c < m.channels.length; c++) {
+        const ch = m.channels[c];
+        if (ch.length === 1) channels[1 + c][at] = ch[0];
+        else channels[1 + c].set(ch, at);
+      }
     }
     at += ts.length;
   }
@@ -138,11 +166,11 @@ export function encodePack(blocks: SampleBlock[], options: EncodePackOptions = {
       minTs: ts[0],
       maxTs: ts[count - 1],
       stepMs: steps[i],
-      mode: m.mode,
-      scale: m.scale,
+      mode: m ? m.mode : "dec",
+      scale: m ? m.scale : oneScale[i],
       file: "",
     };
-    if (m.exceptions.length) {
+    if (m?.exceptions.length) {
       const exceptions: ExceptionEntry[] = [];
       const e = m.exceptions;
       for (let j = 0; j < e.length; j += 3) {

@@ -96,6 +96,23 @@ function wordsOf(values: Float64Array): Uint32Array {
 export const LITTLE_ENDIAN = new Uint8Array(new Float64Array([-0]).buffer)[7] === 0x80;
 
 /**
+ * The scale at which one value is `n / 10^scale` with `n` a 32-bit integer (what
+ * {@linkcode mapValues} picks for a block of that one value), or -1 when there is none (its
+ * numerator: `Math.round(v * 10^scale)`, see {@linkcode oneValueNumerator}).
+ */
+export function oneValueScale(v: number, maxScale = MAX_SCALE): number {
+  const k = minimalScale(v, maxScale);
+  if (k < 0) return -1;
+  const n = Math.round(v * POW10[k]);
+  return n >= INT32_MIN && n <= INT32_MAX && n / POW10[k] === v ? k : -1;
+}
+
+/** The channel value of one value at a scale {@linkcode oneValueScale} gave. */
+export function oneValueNumerator(v: number, scale: number): number {
+  return Math.round(v * POW10[scale]);
+}
+
+/**
  * Maps `count` values (from `values`, which must stay unchanged) to integer channels.
  * Picks the decimal scale minimising an estimate of the encoded size.
  */
