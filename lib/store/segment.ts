@@ -120,8 +120,12 @@ export function encodePack(blocks: SampleBlock[], options: EncodePackOptions = {
     steps[i] = typicalStepMs(b.timestampsMs);
     total += b.timestampsMs.length;
   }
-  const layout = Array.from({ length: n }, (_, i) => i);
-  layout.sort((a, b) => channelsOf[a] - channelsOf[b] || a - b);
+  // Blocks of one value channel first, then the others, each in input order (a stable
+  // partition: sorting a million indexes with a comparator took half a second).
+  const layout = new Int32Array(n);
+  let front = 0;
+  for (let i = 0; i < n; i++) if (channelsOf[i] === 1) layout[front++] = i;
+  for (let i = 0; i < n; i++) if (channelsOf[i] !== 1) layout[front++] = i;
   const channels = Array.from({ length: 1 + valueChannels }, () => new Int32Array(total));
   const starts = new Array<number>(blocks.length);
   let at = 0;
