@@ -59,10 +59,36 @@ export function firstMismatch(ts: Float64Array, values: Float64Array, block: Sam
   return -1;
 }
 
+/** Whether the blocks are in increasing commit order and each starts at or after the last ends. */
+function inOrder(blocks: SampleBlock[], orders: number[]): boolean {
+  let lastTs = -Infinity;
+  for (let i = 0; i < blocks.length; i++) {
+    if (i > 0 && orders[i] <= orders[i - 1]) return false;
+    const ts = blocks[i].timestampsMs;
+    if (!ts.length) continue;
+    if (ts[0] < lastTs) return false;
+    lastTs = ts[ts.length - 1];
+  }
+  return true;
+}
+
 /** Merges blocks into one sorted block; ties ordered by the blocks' commit order. */
 export function mergeBlocks(blocks: SampleBlock[], orders: number[]): SampleBlock {
   let n = 0;
   for (const b of blocks) n += b.timestampsMs.length;
+  if (inOrder(blocks, orders)) {
+    // Blocks one after the other in time and in commit order (what compaction merges): their
+    // concatenation (`set` copies the values' bits as they are).
+    const ts = new Float64Array(n);
+    const values = new Float64Array(n);
+    let k = 0;
+    for (const b of blocks) {
+      ts.set(b.timestampsMs, k);
+      values.set(b.values, k);
+      k += b.timestampsMs.length;
+    }
+    return { timestampsMs: ts, values };
+  }
   const ts = new Float64Array(n);
   const vals = new Float64Array(n);
   const words = new Uint32Array(vals.buffer);

@@ -39,12 +39,18 @@ function readAt(f: Deno.FsFile, position: number, out: Uint8Array): void {
 class FrameCache {
   #entries = new Map<string, DecodedFrames>();
   #samples = 0;
+  /** The entry used last (already last in the map's order): consecutive ranges share frames. */
+  #lastKey = "";
+  #last: DecodedFrames | undefined;
   constructor(readonly maxSamples: number) {}
   get(key: string): DecodedFrames | undefined {
+    if (key === this.#lastKey) return this.#last;
     const d = this.#entries.get(key);
     if (d) {
       this.#entries.delete(key);
       this.#entries.set(key, d);
+      this.#lastKey = key;
+      this.#last = d;
     }
     return d;
   }
@@ -52,6 +58,8 @@ class FrameCache {
     const n = d.channels[0]?.length ?? 0;
     if (n > this.maxSamples) return;
     this.#entries.set(key, d);
+    this.#lastKey = key;
+    this.#last = d;
     this.#samples += n;
     for (const [k, v] of this.#entries) {
       if (this.#samples <= this.maxSamples) break;

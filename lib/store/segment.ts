@@ -278,8 +278,11 @@ export function byteSpan(file: Omit<FileEntry, "file">, at: number, span: RangeS
   };
 }
 
+const NO_EXCEPTION_WORDS = new Uint32Array(0);
+
 function exceptionWords(range: Omit<RangeEntry, "file">): Uint32Array {
   const list = range.exceptions ?? [];
+  if (!list.length) return NO_EXCEPTION_WORDS;
   const out = new Uint32Array(list.length * 3);
   for (let i = 0; i < list.length; i++) {
     out[3 * i] = list[i][0];
@@ -388,5 +391,6 @@ export function rangeSamples(
     from: span.first + from,
     channelStart,
   });
-  return { timestampsMs: ts.subarray(from, to), values };
+  // The whole array when nothing is cut (a view of a small array costs it a buffer of its own).
+  return { timestampsMs: from === 0 && to === n ? ts : ts.subarray(from, to), values };
 }
