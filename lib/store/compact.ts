@@ -112,7 +112,8 @@ export function compactionDebt(
  * explicit, full compaction merges. `series` limits the search (a commit looks only at the
  * series it touched, so that its cost does not grow with the store); default all of them.
  * `maxSamples` ends the plan where {@linkcode runCompaction} would stop (whole runs, at least
- * one): the ranges of runs beyond it are not made. Default no end.
+ * one, at most {@linkcode MAX_RUNS_PER_COMPACTION}): the ranges of runs beyond it are not made.
+ * Default no end.
  */
 export function planCompaction(
   index: StoreIndex,
@@ -130,6 +131,7 @@ export function planCompaction(
     const { from, samples } = mergeableRun(s, targetSamples, greedy);
     if (n - from >= 2) {
       if (items.length && planned + samples > maxSamples) break;
+      if (maxSamples !== Infinity && items.length >= MAX_RUNS_PER_COMPACTION) break;
       planned += samples;
       items.push({ seriesId: s.id, from, ranges: s.ranges().slice(from), samples });
       debt += n - from - 1;
@@ -153,6 +155,13 @@ export function compactionDue(plan: CompactionDebt, options: CompactionDueOption
   if (plan.runs === 0 || plan.debt < minDebt) return false;
   return plan.debt >= (minRun - 1) * plan.runs;
 }
+
+/**
+ * Most runs one compaction merges, whatever their samples: each holds its ranges, blocks and
+ * replacement until the compaction's journal record is written (a million samples in runs of two
+ * one-sample ranges were 500,000 runs, and the compaction peaked at 3.2 GB).
+ */
+export const MAX_RUNS_PER_COMPACTION = 65536;
 
 /** Most segment files a compaction holds open at once. */
 const MAX_OPEN_FILES = 64;
@@ -191,7 +200,8 @@ export interface CompactionContext {
 }
 
 /**
- * Merges the ranges of `items` (whole items, up to `maxSamples` samples, at least one)
+ * Merges the ranges of `items` (whole items, up to `maxSamples` samples and
+ * {@linkcode MAX_RUNS_PER_COMPACTION} items, at least one)
  * crash-safely: new files are written and fsynced, the index is replaced atomically, and only
  * then the old files are deleted. A run that changed meanwhile (another writer compacted it) is
  * left alone.
@@ -207,6 +217,7 @@ export async function runCompaction(
   let planned = 0;
   for (const it of items) {
     if (chosen.length && planned + it.samples > maxSamples) break;
+    if (chosen.length >= MAX_RUNS_PER_COMPACTION) break;
     chosen.push(it);
     planned += it.samples;
   }
