@@ -10,18 +10,16 @@ import {
   seriesId,
 } from "./index_file.ts";
 
-Deno.test("index checkpoint: labels that look like numbers (and do not quite) come back as written", async () => {
+/** An empty index at `generation` holding one file of `count` samples. */
+function indexOfFile(generation: number, file: string, count: number) {
   const index = emptyIndex();
-  index.generation = 3;
-  index.files.push({
-    file: "a-1.flac",
-    bytes: 100,
-    count: 9,
-    channels: 2,
-    bps: 8,
-    blockSize: 512,
-    frames: [42],
-  });
+  index.generation = generation;
+  index.files.push({ file, bytes: 100, count, channels: 2, bps: 8, blockSize: 512, frames: [42] });
+  return index;
+}
+
+Deno.test("index checkpoint: labels that look like numbers (and do not quite) come back as written", async () => {
+  const index = indexOfFile(3, "a-1.flac", 9);
   const values = [
     "0",
     "9100",
@@ -62,17 +60,7 @@ Deno.test("index checkpoint: labels that look like numbers (and do not quite) co
 });
 
 Deno.test("index checkpoint: versions 2 to 4 (an object per series and range) read as version 5 does", async () => {
-  const index = emptyIndex();
-  index.generation = 9;
-  index.files.push({
-    file: "a.flac",
-    bytes: 1,
-    count: 3000,
-    channels: 2,
-    bps: 8,
-    blockSize: 512,
-    frames: [42],
-  });
+  const index = indexOfFile(9, "a.flac", 3000);
   const labels: [string, string][] = [["__name__", "m"], ["i", "7"]];
   const range = (at: number, extra = {}) => ({
     file: "a.flac",
