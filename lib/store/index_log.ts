@@ -98,11 +98,11 @@ async function recordGzip(record: LogRecord): Promise<Uint8Array> {
   await out.array(record.series);
   out.raw(`,"ranges":`);
   const ranges = record.ranges;
-  if (Array.isArray(ranges)) await out.array(ranges);
-  else {await out.sequence(
-      ranges.ordinals.length,
-      (i) => [ranges.ordinals[i], ranges.table.entry(i)],
-    );}
+  if (Array.isArray(ranges)) {
+    await out.array(ranges);
+  } else {
+    await out.sequence(ranges.ordinals.length, (i) => [ranges.ordinals[i], ranges.table.entry(i)]);
+  }
   out.raw(`,"metadata":`);
   await out.array(record.metadata);
   if (record.clearRetired) out.raw(`,"clearRetired":true`);

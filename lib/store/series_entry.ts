@@ -1,11 +1,13 @@
 /**
  * One series of a store index in memory: its id, its labels and the rows of its ranges in a
- * {@linkcode RangeTable}. A series of one range holds the row number itself, one of more an
- * array of rows (of exact length while short: an array grown by `push` keeps room for 16 more).
+ * {@linkcode RangeTable}. A series of one range holds the row number itself, a series of two or
+ * more an array of rows (of exact length while short: an array grown by `push` keeps room for
+ * 16 more).
  *
  * Ranges only grow at the end ({@linkcode SeriesEntry.addRange}); any other change makes a new
  * series object ({@linkcode SeriesEntry.replaced}, {@linkcode SeriesEntry.filtered}), so a
- * checkpoint written in the background reads the first ranges it counted, unchanged.
+ * checkpoint written in the background reads the first ranges it counted, unchanged. Moving to
+ * another table ({@linkcode SeriesEntry.moveTo}) changes the rows, not the ranges they hold.
  *
  * @module
  */
