@@ -41,4 +41,21 @@ export class Float64Slab {
     this.#pos += n;
     return this.#slab.subarray(at, at + n);
   }
+
+  /**
+   * Reserves one element of the current slab (a new slab when it is full) without making a view
+   * of it: its offset in {@linkcode current}, which holds it from then on.
+   */
+  reserveOne(): number {
+    if (this.#pos + 1 > this.#slab.length) {
+      this.#slab = new Float64Array(SLAB_LENGTH);
+      this.#pos = 0;
+    }
+    return this.#pos++;
+  }
+
+  /** The slab {@linkcode reserveOne} reserved from last. */
+  get current(): Float64Array {
+    return this.#slab;
+  }
 }

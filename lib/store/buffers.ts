@@ -91,7 +91,42 @@ export interface Run {
   id: string;
   key: string;
   labels: LabelPairs;
-  block: SampleBlock;
+  /** The samples (for a {@linkcode OneSampleRun}, views made when asked). */
+  readonly block: SampleBlock;
+  /** Samples in the run (without making the block). */
+  readonly samples: number;
+}
+
+/**
+ * A run of one sample kept in the shared slabs, with no arrays of its own until it is packed: a
+ * request of a million one-sample series made two views and a block object for each (230 bytes a
+ * run, most of the garbage of appending them).
+ */
+class OneSampleRun implements Run {
+  readonly samples = 1;
+  #ts: Float64Array;
+  #values: Float64Array;
+  #at: number;
+  /** A run of sample `at` of the slabs `ts` and `values`. */
+  constructor(
+    readonly id: string,
+    readonly key: string,
+    readonly labels: LabelPairs,
+    ts: Float64Array,
+    values: Float64Array,
+    at: number,
+  ) {
+    this.#ts = ts;
+    this.#values = values;
+    this.#at = at;
+  }
+  get block(): SampleBlock {
+    const at = this.#at;
+    return {
+      timestampsMs: this.#ts.subarray(at, at + 1),
+      values: this.#values.subarray(at, at + 1),
+    };
+  }
 }
 
 /** The series buffers and cut runs of one writer (see the module doc). */
@@ -218,6 +253,7 @@ export class SeriesBuffers {
       this.append(labels, timestampsMs, values, key);
       return;
     }
+    if (n === 1 && this.#oneSample(labels, key, buffered, timestampsMs[0], values)) return;
     const block = slab.take(n);
     const ts = block.timestampsMs;
     let sorted = true;
@@ -237,10 +273,39 @@ export class SeriesBuffers {
     const id = buffered?.id ?? seriesId(key);
     const sortedLabels = buffered?.labels ?? this.#sharePairs(sortPairs(labels));
     for (const part of splitAtGaps(block)) {
-      this.#runs.push({ id, key, labels: sortedLabels, block: part });
+      this.#runs.push({
+        id,
+        key,
+        labels: sortedLabels,
+        block: part,
+        samples: part.timestampsMs.length,
+      });
     }
     this.#runSamples += n;
     this.#bytes += n * 16;
+  }
+
+  /** {@linkcode appendRun} of one sample, kept in the slabs (see `OneSampleRun`). */
+  #oneSample(
+    labels: LabelPairs,
+    key: string,
+    buffered: SeriesBuffer | undefined,
+    t: number,
+    values: Float64Array,
+  ): boolean {
+    if (!Number.isSafeInteger(t)) throw new RangeError(`timestamps must be integer ms (got ${t})`);
+    const at = slabTs.reserveOne();
+    if (slabValues.reserveOne() !== at) return false; // the slabs always move in step
+    const ts = slabTs.current;
+    const vals = slabValues.current;
+    ts[at] = t;
+    vals.set(values, at); // the value's bits as they are
+    const id = buffered?.id ?? seriesId(key);
+    const sortedLabels = buffered?.labels ?? this.#sharePairs(sortPairs(labels));
+    this.#runs.push(new OneSampleRun(id, key, sortedLabels, ts, vals, at));
+    this.#runSamples += 1;
+    this.#bytes += 16;
+    return true;
   }
 
   /**
@@ -317,7 +382,13 @@ export class SeriesBuffers {
     block.timestampsMs.set(b.timestampsMs.subarray(0, n));
     block.values.set(b.values.subarray(0, n));
     for (const part of splitAtGaps(block)) {
-      this.#runs.push({ id: b.id, key: b.key, labels: b.labels, block: part });
+      this.#runs.push({
+        id: b.id,
+        key: b.key,
+        labels: b.labels,
+        block: part,
+        samples: part.timestampsMs.length,
+      });
     }
     this.#runSamples += n;
     this.#bytes += n * 16;

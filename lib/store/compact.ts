@@ -228,7 +228,7 @@ export async function runCompaction(
     const s = ctx.committed.seriesById(id);
     return s ? pairsKey(s.labels) : "";
   };
-  type Job = { key: string; block: SampleBlock; item: CompactionItem };
+  type Job = { key: string; block: SampleBlock; samples: number; item: CompactionItem };
   let jobs: Job[] = [];
   let jobSamples = 0;
   const flush = async () => {
@@ -259,7 +259,12 @@ export async function runCompaction(
         const blocks = it.ranges.map((r) => ctx.reader.readRange(open, r, -Infinity, Infinity));
         const block = mergeBlocks(blocks, blocks.map((_, i) => i));
         for (const part of splitAtGaps(block)) {
-          jobs.push({ key: keyOf(it.seriesId), block: part, item: it });
+          jobs.push({
+            key: keyOf(it.seriesId),
+            block: part,
+            samples: part.timestampsMs.length,
+            item: it,
+          });
         }
         jobSamples += block.timestampsMs.length;
         if (jobSamples >= ctx.maxSegmentSamples) await flush();

@@ -138,7 +138,13 @@ export async function dedupeRuns(
     }
     // Samples taken out of the middle can leave a gap too long for one range: split again.
     for (const part of splitAtGaps({ timestampsMs: keptTs, values: keptValues })) {
-      out.push({ ...run, block: part });
+      out.push({
+        id: run.id,
+        key: run.key,
+        labels: run.labels,
+        block: part,
+        samples: part.timestampsMs.length,
+      });
     }
   }
   return out;

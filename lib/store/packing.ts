@@ -62,18 +62,18 @@ export class SegmentPacker {
    * series key (similar series side by side compress better; a series' runs keep their order)
    * and packed up to `maxSegmentSamples` per file.
    */
-  groupRuns<T extends { key: string; block: SampleBlock }>(runs: T[]): T[][] {
+  groupRuns<T extends { key: string; samples: number }>(runs: T[]): T[][] {
     const groups: T[][] = [];
     const small: T[] = [];
     for (const r of runs) {
-      if (r.block.timestampsMs.length >= this.#options.packBelowSamples) groups.push([r]);
+      if (r.samples >= this.#options.packBelowSamples) groups.push([r]);
       else small.push(r);
     }
     small.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     let current: T[] = [];
     let n = 0;
     for (const r of small) {
-      const c = r.block.timestampsMs.length;
+      const c = r.samples;
       if (current.length && n + c > this.#options.maxSegmentSamples) {
         groups.push(current);
         current = [];
