@@ -133,7 +133,7 @@ export function planCompaction(
       if (items.length && planned + samples > maxSamples) break;
       if (maxSamples !== Infinity && items.length >= MAX_RUNS_PER_COMPACTION) break;
       planned += samples;
-      items.push({ seriesId: s.id, from, ranges: s.ranges().slice(from), samples });
+      items.push({ seriesId: s.id, from, ranges: s.ranges(from), samples });
       debt += n - from - 1;
     }
   }

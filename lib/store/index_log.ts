@@ -79,11 +79,6 @@ export interface RangeRows {
   table: RangeTable;
 }
 
-/** Number of ranges a record adds. */
-function rangesIn(record: LogRecord): number {
-  return Array.isArray(record.ranges) ? record.ranges.length : record.ranges.ordinals.length;
-}
-
 /**
  * The gzip of `JSON.stringify(record)`, made a slice at a time and compressed as it is made (a
  * commit of a million series is a record of hundreds of MB: neither one string nor one buffer
@@ -280,14 +275,15 @@ function* applySteps(
     maps.ordinals.set(id, index.series.length);
     index.series.push(new SeriesEntry(id, labels, index.rangeTable));
   }
-  const ranges = record.ranges;
-  const rows = Array.isArray(ranges) ? undefined : ranges;
-  const rangeCount = rangesIn(record);
+  // A record read from the journal lists `[ordinal, range]` pairs; a commit's own, rows.
+  const pairs = Array.isArray(record.ranges) ? record.ranges : undefined;
+  const rows = Array.isArray(record.ranges) ? undefined : record.ranges;
+  const rangeCount = pairs ? pairs.length : rows!.ordinals.length;
   index.rangeTable.reserve(rangeCount);
   for (let i = 0; i < rangeCount; i++) {
     yield;
-    const ordinal = rows ? rows.ordinals[i] : (ranges as [number, RangeEntry][])[i][0];
-    const file = rows ? rows.table.file(i) : (ranges as [number, RangeEntry][])[i][1].file;
+    const ordinal = rows ? rows.ordinals[i] : pairs![i][0];
+    const file = rows ? rows.table.file(i) : pairs![i][1].file;
     const s = index.series[ordinal];
     if (!s) throw new InputError(`index log range refers to missing series ${ordinal}`, { where });
     if (!maps.files.has(file)) {
@@ -295,7 +291,7 @@ function* applySteps(
     }
     try {
       if (rows) s.addRangeFrom(rows.table, i);
-      else s.addRange((ranges as [number, RangeEntry][])[i][1]);
+      else s.addRange(pairs![i][1]);
     } catch (err) {
       throw new InputError(`index log range of series ${ordinal}: ${(err as Error).message}`, {
         where,

@@ -58,40 +58,38 @@ export class JsonPieces {
    * Appends a JSON array of `count` items, item `i` being `JSON.stringify(item(i))`, a slice at
    * a time (for items that are made only to be written: a slice of them lives at once).
    */
-  async sequence(count: number, item: (index: number) => unknown): Promise<void> {
-    this.raw("[");
-    const slice: unknown[] = [];
-    for (let i = 0; i < count; i += SLICE_ITEMS) {
-      const end = Math.min(count, i + SLICE_ITEMS);
-      slice.length = 0;
-      for (let k = i; k < end; k++) slice.push(item(k));
-      const json = JSON.stringify(slice);
-      this.raw(i ? "," + json.slice(1, -1) : json.slice(1, -1));
-      await this.#gzip?.room(); // zlib is behind: wait rather than pile up pieces
-      const pause = this.#pacer.tick();
-      if (pause) await pause;
-    }
-    this.raw("]");
+  sequence(count: number, item: (index: number) => unknown): Promise<void> {
+    return this.#slices(count, (slice, k) => slice.push(item(k)));
   }
 
   /**
    * Appends a JSON array of the elements of `count` lists, list `i` being `items(i)` (a flat
    * array of all of them), a slice of lists at a time.
    */
-  async flat(count: number, items: (index: number) => readonly unknown[]): Promise<void> {
+  flat(count: number, items: (index: number) => readonly unknown[]): Promise<void> {
+    return this.#slices(count, (slice, k) => {
+      for (const x of items(k)) slice.push(x);
+    });
+  }
+
+  /**
+   * A JSON array of what `fill` puts in a slice for each of `count` indexes, stringified a slice
+   * of {@linkcode SLICE_ITEMS} indexes at a time; pauses for the event loop (and for zlib) between.
+   */
+  async #slices(count: number, fill: (slice: unknown[], index: number) => void): Promise<void> {
     this.raw("[");
     const slice: unknown[] = [];
     let first = true;
     for (let i = 0; i < count; i += SLICE_ITEMS) {
       const end = Math.min(count, i + SLICE_ITEMS);
       slice.length = 0;
-      for (let k = i; k < end; k++) for (const x of items(k)) slice.push(x);
+      for (let k = i; k < end; k++) fill(slice, k);
       if (slice.length) {
         const json = JSON.stringify(slice);
         this.raw(first ? json.slice(1, -1) : "," + json.slice(1, -1));
         first = false;
       }
-      await this.#gzip?.room();
+      await this.#gzip?.room(); // zlib is behind: wait rather than pile up pieces
       const pause = this.#pacer.tick();
       if (pause) await pause;
     }

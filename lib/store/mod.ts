@@ -18,7 +18,7 @@
  *
  * @module
  */
-import type { LabelPairs } from "../model/labels.ts";
+import { compareLabelPairs, type LabelPairs } from "../model/labels.ts";
 import { SeriesBuffers } from "./buffers.ts";
 import { CommittedIndex } from "./committed.ts";
 import {
@@ -82,16 +82,6 @@ export type { DroppedRange, RepairReport } from "./repair.ts";
 export type { SideSeriesInfo } from "./side.ts";
 export type { SideData, StartRun } from "./side_record.ts";
 export { startAt } from "./side_record.ts";
-
-/** Whether two label lists are the same pairs in the same order. */
-function samePairs(a: LabelPairs, b: LabelPairs): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] !== b[i] && (a[i][0] !== b[i][0] || a[i][1] !== b[i][1])) return false;
-  }
-  return true;
-}
 
 /**
  * The committed series of two ranges or more among `ids` (those a commit added ranges to), each
@@ -416,7 +406,7 @@ export class Store {
         // A series the index holds keeps the index's id and labels (a scrape of a million
         // known series held a million new copies of both until the commit).
         const s = this.#committed.seriesById(r.id);
-        const known = s && samePairs(s.labels, r.labels) ? s : r;
+        const known = s && compareLabelPairs(s.labels, r.labels) === 0 ? s : r;
         this.#pendingRanges.add(known.id, known.labels, ranges[i]);
       });
     }

@@ -55,7 +55,8 @@ Deno.test("series entry: ranges grow at the end; a replaced or filtered copy lea
   const ranges = Array.from({ length: 12 }, (_, i) => range(`f${i}.flac`, i));
   for (const r of ranges) s.addRange(r);
   deepStrictEqual(s.ranges(), ranges);
-  deepStrictEqual(s.ranges(2), ranges.slice(0, 2));
+  deepStrictEqual(s.ranges(0, 2), ranges.slice(0, 2));
+  deepStrictEqual(s.ranges(10), ranges.slice(10));
   deepStrictEqual(s.range(11), ranges[11]);
   throws(() => s.range(12), /no range 12/);
   deepStrictEqual(s.totals(), {

@@ -67,10 +67,10 @@ export class SeriesEntry {
     return this.#table.entry(this.#row(k));
   }
 
-  /** The first `n` ranges (default all), in commit order, as new objects. */
-  ranges(n = this.rangeCount): RangeEntry[] {
-    const out = new Array<RangeEntry>(n);
-    for (let k = 0; k < n; k++) out[k] = this.range(k);
+  /** Ranges `from … to - 1` (default all), in commit order, as new objects. */
+  ranges(from = 0, to = this.rangeCount): RangeEntry[] {
+    const out = new Array<RangeEntry>(Math.max(0, to - from));
+    for (let k = from; k < to; k++) out[k - from] = this.range(k);
     return out;
   }
 
